@@ -1,0 +1,134 @@
+# pop3d - hand-written GNU make. `make` alone runs autoreconf and configure
+# when needed; `./configure --prefix=... && make && make install` works too.
+
+SHELL := /bin/sh
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+.DEFAULT_GOAL := all
+NOCONFIG_GOALS := clean distclean help deps
+GOALS := $(or $(MAKECMDGOALS),all)
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(GOALS)),)
+include config.mk
+endif
+
+# ---- configure on demand -------------------------------------------------
+# `make check` and `make demo` first make sure the Debian packages they need
+# are there (installed when root, else the apt-get line is printed).
+DEPS_GOALS := $(filter check demo,$(MAKECMDGOALS))
+config.mk: config.mk.in configure src/build_config.h.in
+	@$(if $(DEPS_GOALS),sh tests/ensure-deps $(DEPS_GOALS),sh tests/ensure-deps build)
+	@if [ -x config.status ]; then ./config.status --recheck && ./config.status; else ./configure; fi
+
+configure: configure.ac
+	@command -v autoreconf >/dev/null 2>&1 || { \
+	  echo "autoreconf not found: run apt-get install --no-install-recommends autoconf"; exit 1; }
+	autoreconf -fi
+
+src/build_config.h: config.mk
+	@test -f $@ || ./config.status
+
+# ---- flags ----------------------------------------------------------------
+WARNFLAGS := -Wall -Wextra -Werror
+ALL_CPPFLAGS = -Isrc $(CPPFLAGS)
+TEST_CPPFLAGS = -DPOP3D_SOURCE_DIR=\"$(CURDIR)\"
+ALL_CXXFLAGS = -std=c++20 $(WARNFLAGS) $(HARDEN_CXXFLAGS) $(CXXFLAGS) -pthread -MMD -MP
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS) -pthread
+
+BUILD := build
+
+# ---- sources ---------------------------------------------------------------
+CORE_SRCS := \
+	src/common/text.cpp \
+	src/config/config.cpp \
+	src/log/log.cpp \
+	src/auth/username.cpp \
+	src/auth/pam_authenticator.cpp \
+	src/priv/credentials.cpp \
+	src/mailbox/file_io.cpp \
+	src/mailbox/mbox_index.cpp \
+	src/mailbox/message_encoder.cpp \
+	src/mailbox/sha256.cpp \
+	src/mailbox/uid.cpp \
+	src/mailbox/mailbox_lock.cpp \
+	src/mailbox/snapshot.cpp \
+	src/mailbox/mbox_expunge.cpp \
+	src/mailbox/mbox_maildrop.cpp \
+	src/session/line_reader.cpp \
+	src/session/output_buffer.cpp \
+	src/session/command.cpp \
+	src/session/session.cpp \
+	src/net/stop_flag.cpp \
+	src/net/fd_transport.cpp \
+	src/app/mailbox_path.cpp \
+	src/app/spool_opener.cpp \
+	src/app/self_check.cpp
+MAIN_SRCS := src/app/main.cpp
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
+
+CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
+MAIN_OBJS := $(MAIN_SRCS:%.cpp=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+CORE_LIB := $(BUILD)/libpop3dcore.a
+
+POP3D := src/pop3d
+UNIT_TESTS := $(BUILD)/unit_tests
+
+# ---- targets ---------------------------------------------------------------
+.PHONY: all check unit-tests demo install uninstall clean distclean help deps
+
+all: $(POP3D)
+
+$(BUILD)/%.o: %.cpp src/build_config.h
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.cpp src/build_config.h
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CPPFLAGS) $(TEST_CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(POP3D): $(MAIN_OBJS) $(CORE_LIB)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) $(CORE_LIB) $(PAM_LIBS) $(LIBS)
+
+$(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(CORE_LIB) $(GTEST_LIBS) $(PAM_LIBS) $(LIBS)
+
+unit-tests: $(UNIT_TESTS)
+
+# Unit tests, integration tests through real clients, one summary line.
+check: $(POP3D) $(UNIT_TESTS)
+	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS)
+
+# Serve a demo mailbox on 127.0.0.1:1110 (user demo, password demo).
+demo: $(POP3D)
+	@sh tests/demo/run-demo $(POP3D)
+
+deps:
+	@sh tests/ensure-deps check
+
+install: $(POP3D)
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5
+	install -m 0755 $(POP3D) $(DESTDIR)$(sbindir)/pop3d
+	install -m 0644 man/pop3d.8 $(DESTDIR)$(mandir)/man8/pop3d.8
+	install -m 0644 man/pop3d.conf.5 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
+
+clean:
+	rm -rf $(BUILD) $(POP3D)
+
+distclean: clean
+	rm -rf config.mk config.status config.log src/build_config.h autom4te.cache configure
+
+help:
+	@echo "make            build src/pop3d (runs configure when needed)"
+	@echo "make check      build and run every test; ends with 'N passed, M failed'"
+	@echo "make demo       serve a demo mailbox on 127.0.0.1:1110 (demo/demo)"
+	@echo "make install    install (DESTDIR, prefix from configure)"
+
+-include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

@@ -1,0 +1,66 @@
+#include "app/self_check.hpp"
+
+#include "priv/credentials.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pop3d::app {
+
+namespace {
+
+std::string octal_mode(mode_t m) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+    return buf;
+}
+
+}  // namespace
+
+CheckReport check_setup(const config::Config& c) {
+    CheckReport r;
+
+    // PAM: the service file must exist, or PAM falls back to "other" (deny on Debian).
+    const std::string dir = c.pam_confdir.empty() ? "/etc/pam.d" : c.pam_confdir;
+    const std::string service_file = dir + "/" + c.pam_service;
+    struct stat st {};
+    if (::stat(service_file.c_str(), &st) == 0) r.notes.push_back("PAM service file " + service_file + " exists");
+    else if (c.pam_confdir.empty() && ::stat("/etc/pam.conf", &st) == 0)
+        r.warnings.push_back("no " + service_file + "; PAM will use /etc/pam.conf or the 'other' service");
+    else
+        r.errors.push_back("no PAM service file " + service_file + " (install contrib/pam.d/pop3 there)");
+
+    // Mail group: needed to create dotlocks in a root:mail 2775 spool.
+    std::optional<gid_t> mail_gid;
+    if (!c.mail_group.empty()) {
+        mail_gid = priv::lookup_group(c.mail_group);
+        if (!mail_gid) r.errors.push_back("mail_group '" + c.mail_group + "' does not exist");
+        else r.notes.push_back("mail group '" + c.mail_group + "' is gid " + std::to_string(*mail_gid));
+    }
+
+    // Spool directory: the fixed part of the pattern before the first escape.
+    const std::size_t pct = c.mailbox.find('%');
+    const std::string fixed = c.mailbox.substr(0, pct);
+    const std::size_t slash = fixed.rfind('/');
+    if (pct != std::string::npos && fixed.rfind("%h", 0) != 0 && slash != std::string::npos && slash > 0 &&
+        fixed.find('/', slash + 1) == std::string::npos && c.mailbox.find('/', pct) == std::string::npos) {
+        const std::string spool = fixed.substr(0, slash);
+        if (::stat(spool.c_str(), &st) != 0) {
+            r.errors.push_back("spool directory " + spool + " does not exist");
+        } else if (!S_ISDIR(st.st_mode)) {
+            r.errors.push_back(spool + " is not a directory");
+        } else {
+            r.notes.push_back("spool directory " + spool + " is mode " + octal_mode(st.st_mode) + " uid " +
+                              std::to_string(st.st_uid) + " gid " + std::to_string(st.st_gid));
+            if (st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX))
+                r.warnings.push_back(spool + " is world-writable without the sticky bit");
+            if (mail_gid && !(st.st_gid == *mail_gid && (st.st_mode & S_IWGRP)) && !(st.st_mode & S_IWOTH))
+                r.warnings.push_back(spool + " is not writable by group " + c.mail_group +
+                                     ": pop3d cannot create dotlocks there (Debian uses root:mail 2775)");
+        }
+    }
+    if (c.idle_timeout < 600) r.warnings.push_back("idle_timeout below the 600 seconds RFC 1939 requires");
+    return r;
+}
+
+}  // namespace pop3d::app

@@ -1,0 +1,181 @@
+#include "auth/pam_authenticator.hpp"
+
+#include "auth/username.hpp"
+#include "build_config.h"
+#include "common/text.hpp"
+
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace pop3d::auth {
+
+namespace {
+
+struct ConversationData {
+    const std::string* user;
+    const std::string* password;
+};
+
+// Called by PAM modules (C code): must not throw. Answers password prompts
+// with the password and name prompts with the user; informational messages
+// need no answer, and PAM may then pass resp == NULL.
+extern "C" int pop3d_pam_conversation(int num_msg, const struct pam_message** msg, struct pam_response** resp,
+                                      void* appdata) noexcept {
+    if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || msg == nullptr || appdata == nullptr) return PAM_CONV_ERR;
+    const auto* data = static_cast<const ConversationData*>(appdata);
+    bool needs_answer = false;
+    for (int i = 0; i < num_msg; ++i) {
+        const int style = msg[i]->msg_style;
+        if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) needs_answer = true;
+    }
+    if (!needs_answer) {
+        if (resp) *resp = nullptr;
+        return PAM_SUCCESS;
+    }
+    if (resp == nullptr) return PAM_CONV_ERR;
+    auto* replies = static_cast<pam_response*>(std::calloc(static_cast<std::size_t>(num_msg), sizeof(pam_response)));
+    if (!replies) return PAM_BUF_ERR;
+    for (int i = 0; i < num_msg; ++i) {
+        const std::string* answer = nullptr;
+        if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF) answer = data->password;
+        else if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON) answer = data->user;
+        if (!answer) continue;
+        replies[i].resp = strndup(answer->data(), answer->size());
+        if (!replies[i].resp) {
+            for (int j = 0; j < i; ++j) {
+                if (replies[j].resp) {
+                    explicit_bzero(replies[j].resp, std::strlen(replies[j].resp));
+                    std::free(replies[j].resp);
+                }
+            }
+            std::free(replies);
+            return PAM_BUF_ERR;
+        }
+    }
+    *resp = replies;
+    return PAM_SUCCESS;
+}
+
+// We apply one uniform delay to every failure ourselves (session), so modules'
+// own delays must not add a timing difference.
+extern "C" void pop3d_pam_no_delay(int, unsigned, void*) noexcept {}
+
+class PamHandle {
+public:
+    PamHandle() = default;
+    PamHandle(const PamHandle&) = delete;
+    PamHandle& operator=(const PamHandle&) = delete;
+    ~PamHandle() {
+        if (handle_) ::pam_end(handle_, last_);
+    }
+    pam_handle_t** out() { return &handle_; }
+    pam_handle_t* get() const { return handle_; }
+    int track(int rc) { return last_ = rc; }
+
+private:
+    pam_handle_t* handle_ = nullptr;
+    int last_ = PAM_SUCCESS;
+};
+
+}  // namespace
+
+bool lookup_account(const std::string& name, Account& out) {
+    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    for (;;) {
+        passwd pw{};
+        passwd* result = nullptr;
+        const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result);
+        if (rc == ERANGE && buf.size() < (1u << 20)) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
+        if (rc != 0 || result == nullptr) return false;
+        out.name = pw.pw_name;
+        out.uid = pw.pw_uid;
+        out.gid = pw.pw_gid;
+        out.home = pw.pw_dir ? pw.pw_dir : "";
+        return true;
+    }
+}
+
+PamAuthenticator::PamAuthenticator(std::string service, std::string confdir, std::size_t max_username_length)
+    : service_(std::move(service)), confdir_(std::move(confdir)), max_username_length_(max_username_length) {}
+
+AuthResult PamAuthenticator::authenticate(std::string_view user, std::string_view password, const ClientInfo& client) {
+    AuthResult result;
+    const std::string user_copy(user);
+    std::string password_copy(password);
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { explicit_bzero(s.data(), s.size()); }
+    } wipe{password_copy};
+
+    ConversationData data{&user_copy, &password_copy};
+    const pam_conv conv{pop3d_pam_conversation, &data};
+    PamHandle ph;
+    int rc;
+#if POP3D_HAVE_PAM_START_CONFDIR
+    if (!confdir_.empty())
+        rc = ::pam_start_confdir(service_.c_str(), user_copy.c_str(), &conv, confdir_.c_str(), ph.out());
+    else
+#endif
+        rc = ::pam_start(service_.c_str(), user_copy.c_str(), &conv, ph.out());
+    if (rc != PAM_SUCCESS || !ph.get()) {
+        result.status = AuthStatus::unavailable;
+        result.detail = "pam_start failed for service " + service_;
+        return result;
+    }
+    if (!client.address.empty() && ::pam_set_item(ph.get(), PAM_RHOST, client.address.c_str()) != PAM_SUCCESS) {
+        result.status = AuthStatus::unavailable;
+        result.detail = "pam_set_item(PAM_RHOST) failed";
+        return result;
+    }
+    // Failure is fine here: then modules' own delays apply, on top of ours.
+    ::pam_set_item(ph.get(), PAM_FAIL_DELAY, reinterpret_cast<const void*>(&pop3d_pam_no_delay));
+
+    rc = ph.track(::pam_authenticate(ph.get(), PAM_DISALLOW_NULL_AUTHTOK));
+    if (rc == PAM_SUCCESS) rc = ph.track(::pam_acct_mgmt(ph.get(), PAM_DISALLOW_NULL_AUTHTOK));
+    switch (rc) {
+    case PAM_SUCCESS:
+        break;
+    case PAM_AUTHINFO_UNAVAIL:
+    case PAM_SYSTEM_ERR:
+    case PAM_BUF_ERR:
+    case PAM_ABORT:
+    case PAM_SERVICE_ERR:
+    case PAM_TRY_AGAIN:
+        result.status = AuthStatus::unavailable;
+        result.detail = std::string("PAM: ") + ::pam_strerror(ph.get(), rc);
+        return result;
+    default:  // PAM_AUTH_ERR, PAM_USER_UNKNOWN, PAM_MAXTRIES, PAM_ACCT_EXPIRED, PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED...
+        result.status = AuthStatus::failed;
+        result.detail = std::string("PAM: ") + ::pam_strerror(ph.get(), rc);
+        return result;
+    }
+
+    // A module may have mapped the name: use the one PAM settled on.
+    const void* item = nullptr;
+    std::string name = user_copy;
+    if (::pam_get_item(ph.get(), PAM_USER, &item) == PAM_SUCCESS && item != nullptr)
+        name = static_cast<const char*>(item);
+    if (!valid_username(name, max_username_length_)) {
+        result.status = AuthStatus::failed;
+        result.detail = "PAM returned an invalid user name '" + text::escape_for_log(name) + "'";
+        return result;
+    }
+    if (!lookup_account(name, result.account)) {
+        result.status = AuthStatus::failed;
+        result.detail = "no passwd entry for '" + text::escape_for_log(name) + "'";
+        return result;
+    }
+    result.status = AuthStatus::ok;
+    return result;
+}
+
+}  // namespace pop3d::auth

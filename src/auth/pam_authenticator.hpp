@@ -1,0 +1,26 @@
+// Authenticator over PAM: pam_authenticate + pam_acct_mgmt, then the passwd
+// entry of the name PAM returns.
+#pragma once
+
+#include "auth/authenticator.hpp"
+
+#include <string>
+
+namespace pop3d::auth {
+
+class PamAuthenticator final : public Authenticator {
+public:
+    // confdir: empty for /etc/pam.d, else a private directory of service files.
+    PamAuthenticator(std::string service, std::string confdir, std::size_t max_username_length);
+    AuthResult authenticate(std::string_view user, std::string_view password, const ClientInfo& client) override;
+
+private:
+    std::string service_;
+    std::string confdir_;
+    std::size_t max_username_length_;
+};
+
+// getpwnam_r wrapper; false when the user has no passwd entry.
+bool lookup_account(const std::string& name, Account& out);
+
+}  // namespace pop3d::auth

@@ -1,0 +1,24 @@
+// Small string helpers shared by the parsers (config, commands, mail headers).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pop3d::text {
+
+bool iequals(std::string_view a, std::string_view b) noexcept;
+std::string_view trim(std::string_view s) noexcept;
+
+// Strict unsigned decimal: digits only, no sign, no spaces, no overflow.
+std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept;
+
+// Copy of s that is safe to put in a log line: bytes outside 0x20..0x7E become
+// \xHH, and the result is cut at max_len bytes of input.
+std::string escape_for_log(std::string_view s, std::size_t max_len = 128);
+
+// errno as text ("No such file or directory"), thread-safe.
+std::string errno_text(int err);
+
+}  // namespace pop3d::text

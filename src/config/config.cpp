@@ -1,0 +1,257 @@
+#include "config/config.hpp"
+
+#include "build_config.h"
+#include "common/text.hpp"
+#include "log/log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+namespace pop3d::config {
+
+namespace {
+
+struct UintRange {
+    unsigned Config::*field;
+    unsigned min;
+    unsigned max;
+    bool seconds;  // accepts s/m/h suffixes
+};
+using Target = std::variant<std::string Config::*, bool Config::*, UintRange>;
+using Check = std::string (*)(const std::string&);  // returns an error or ""
+
+struct Key {
+    std::string_view name;
+    Target target;
+    Check check;
+    std::string_view description;
+};
+
+std::string check_pam_service(const std::string& v) {
+    if (v.empty()) return "must not be empty";
+    if (v.find('/') != std::string::npos) return "must not contain '/'";
+    return {};
+}
+
+std::string check_absolute_or_empty(const std::string& v) {
+    if (!v.empty() && v.front() != '/') return "must be an absolute path";
+    return {};
+}
+
+std::string check_mailbox_pattern(const std::string& v) {
+    if (v.empty()) return "must not be empty";
+    bool has_user = false;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] != '%') continue;
+        if (i + 1 >= v.size()) return "ends with a lone '%'";
+        const char c = v[++i];
+        if (c == 'u' || c == 'h') has_user = true;
+        else if (c != '%') return std::string("unknown escape '%") + c + "' (use %u, %h or %%)";
+    }
+    if (!has_user) return "must contain %u or %h, or every user would share one mailbox";
+    if (v.front() != '/' && v.rfind("%h", 0) != 0) return "must be an absolute path or start with %h";
+    // Reject "." and ".." components: the expanded path must stay where the admin put it.
+    std::size_t start = 0;
+    while (start <= v.size()) {
+        const std::size_t end = v.find('/', start);
+        const std::string part = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (part == "." || part == "..") return "must not contain '.' or '..' components";
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return {};
+}
+
+std::string check_facility(const std::string& v) {
+    return log::facility_from_name(v) < 0 ? "unknown syslog facility (mail, daemon, user, local0..local7)" : "";
+}
+
+std::string check_group(const std::string& v) {
+    for (char c : v)
+        if (c == '/' || c == ':' || static_cast<unsigned char>(c) <= 0x20) return "not a valid group name";
+    return {};
+}
+
+const Key kKeys[] = {
+    {"pam_service", &Config::pam_service, check_pam_service,
+     "PAM service name used to authenticate users"},
+    {"pam_confdir", &Config::pam_confdir, check_absolute_or_empty,
+     "directory of PAM service files used instead of /etc/pam.d (testing; empty: the system's)"},
+    {"login_fail_delay", UintRange{&Config::login_fail_delay, 0, 60, true}, nullptr,
+     "seconds from PASS to the answer of a failed login (same for unknown users)"},
+    {"max_auth_failures", UintRange{&Config::max_auth_failures, 1, 100, false}, nullptr,
+     "failed logins on one connection before it is closed"},
+    {"max_username_length", UintRange{&Config::max_username_length, 1, 200, false}, nullptr,
+     "longest user name accepted"},
+    {"mailbox", &Config::mailbox, check_mailbox_pattern,
+     "mailbox path pattern: %u user name, %h home directory, %% a percent sign"},
+    {"mail_group", &Config::mail_group, check_group,
+     "group allowed to create dotlocks in the spool directory (empty: none)"},
+    {"mbox_unquote", &Config::mbox_unquote, nullptr,
+     "remove one '>' from lines matching >+From when sending (mboxrd)"},
+    {"lock_timeout", UintRange{&Config::lock_timeout, 0, 3600, true}, nullptr,
+     "seconds to keep trying to lock the mailbox at login and at QUIT"},
+    {"dotlock_stale_age", UintRange{&Config::dotlock_stale_age, 10, 86400, true}, nullptr,
+     "age in seconds after which another program's dotlock is considered stale"},
+    {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, true}, nullptr,
+     "seconds without a command before a logged-in session is closed (RFC 1939: at least 600)"},
+    {"login_timeout", UintRange{&Config::login_timeout, 1, 86400, true}, nullptr,
+     "seconds a client has from connecting to logging in"},
+    {"max_command_errors", UintRange{&Config::max_command_errors, 0, 100000, false}, nullptr,
+     "unknown, malformed or out-of-state commands before disconnect (0: no limit)"},
+    {"log_facility", &Config::log_facility, check_facility,
+     "syslog facility"},
+    {"log_file", &Config::log_file, check_absolute_or_empty,
+     "append log lines to this file instead of sending them to syslog (empty: syslog)"},
+};
+
+const Key* find_key(std::string_view name) {
+    for (const Key& k : kKeys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+std::optional<unsigned> parse_number(std::string_view v, bool seconds) {
+    unsigned long mult = 1;
+    if (seconds && !v.empty()) {
+        switch (v.back()) {
+        case 's': mult = 1; v.remove_suffix(1); break;
+        case 'm': mult = 60; v.remove_suffix(1); break;
+        case 'h': mult = 3600; v.remove_suffix(1); break;
+        default: break;
+        }
+    }
+    const auto n = text::parse_u64(v);
+    if (!n || *n > 0xffffffffULL / mult) return std::nullopt;
+    return static_cast<unsigned>(*n * mult);
+}
+
+std::optional<bool> parse_bool(std::string_view v) {
+    if (v == "yes" || v == "true" || v == "on" || v == "1") return true;
+    if (v == "no" || v == "false" || v == "off" || v == "0") return false;
+    return std::nullopt;
+}
+
+// Sets one key; returns an error message or "".
+std::string set_key(Config& cfg, std::string_view name, std::string_view value) {
+    const Key* key = find_key(name);
+    if (!key) return "unknown key '" + text::escape_for_log(name, 64) + "'";
+    std::string err;
+    std::visit(
+        [&](auto&& t) {
+            using T = std::decay_t<decltype(t)>;
+            if constexpr (std::is_same_v<T, std::string Config::*>) {
+                std::string v(value);
+                if (key->check) err = key->check(v);
+                if (err.empty()) cfg.*t = std::move(v);
+            } else if constexpr (std::is_same_v<T, bool Config::*>) {
+                const auto b = parse_bool(value);
+                if (!b) err = "expects yes or no";
+                else cfg.*t = *b;
+            } else {
+                const auto n = parse_number(value, t.seconds);
+                if (!n || *n < t.min || *n > t.max)
+                    err = "expects " + std::string(t.seconds ? "a duration (seconds, or with s/m/h) " : "a number ") +
+                          "from " + std::to_string(t.min) + " to " + std::to_string(t.max);
+                else cfg.*t.field = *n;
+            }
+        },
+        key->target);
+    if (!err.empty()) err = std::string(name) + ": " + err;
+    return err;
+}
+
+std::string value_text(const Config& cfg, const Key& key) {
+    return std::visit(
+        [&](auto&& t) -> std::string {
+            using T = std::decay_t<decltype(t)>;
+            if constexpr (std::is_same_v<T, std::string Config::*>) return cfg.*t;
+            else if constexpr (std::is_same_v<T, bool Config::*>) return cfg.*t ? "yes" : "no";
+            else return std::to_string(cfg.*t.field);
+        },
+        key.target);
+}
+
+}  // namespace
+
+Config defaults() {
+    Config c;
+    c.pam_service = POP3D_DEFAULT_PAM_SERVICE;
+    c.mailbox = POP3D_DEFAULT_MAILBOX;
+    c.mail_group = "mail";
+    c.log_facility = "mail";
+    return c;
+}
+
+void parse_text(std::string_view text, std::string_view where, Config& cfg, std::vector<Problem>& errors) {
+    unsigned lineno = 0;
+    while (!text.empty()) {
+        ++lineno;
+        const std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        line = text::trim(line);
+        if (line.empty() || line.front() == '#') continue;
+        const std::string loc = std::string(where) + ":" + std::to_string(lineno);
+        const std::size_t eq = line.find('=');
+        if (eq == std::string_view::npos) {
+            errors.push_back({loc, "expected 'key = value'"});
+            continue;
+        }
+        const std::string err = set_key(cfg, text::trim(line.substr(0, eq)), text::trim(line.substr(eq + 1)));
+        if (!err.empty()) errors.push_back({loc, err});
+    }
+}
+
+void apply_override(std::string_view kv, Config& cfg, std::vector<Problem>& errors) {
+    const std::size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) {
+        errors.push_back({"-o", "expected key=value, got '" + text::escape_for_log(kv, 64) + "'"});
+        return;
+    }
+    const std::string err = set_key(cfg, text::trim(kv.substr(0, eq)), text::trim(kv.substr(eq + 1)));
+    if (!err.empty()) errors.push_back({"-o", err});
+}
+
+LoadResult load(const std::string& file, bool file_required, const std::vector<std::string>& overrides) {
+    LoadResult r;
+    r.config = defaults();
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        if (in.bad()) r.errors.push_back({file, "read error"});
+        else parse_text(ss.str(), file, r.config, r.errors);
+    } else if (file_required || errno != ENOENT) {
+        r.errors.push_back({file, "cannot open: " + text::errno_text(errno)});
+    }
+    for (const std::string& o : overrides) apply_override(o, r.config, r.errors);
+
+    if (r.config.idle_timeout < 600)
+        r.warnings.push_back({"idle_timeout", "below the 600 seconds RFC 1939 requires"});
+    if (r.config.max_username_length > 200)
+        r.errors.push_back({"max_username_length", "too large"});
+    return r;
+}
+
+std::string dump(const Config& cfg) {
+    std::string out;
+    for (const Key& k : kKeys) {
+        out += k.name;
+        out += " = ";
+        out += value_text(cfg, k);
+        out += '\n';
+    }
+    return out;
+}
+
+std::vector<KeyInfo> keys() {
+    std::vector<KeyInfo> v;
+    for (const Key& k : kKeys) v.push_back({k.name, k.description});
+    return v;
+}
+
+}  // namespace pop3d::config

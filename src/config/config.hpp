@@ -1,0 +1,72 @@
+// Run-time configuration: every key, its default and its range live in the
+// table in config.cpp; this struct holds the parsed values.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3d::config {
+
+struct Config {
+    // Authentication
+    std::string pam_service;          // PAM service name
+    std::string pam_confdir;          // private PAM config dir (empty: the system's)
+    unsigned login_fail_delay = 2;    // seconds before a failed login is answered
+    unsigned max_auth_failures = 3;   // failed logins before the connection is closed
+    unsigned max_username_length = 64;
+
+    // Mailbox
+    std::string mailbox;              // path pattern: %u user, %h home, %% percent
+    std::string mail_group;           // group that may create dotlocks in the spool
+    bool mbox_unquote = true;         // mboxrd: ">From " -> "From " when sending
+    unsigned lock_timeout = 10;       // seconds to wait for the mailbox locks
+    unsigned dotlock_stale_age = 300; // seconds after which a dotlock is stale
+
+    // Session
+    unsigned idle_timeout = 600;      // seconds of inactivity in TRANSACTION
+    unsigned login_timeout = 120;     // seconds allowed from connect to login
+    unsigned max_command_errors = 10; // bad commands before disconnect (0: no limit)
+
+    // Logging
+    std::string log_facility;         // syslog facility
+    std::string log_file;             // log to this file instead of syslog
+};
+
+// Defaults as built by configure.
+Config defaults();
+
+struct Problem {
+    std::string where;    // "FILE:LINE", "-o", ...
+    std::string message;
+    std::string text() const { return where.empty() ? message : where + ": " + message; }
+};
+
+struct LoadResult {
+    Config config;
+    std::vector<Problem> errors;
+    std::vector<Problem> warnings;
+    bool ok() const { return errors.empty(); }
+};
+
+// Parse "key = value" text from `where` (a file name) into cfg.
+void parse_text(std::string_view text, std::string_view where, Config& cfg, std::vector<Problem>& errors);
+
+// Apply one "key=value" override (-o).
+void apply_override(std::string_view kv, Config& cfg, std::vector<Problem>& errors);
+
+// Defaults, then the file (missing is fine only when !file_required), then overrides,
+// then cross-key checks and warnings.
+LoadResult load(const std::string& file, bool file_required, const std::vector<std::string>& overrides);
+
+// Lines "key = value" for every key, in table order (pop3d -T).
+std::string dump(const Config& cfg);
+
+// Key names with their one-line description and default (for docs and tests).
+struct KeyInfo {
+    std::string_view name;
+    std::string_view description;
+};
+std::vector<KeyInfo> keys();
+
+}  // namespace pop3d::config

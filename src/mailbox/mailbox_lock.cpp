@@ -1,0 +1,160 @@
+#include "mailbox/mailbox_lock.hpp"
+
+#include "common/text.hpp"
+#include "common/unique_fd.hpp"
+#include "log/log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <thread>
+
+namespace pop3d::mailbox {
+
+namespace {
+
+class PrivilegeScope {
+public:
+    explicit PrivilegeScope(SpoolPrivilege* p) : p_(p) { ok_ = !p_ || p_->raise(); }
+    ~PrivilegeScope() {
+        if (p_ && ok_) p_->lower();
+    }
+    bool ok() const { return ok_; }
+
+private:
+    SpoolPrivilege* p_;
+    bool ok_;
+};
+
+enum class Try { locked, busy, broke_stale, failed_perm, failed_temp };
+
+std::atomic<unsigned> g_counter{0};
+
+bool is_permission_error(int e) {
+    return e == EACCES || e == EPERM || e == EROFS || e == ENOENT || e == ENOTDIR || e == ELOOP;
+}
+
+// One attempt at the dotlock. On success sets dev/ino of the lock file.
+Try try_dotlock(const std::string& lock_path, SpoolPrivilege* privilege, std::chrono::seconds stale_age,
+                dev_t& dev, ino_t& ino, std::string& error) {
+    const std::string tmp = lock_path + "." + std::to_string(::getpid()) + "." + std::to_string(::gettid()) + "." +
+                            std::to_string(g_counter.fetch_add(1));
+    PrivilegeScope scope(privilege);
+    if (!scope.ok()) {
+        error = "cannot switch to the mail group";
+        return Try::failed_perm;
+    }
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644));
+    if (!fd) {
+        const int e = errno;
+        error = "cannot create " + tmp + ": " + text::errno_text(e);
+        return is_permission_error(e) ? Try::failed_perm : Try::failed_temp;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    const bool wrote = ::write(fd.get(), pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+    fd.reset();
+    if (!wrote) {
+        ::unlink(tmp.c_str());
+        error = "cannot write " + tmp;
+        return Try::failed_temp;
+    }
+    // link() may report failure after succeeding over NFS: trust the link count.
+    if (::link(tmp.c_str(), lock_path.c_str()) != 0) {
+        // EEXIST is the usual "held"; other errors show in the link count too.
+    }
+    struct stat st {};
+    const bool ok = ::stat(tmp.c_str(), &st) == 0 && st.st_nlink == 2;
+    ::unlink(tmp.c_str());
+    if (ok) {
+        dev = st.st_dev;
+        ino = st.st_ino;
+        return Try::locked;
+    }
+    // Held by someone else. Break it only when it is older than stale_age.
+    struct stat held {};
+    if (::lstat(lock_path.c_str(), &held) == 0) {
+        const std::time_t age = std::time(nullptr) - held.st_mtime;
+        if (age > stale_age.count() && ::unlink(lock_path.c_str()) == 0) {
+            log::warning("removed stale lock " + lock_path + " (" + std::to_string(age) + " s old)");
+            return Try::broke_stale;
+        }
+    }
+    return Try::busy;
+}
+
+bool ofd_lock(int fd, short type) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 0;
+    return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
+void remove_dotlock(const std::string& lock_path, dev_t dev, ino_t ino, SpoolPrivilege* privilege) {
+    PrivilegeScope scope(privilege);
+    struct stat st {};
+    // Remove it only if it is still the file we created.
+    if (::lstat(lock_path.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) ::unlink(lock_path.c_str());
+}
+
+}  // namespace
+
+std::unique_ptr<MailboxLock> MailboxLock::acquire(int fd, const std::string& mailbox_path, bool write,
+                                                  const LockSettings& settings, Result& result) {
+    const std::string lock_path = mailbox_path + ".lock";
+    const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
+    auto backoff = std::chrono::milliseconds(20);
+    std::string error;
+    int stale_breaks = 0;
+    for (;;) {
+        dev_t dev = 0;
+        ino_t ino = 0;
+        const Try t = try_dotlock(lock_path, settings.privilege, settings.stale_age, dev, ino, error);
+        if (t == Try::failed_perm) {
+            result = {Status::perm_fail, error};
+            return nullptr;
+        }
+        if (t == Try::failed_temp) {
+            result = {Status::temp_fail, error};
+            return nullptr;
+        }
+        if (t == Try::locked) {
+            if (ofd_lock(fd, write ? F_WRLCK : F_RDLCK)) {
+                result = Result::good();
+                return std::make_unique<MailboxLock>(Key{}, fd, lock_path, dev, ino, settings.privilege);
+            }
+            if (errno != EAGAIN && errno != EACCES) {
+                result = {Status::temp_fail, "fcntl lock on " + mailbox_path + ": " + text::errno_text(errno)};
+                remove_dotlock(lock_path, dev, ino, settings.privilege);
+                return nullptr;
+            }
+            remove_dotlock(lock_path, dev, ino, settings.privilege);
+        }
+        if (t == Try::broke_stale && ++stale_breaks <= 3) continue;  // try again at once
+        if (std::chrono::steady_clock::now() + backoff > deadline) break;
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
+    }
+    result = {Status::in_use, mailbox_path + " is locked by another program"};
+    return nullptr;
+}
+
+MailboxLock::~MailboxLock() {
+    struct flock fl {};
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    ::fcntl(fd_, F_OFD_SETLK, &fl);
+    remove_dotlock(lock_path_, dev_, ino_, privilege_);
+}
+
+void MailboxLock::touch() {
+    PrivilegeScope scope(privilege_);
+    ::utimensat(AT_FDCWD, lock_path_.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
+}
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,57 @@
+// A maildrop as a session sees it: a numbered snapshot of messages taken at
+// login, each with a size, a unique id and a way to stream it. Nothing here
+// knows POP3 commands; message numbers are 0-based.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3d::mailbox {
+
+enum class Status {
+    ok,
+    in_use,     // locked by another program or session: try later
+    temp_fail,  // transient failure (I/O, mailbox changed under us, lock timeout)
+    perm_fail,  // needs an administrator (wrong owner, not a regular file, not mbox)
+};
+
+struct Result {
+    Status status = Status::ok;
+    std::string detail;  // for the log
+    bool ok() const { return status == Status::ok; }
+    static Result good() { return {}; }
+};
+
+// Where message bytes go. write() returns false when the receiver is gone.
+class ByteSink {
+public:
+    virtual ~ByteSink() = default;
+    virtual bool write(std::string_view bytes) = 0;
+};
+
+class Maildrop {
+public:
+    virtual ~Maildrop() = default;
+    virtual std::size_t count() const = 0;
+    // Octets of message i in canonical form (CRLF line ends), as sent before dot-stuffing.
+    virtual std::uint64_t size(std::size_t i) const = 0;
+    // Computes the unique ids on first use; uid() is valid after a good result.
+    virtual Result load_uids() = 0;
+    virtual std::string uid(std::size_t i) const = 0;
+    // Cheap check that message i is still where the snapshot says; call before
+    // promising the client any bytes.
+    virtual Result check(std::size_t i) = 0;
+    // Streams message i, dot-stuffed, in canonical form. body_lines limits the
+    // body (TOP); nullopt sends it all. Does not send the terminating ".".
+    // A failure after the first byte leaves the stream unusable.
+    virtual Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) = 0;
+    // Removes the messages flagged in `deleted` (size count()); keeps mail
+    // delivered after the snapshot.
+    virtual Result expunge(const std::vector<bool>& deleted) = 0;
+};
+
+}  // namespace pop3d::mailbox

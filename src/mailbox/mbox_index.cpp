@@ -1,0 +1,150 @@
+#include "mailbox/mbox_index.hpp"
+
+#include <cstring>
+
+namespace pop3d::mailbox {
+
+namespace {
+constexpr char kFrom[] = "From ";
+constexpr std::uint32_t kFromLen = 5;
+}  // namespace
+
+void MboxIndexer::feed(const char* data, std::size_t n) {
+    std::size_t i = 0;
+    while (i < n) {
+        switch (state_) {
+        case State::line_start: {
+            const char c = data[i];
+            if (c == 'F') {
+                state_ = State::from;
+                gts_ = 0;
+                matched_ = 1;
+                ++i;
+            } else if (c == '>') {
+                state_ = State::gt;
+                gts_ = 1;
+                ++i;
+            } else {
+                state_ = State::rest;
+            }
+            break;
+        }
+        case State::gt:
+            if (data[i] == '>') {
+                ++gts_;
+                ++i;
+            } else if (data[i] == 'F') {
+                state_ = State::from;
+                matched_ = 1;
+                ++i;
+            } else {
+                state_ = State::rest;
+            }
+            break;
+        case State::from:
+            if (data[i] == kFrom[matched_]) {
+                ++i;
+                if (++matched_ == kFromLen) {
+                    on_from_match();
+                    state_ = State::rest;
+                }
+            } else {
+                state_ = State::rest;
+            }
+            break;
+        case State::rest: {
+            const void* hit = std::memchr(data + i, '\n', n - i);
+            if (!hit) {
+                i = n;
+                break;
+            }
+            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
+            const char before = j > 0 ? data[j - 1] : prev_;
+            on_line_end(pos_ + j, before != '\r');
+            i = j + 1;
+            state_ = State::line_start;
+            break;
+        }
+        }
+    }
+    if (n > 0) prev_ = data[n - 1];
+    pos_ += n;
+}
+
+void MboxIndexer::on_from_match() {
+    if (gts_ == 0) {
+        if (have_message_) end_message(line_start_);
+        begin_message(line_start_);
+    } else if (unquote_ && have_message_ && !in_from_line_) {
+        ++unquoted_;
+    }
+}
+
+void MboxIndexer::on_line_end(std::uint64_t lf, bool bare) {
+    const std::uint64_t len = lf - line_start_;
+    // An empty line is "\n" or "\r\n".
+    const bool empty = len == 0 || (len == 1 && !bare);
+    if (in_from_line_) {
+        cur_.content_offset = lf + 1;
+        in_from_line_ = false;
+    } else if (have_message_) {
+        if (bare) ++bare_lf_;
+        last_line_start_ = line_start_;
+        last_line_end_ = lf + 1;
+        last_line_empty_ = empty;
+        last_line_bare_ = bare;
+    } else if (!empty) {
+        not_mbox_ = true;
+    }
+    line_start_ = lf + 1;
+}
+
+void MboxIndexer::begin_message(std::uint64_t offset) {
+    cur_ = MessageEntry{};
+    cur_.from_offset = offset;
+    have_message_ = true;
+    in_from_line_ = true;
+    bare_lf_ = 0;
+    unquoted_ = 0;
+    last_line_end_ = 0;
+    last_line_empty_ = false;
+    last_line_bare_ = false;
+}
+
+void MboxIndexer::end_message(std::uint64_t end) {
+    if (in_from_line_) {  // From_ line without a line end at EOF
+        cur_.content_offset = end;
+        in_from_line_ = false;
+    }
+    std::uint64_t content_end = end;
+    std::uint64_t bare = bare_lf_;
+    std::uint64_t tail = 0;
+    if (last_line_end_ == end && last_line_empty_ && last_line_start_ >= cur_.content_offset) {
+        content_end = last_line_start_;  // drop the separator line
+        if (last_line_bare_) --bare;
+    } else if (end > cur_.content_offset && last_line_end_ != end) {
+        // The message ends inside a line (end of file without a final newline):
+        // a CRLF is added when it is sent, or just LF after a trailing CR.
+        tail = prev_ == '\r' ? 1 : 2;
+    }
+    cur_.content_end = content_end;
+    cur_.size = (content_end - cur_.content_offset) + bare + tail - (unquote_ ? unquoted_ : 0);
+    messages_.push_back(cur_);
+    have_message_ = false;
+}
+
+bool MboxIndexer::finish() {
+    if (have_message_) {
+        end_message(pos_);
+    } else if (line_start_ < pos_) {
+        not_mbox_ = true;  // text without a final newline and no From_ line at all
+    }
+    if (not_mbox_) {
+        error_ = "not an mbox file: text before the first From_ line";
+        messages_.clear();
+        return false;
+    }
+    return true;
+}
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,70 @@
+// One pass over an mbox file that finds the messages and their canonical sizes.
+//
+// The mbox rule (documented in docs/DESIGN.md): a message starts at a line
+// that begins with "From " at the start of the file or right after LF; that
+// From_ line is not part of the message. If the last line before the next
+// From_ line (or before the end of the file) is empty, it is the separator
+// the MDA added and is not part of the message either. Empty lines before the
+// first From_ line are ignored; anything else there means "not an mbox".
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pop3d::mailbox {
+
+struct MessageEntry {
+    std::uint64_t from_offset = 0;     // first byte of the From_ line
+    std::uint64_t content_offset = 0;  // first byte after the From_ line
+    std::uint64_t content_end = 0;     // end of the message (separator excluded)
+    std::uint64_t size = 0;            // canonical octets (CRLF, unquoted if enabled)
+    std::array<std::uint8_t, 16> digest{};  // UID hash (filled lazily)
+    std::uint32_t dup = 0;             // >0: the UID carries a suffix to stay unique
+    std::uint32_t flags = 0;           // kHasOverride: the UID comes from X-UIDL
+    static constexpr std::uint32_t kHasOverride = 1;
+};
+
+class MboxIndexer {
+public:
+    explicit MboxIndexer(bool unquote) : unquote_(unquote) {}
+    // Feed the file's bytes in order, in chunks of any size.
+    void feed(const char* data, std::size_t len);
+    // End of input; false (and error()) when the data is not an mbox file.
+    bool finish();
+    const std::string& error() const { return error_; }
+    std::vector<MessageEntry>& messages() { return messages_; }
+
+private:
+    enum class State { line_start, gt, from, rest };
+    void on_from_match();
+    void on_line_end(std::uint64_t lf_offset, bool bare);
+    void begin_message(std::uint64_t offset);
+    void end_message(std::uint64_t end);
+
+    bool unquote_;
+    State state_ = State::line_start;
+    std::uint64_t pos_ = 0;         // offset of the next byte fed
+    std::uint64_t line_start_ = 0;  // offset of the current line
+    char prev_ = '\n';              // last byte fed
+    std::uint32_t gts_ = 0;         // '>' seen at line start
+    std::uint32_t matched_ = 0;     // chars of "From " matched
+
+    bool have_message_ = false;
+    bool in_from_line_ = false;
+    bool not_mbox_ = false;
+    MessageEntry cur_;
+    std::uint64_t bare_lf_ = 0;
+    std::uint64_t unquoted_ = 0;
+    std::uint64_t last_line_start_ = 0;
+    std::uint64_t last_line_end_ = 0;  // offset after the LF of the last full line
+    bool last_line_empty_ = false;
+    bool last_line_bare_ = false;
+
+    std::vector<MessageEntry> messages_;
+    std::string error_;
+};
+
+}  // namespace pop3d::mailbox

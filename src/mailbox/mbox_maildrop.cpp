@@ -1,0 +1,176 @@
+#include "mailbox/mbox_maildrop.hpp"
+
+#include "common/text.hpp"
+#include "mailbox/file_io.hpp"
+#include "mailbox/mbox_expunge.hpp"
+#include "mailbox/message_encoder.hpp"
+#include "mailbox/snapshot.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+namespace pop3d::mailbox {
+
+namespace {
+
+constexpr int kOpenFlags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+constexpr int kReopenAttempts = 3;
+
+Result perm(std::string why) { return {Status::perm_fail, std::move(why)}; }
+
+// Checks made on the open fd, so nothing can be swapped in between.
+Result check_file(int fd, const std::string& path, uid_t owner, struct stat& st) {
+    if (::fstat(fd, &st) != 0) return {Status::temp_fail, path + ": fstat: " + text::errno_text(errno)};
+    if (!S_ISREG(st.st_mode)) return perm(path + " is not a regular file");
+    if (st.st_uid != owner)
+        return perm(path + " is owned by uid " + std::to_string(st.st_uid) + ", not uid " + std::to_string(owner));
+    if (st.st_nlink != 1) return perm(path + " has " + std::to_string(st.st_nlink) + " links");
+    return Result::good();
+}
+
+}  // namespace
+
+std::unique_ptr<MboxMaildrop> MboxMaildrop::open(const MboxOptions& options, Result& result) {
+    auto md = std::make_unique<MboxMaildrop>(Key{}, options);
+    for (int attempt = 0; attempt < kReopenAttempts; ++attempt) {
+        md->read_only_ = false;
+        int raw = ::open(options.path.c_str(), O_RDWR | kOpenFlags);
+        if (raw < 0 && (errno == EACCES || errno == EROFS)) {
+            raw = ::open(options.path.c_str(), O_RDONLY | kOpenFlags);
+            md->read_only_ = raw >= 0;
+        }
+        if (raw < 0) {
+            const int e = errno;
+            if (e == ENOENT) {  // no mailbox file yet: an empty maildrop
+                result = Result::good();
+                return md;
+            }
+            if (e == ELOOP) result = perm(options.path + " is a symbolic link");
+            else if (e == EACCES || e == ENOTDIR || e == EPERM || e == EISDIR || e == ENXIO)
+                result = perm(options.path + ": " + text::errno_text(e));
+            else result = {Status::temp_fail, options.path + ": " + text::errno_text(e)};
+            return nullptr;
+        }
+        md->fd_.reset(raw);
+        struct stat st {};
+        if (result = check_file(raw, options.path, options.owner, st); !result.ok()) return nullptr;
+        // O_NONBLOCK was only there so that opening a FIFO could not hang.
+        ::fcntl(raw, F_SETFL, ::fcntl(raw, F_GETFL) & ~O_NONBLOCK);
+        md->dev_ = st.st_dev;
+        md->ino_ = st.st_ino;
+
+        auto lock = MailboxLock::acquire(raw, options.path, !md->read_only_, options.lock, result);
+        if (!lock) return nullptr;
+        // The path may have been replaced between open() and locking.
+        struct stat now {};
+        if (::lstat(options.path.c_str(), &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+            md->fd_.reset();
+            continue;
+        }
+        result = md->index();
+        if (!result.ok()) return nullptr;
+        return md;
+    }
+    result = {Status::temp_fail, options.path + " keeps being replaced"};
+    return nullptr;
+}
+
+Result MboxMaildrop::index() {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
+    snapshot_end_ = static_cast<std::uint64_t>(st.st_size);
+    MboxIndexer indexer(options_.unquote);
+    const bool read_ok = read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {
+        indexer.feed(p, n);
+        return true;
+    });
+    if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
+    if (!indexer.finish()) return perm(options_.path + ": " + indexer.error());
+    messages_ = std::move(indexer.messages());
+    messages_.shrink_to_fit();
+    return Result::good();
+}
+
+Result MboxMaildrop::load_uids() {
+    if (uids_loaded_ || messages_.empty()) {
+        uids_loaded_ = true;
+        return Result::good();
+    }
+    UidHasher hasher;
+    std::size_t i = 0;
+    std::string override_uid;
+    bool bad = false;
+    hasher.begin();
+    // One sequential read; bytes between a message's end and the next From_
+    // line (the separator) are skipped.
+    const std::uint64_t start = messages_.front().from_offset;
+    std::uint64_t pos = start;
+    const bool read_ok = read_range(fd_.get(), start, snapshot_end_ - start, [&](const char* p, std::size_t n) {
+        const std::uint64_t chunk_end = pos + n;
+        while (i < messages_.size() && pos < chunk_end) {
+            const MessageEntry& m = messages_[i];
+            if (pos < m.from_offset) {  // separator bytes
+                const std::uint64_t skip = std::min(m.from_offset, chunk_end) - pos;
+                p += skip;
+                pos += skip;
+                continue;
+            }
+            const std::uint64_t take = std::min(m.content_end, chunk_end) - pos;
+            hasher.feed(p, static_cast<std::size_t>(take));
+            p += take;
+            pos += take;
+            if (pos == m.content_end) {
+                if (!hasher.finish(messages_[i], override_uid)) bad = true;
+                if (!override_uid.empty()) overrides_[static_cast<std::uint32_t>(i)] = override_uid;
+                ++i;
+                hasher.begin();
+            }
+        }
+        pos = chunk_end;
+        return !bad;
+    });
+    if (!read_ok || bad || i != messages_.size()) {
+        overrides_.clear();
+        return {Status::temp_fail, options_.path + ": mailbox changed since login (while computing UIDs)"};
+    }
+    make_uids_unique(messages_, overrides_);
+    uids_loaded_ = true;
+    return Result::good();
+}
+
+std::string MboxMaildrop::uid(std::size_t i) const {
+    return render_uid(messages_[i], overrides_, static_cast<std::uint32_t>(i));
+}
+
+Result MboxMaildrop::check(std::size_t i) {
+    return check_message(fd_.get(), snapshot(), i);
+}
+
+Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) {
+    const MessageEntry& m = messages_[i];
+    MessageEncoder encoder(out, options_.unquote, true, body_lines);
+    bool sink_ok = true;
+    const bool read_ok = read_range(fd_.get(), m.content_offset, m.content_end - m.content_offset,
+                                    [&](const char* p, std::size_t n) {
+                                        sink_ok = encoder.feed(p, n);
+                                        return sink_ok && !encoder.done();
+                                    });
+    if (!read_ok) return {Status::temp_fail, options_.path + ": read error or mailbox truncated while sending"};
+    if (!sink_ok || !encoder.finish()) return {Status::temp_fail, "client connection lost while sending"};
+    return Result::good();
+}
+
+Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
+    bool any = false;
+    for (std::size_t i = 0; i < messages_.size() && i < deleted.size(); ++i) any = any || deleted[i];
+    if (!any) return Result::good();
+    if (read_only_) return perm(options_.path + " is read-only");
+    Result result;
+    auto lock = MailboxLock::acquire(fd_.get(), options_.path, true, options_.lock, result);
+    if (!lock) return result;
+    return expunge_in_place(fd_.get(), snapshot(), deleted, *lock);
+}
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,64 @@
+// Maildrop over one mbox file. The file is opened once, at login, without
+// following symlinks, and checked on the open fd (regular file, owned by the
+// user, one link); locks are held only while indexing and while expunging.
+#pragma once
+
+#include "common/unique_fd.hpp"
+#include "mailbox/mailbox_lock.hpp"
+#include "mailbox/maildrop.hpp"
+#include "mailbox/mbox_index.hpp"
+#include "mailbox/snapshot.hpp"
+#include "mailbox/uid.hpp"
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pop3d::mailbox {
+
+struct MboxOptions {
+    std::string path;
+    uid_t owner = static_cast<uid_t>(-1);  // the file must belong to this uid
+    bool unquote = true;                   // mboxrd >From unquoting
+    LockSettings lock;
+};
+
+class MboxMaildrop final : public Maildrop {
+    struct Key {
+        explicit Key() = default;
+    };
+
+public:
+    MboxMaildrop(Key, MboxOptions options) : options_(std::move(options)) {}
+    // A missing file is an empty maildrop. On failure returns nullptr and
+    // sets result (in_use, perm_fail or temp_fail, with a detail for the log).
+    static std::unique_ptr<MboxMaildrop> open(const MboxOptions& options, Result& result);
+
+    std::size_t count() const override { return messages_.size(); }
+    std::uint64_t size(std::size_t i) const override { return messages_[i].size; }
+    Result load_uids() override;
+    std::string uid(std::size_t i) const override;
+    Result check(std::size_t i) override;
+    Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) override;
+    Result expunge(const std::vector<bool>& deleted) override;
+
+    bool read_only() const { return read_only_; }
+
+private:
+    Result index();
+    Snapshot snapshot() const { return {options_.path, dev_, ino_, snapshot_end_, &messages_}; }
+
+    MboxOptions options_;
+    UniqueFd fd_;  // invalid when the mailbox file does not exist
+    bool read_only_ = false;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
+    std::uint64_t snapshot_end_ = 0;
+    std::vector<MessageEntry> messages_;
+    UidOverrides overrides_;
+    bool uids_loaded_ = false;
+};
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,50 @@
+// Turns a stored message's bytes into what goes on the wire: LF becomes CRLF
+// (an existing CRLF stays as it is), one '>' comes off ">+From " lines when
+// unquoting, a '.' starting a line is doubled (dot-stuffing), and a message
+// that ends without a line end gets one. Streams: any chunking of the input
+// gives the same output, and nothing is buffered beyond the current chunk.
+// The sizes the indexer computes are exactly this output minus the stuffed dots.
+#pragma once
+
+#include "mailbox/maildrop.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace pop3d::mailbox {
+
+class MessageEncoder {
+public:
+    // body_lines: send only the headers, the blank line and this many body lines (TOP).
+    MessageEncoder(ByteSink& out, bool unquote, bool dot_stuff, std::optional<std::uint64_t> body_lines);
+    // Returns false when the sink failed. Stops consuming once done().
+    bool feed(const char* data, std::size_t n);
+    // End of the message: flushes a pending line start and adds the final line end.
+    bool finish();
+    // TOP has sent all it was asked for; further input is ignored.
+    bool done() const { return done_; }
+
+private:
+    enum class State { line_start, gt, from, rest };
+    bool emit(const char* p, std::size_t n);
+    bool emit_gts(std::uint64_t count);
+    bool flush_pending();
+    void end_line(bool bare);
+
+    ByteSink& out_;
+    bool unquote_;
+    bool dot_stuff_;
+    std::optional<std::uint64_t> body_lines_;
+    State state_ = State::line_start;
+    std::uint64_t gts_ = 0;
+    std::uint32_t matched_ = 0;
+    std::uint64_t line_len_ = 0;  // raw bytes of the current line so far
+    char prev_ = '\n';            // last raw byte consumed
+    bool any_ = false;            // consumed at least one byte
+    bool in_headers_ = true;
+    std::uint64_t body_sent_ = 0;
+    bool done_ = false;
+    bool failed_ = false;
+};
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,27 @@
+// SHA-256 (FIPS 180-4), streaming. Used for UIDs: they must never change, so
+// the function is fixed and carries no key.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace pop3d::mailbox {
+
+class Sha256 {
+public:
+    using Digest = std::array<std::uint8_t, 32>;
+    Sha256() { reset(); }
+    void reset();
+    void update(const void* data, std::size_t len);
+    Digest finish();
+
+private:
+    void block(const std::uint8_t* p);
+    std::array<std::uint32_t, 8> h_{};
+    std::array<std::uint8_t, 64> buf_{};
+    std::size_t buffered_ = 0;
+    std::uint64_t total_ = 0;
+};
+
+}  // namespace pop3d::mailbox

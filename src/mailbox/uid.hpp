@@ -1,0 +1,62 @@
+// Unique ids for mbox messages, derived from the bytes and never written back.
+//
+// UID = the first 128 bits of SHA-256 over the From_ line, the header fields
+// except those MUAs rewrite (kVolatileHeaders), and the body, as 32 lowercase
+// hex digits. A message that carries a valid X-UIDL header (qpopper,
+// mailutils) keeps that value instead. Ids that would repeat get a suffix
+// ".2", ".3"... in message order, so every id in a maildrop is unique.
+#pragma once
+
+#include "mailbox/mbox_index.hpp"
+#include "mailbox/sha256.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pop3d::mailbox {
+
+inline constexpr std::string_view kVolatileHeaders[] = {
+    "Status", "X-Status", "X-Keywords", "X-UID", "X-IMAP", "X-IMAPbase", "Content-Length", "Lines",
+};
+inline constexpr std::size_t kMaxUidLength = 70;
+
+// Hashes one message's bytes, [from_offset, content_end), fed in order.
+class UidHasher {
+public:
+    void begin();
+    void feed(const char* p, std::size_t n);
+    // False when the bytes did not start with "From " (the mailbox changed).
+    bool finish(MessageEntry& entry, std::string& override_uid);
+
+private:
+    enum class State { from_line, line_start, collect, include, exclude, xuidl, body };
+    enum class Action { include, exclude, xuidl };
+    void hash(const char* p, std::size_t n) { sha_.update(p, n); }
+    void decide_field();
+
+    Sha256 sha_;
+    State state_ = State::from_line;
+    Action field_action_ = Action::include;
+    char name_[32];
+    std::size_t name_len_ = 0;
+    char head_[5];
+    std::size_t head_len_ = 0;
+    bool seen_xuidl_ = false;
+    bool xuidl_valid_ = false;
+    std::string xuidl_;
+};
+
+using UidOverrides = std::unordered_map<std::uint32_t, std::string>;
+
+// Sets entry.dup so that every rendered id is unique.
+void make_uids_unique(std::vector<MessageEntry>& entries, const UidOverrides& overrides);
+
+std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides, std::uint32_t index);
+
+// True for 1..70 bytes of 0x21..0x7E.
+bool valid_uid(std::string_view uid) noexcept;
+
+}  // namespace pop3d::mailbox

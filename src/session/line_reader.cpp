@@ -1,0 +1,61 @@
+#include "session/line_reader.hpp"
+
+#include <cstring>
+
+namespace pop3d::session {
+
+LineReader::LineReader(std::size_t capacity)
+    : buf_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity) {}
+
+bool LineReader::has_line() const {
+    return std::memchr(buf_.get() + start_, '\n', end_ - start_) != nullptr;
+}
+
+LineReader::Next LineReader::next(std::string_view& line, std::size_t max_len) {
+    if (max_len > capacity_) max_len = capacity_;
+    char* base = buf_.get();
+    const void* hit = std::memchr(base + start_ + scanned_, '\n', end_ - start_ - scanned_);
+    if (!hit) {
+        scanned_ = end_ - start_;
+        if (discarding_ || end_ - start_ >= max_len) {
+            // Drop what we have of the long line and wait for its end.
+            discarding_ = true;
+            std::memset(base, 0, end_);
+            start_ = end_ = scanned_ = 0;
+        }
+        return Next::need_more;
+    }
+    const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+    const std::size_t raw_len = lf - start_ + 1;  // with the LF
+    const bool was_discarding = discarding_;
+    discarding_ = false;
+    const std::size_t line_start = start_;
+    start_ = lf + 1;
+    scanned_ = 0;
+    if (was_discarding) return Next::too_long;
+    // Count the line as if it ended in CRLF.
+    const bool has_cr = lf > line_start && base[lf - 1] == '\r';
+    const std::size_t wire_len = has_cr ? raw_len : raw_len + 1;
+    if (wire_len > max_len) return Next::too_long;
+    line = std::string_view(base + line_start, lf - line_start - (has_cr ? 1 : 0));
+    return Next::line;
+}
+
+void LineReader::wipe_consumed() {
+    std::memset(buf_.get(), 0, start_);
+}
+
+std::span<char> LineReader::space() {
+    if (start_ > 0) {  // slide unconsumed bytes to the front
+        std::memset(buf_.get(), 0, start_);
+        std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
+        end_ -= start_;
+        start_ = 0;
+        std::memset(buf_.get() + end_, 0, capacity_ - end_);
+    }
+    return {buf_.get() + end_, capacity_ - end_};
+}
+
+void LineReader::commit(std::size_t n) { end_ += n; }
+
+}  // namespace pop3d::session

@@ -1,0 +1,37 @@
+// Splits client input into lines in a fixed buffer. A line longer than the
+// limit is reported once, when its end arrives, and is never buffered whole.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace pop3d::session {
+
+class LineReader {
+public:
+    explicit LineReader(std::size_t capacity);
+
+    enum class Next { line, too_long, need_more };
+    // The next complete line, without its LF or CRLF. max_len counts the
+    // line with its CRLF, as RFC 2449 does; it must not exceed capacity.
+    Next next(std::string_view& line, std::size_t max_len);
+    // Overwrites the bytes of lines already returned (passwords).
+    void wipe_consumed();
+    // Room to read into, then how much was read.
+    std::span<char> space();
+    void commit(std::size_t n);
+    // True when a complete line (or a too-long line's end) is buffered.
+    bool has_line() const;
+
+private:
+    std::unique_ptr<char[]> buf_;
+    std::size_t capacity_;
+    std::size_t start_ = 0;     // first unconsumed byte
+    std::size_t end_ = 0;       // end of buffered bytes
+    std::size_t scanned_ = 0;   // bytes from start_ already known to hold no LF
+    bool discarding_ = false;   // inside a too-long line
+};
+
+}  // namespace pop3d::session

@@ -1,0 +1,39 @@
+// Every fixed response text in one table. Texts never echo client data, so no
+// response line can exceed 512 octets. fetchmail reads "lock"/"wait" in a
+// login error as "busy, retry": only [IN-USE] texts may say "lock".
+#pragma once
+
+#include <string_view>
+
+namespace pop3d::session::reply {
+
+inline constexpr std::string_view kGreeting = "+OK POP3 server ready";
+inline constexpr std::string_view kUserAccepted = "+OK send PASS";
+inline constexpr std::string_view kCapaFollows = "+OK capability list follows";
+inline constexpr std::string_view kUidlFollows = "+OK unique-id listing follows";
+inline constexpr std::string_view kTopFollows = "+OK top of message follows";
+inline constexpr std::string_view kNoop = "+OK";
+inline constexpr std::string_view kBye = "+OK pop3d signing off";
+
+inline constexpr std::string_view kUnknownCommand = "-ERR unknown command";
+inline constexpr std::string_view kWrongState = "-ERR command not valid in this state";
+inline constexpr std::string_view kBadArguments = "-ERR invalid arguments";
+inline constexpr std::string_view kBadCharacters = "-ERR invalid characters in command";
+inline constexpr std::string_view kLineTooLong = "-ERR line too long";
+inline constexpr std::string_view kTooManyErrors = "-ERR too many errors, closing connection";
+inline constexpr std::string_view kNoSuchMessage = "-ERR no such message";
+inline constexpr std::string_view kMessageDeleted = "-ERR message is deleted";
+
+inline constexpr std::string_view kBadUserName = "-ERR [AUTH] invalid user name";
+inline constexpr std::string_view kUserFirst = "-ERR send USER first";
+inline constexpr std::string_view kAuthFailed = "-ERR [AUTH] authentication failed";
+inline constexpr std::string_view kAuthUnavailable = "-ERR [SYS/TEMP] Service temporarily unavailable, try later";
+inline constexpr std::string_view kInUse = "-ERR [IN-USE] maildrop is locked by another session or program, try later";
+inline constexpr std::string_view kMaildropTemp = "-ERR [SYS/TEMP] Service temporarily unavailable, try later";
+inline constexpr std::string_view kMaildropPerm = "-ERR [SYS/PERM] cannot open the maildrop, contact your administrator";
+
+inline constexpr std::string_view kMessageUnavailable = "-ERR [SYS/TEMP] mailbox changed since login, message unavailable";
+inline constexpr std::string_view kUidsUnavailable = "-ERR [SYS/TEMP] mailbox changed since login, unique ids unavailable";
+inline constexpr std::string_view kUpdateFailed = "-ERR [SYS/TEMP] some deleted messages not removed";
+
+}  // namespace pop3d::session::reply

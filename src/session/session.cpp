@@ -1,0 +1,405 @@
+#include "session/session.hpp"
+
+#include "auth/username.hpp"
+#include "common/text.hpp"
+#include "log/log.hpp"
+#include "session/command.hpp"
+#include "session/responses.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace pop3d::session {
+
+struct Session::CommandSpec {
+    std::string_view name;
+    bool in_authorization;
+    bool in_transaction;
+    void (Session::*handler)(std::string_view rest);
+};
+
+const Session::CommandSpec Session::kCommands[] = {
+    {"USER", true, false, &Session::cmd_user},  {"PASS", true, false, &Session::cmd_pass},
+    {"QUIT", true, true, &Session::cmd_quit},   {"CAPA", true, true, &Session::cmd_capa},
+    {"STAT", false, true, &Session::cmd_stat},  {"LIST", false, true, &Session::cmd_list},
+    {"RETR", false, true, &Session::cmd_retr},  {"TOP", false, true, &Session::cmd_top},
+    {"DELE", false, true, &Session::cmd_dele},  {"NOOP", false, true, &Session::cmd_noop},
+    {"RSET", false, true, &Session::cmd_rset},  {"UIDL", false, true, &Session::cmd_uidl},
+};
+
+std::string_view to_string(SessionEnd end) {
+    switch (end) {
+    case SessionEnd::quit: return "quit";
+    case SessionEnd::update_failed: return "update-failed";
+    case SessionEnd::eof: return "disconnected";
+    case SessionEnd::timeout: return "timeout";
+    case SessionEnd::too_many_errors: return "too-many-errors";
+    case SessionEnd::auth_failures: return "too-many-auth-failures";
+    case SessionEnd::login_refused: return "maildrop-unavailable";
+    case SessionEnd::io_error: return "io-error";
+    case SessionEnd::stopped: return "shutdown";
+    }
+    return "unknown";
+}
+
+Session::Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
+                 SessionSettings settings, auth::ClientInfo client)
+    : transport_(transport),
+      authenticator_(authenticator),
+      opener_(opener),
+      clock_(clock),
+      settings_(std::move(settings)),
+      client_(std::move(client)),
+      out_(transport) {}
+
+std::string Session::rhost() const { return client_.address.empty() ? "unknown" : client_.address; }
+
+void Session::respond(std::string_view line) {
+    out_.write(line);
+    out_.write("\r\n");
+}
+
+void Session::protocol_error(std::string_view response) {
+    ++command_errors_;
+    if (settings_.max_command_errors > 0 && command_errors_ >= settings_.max_command_errors) {
+        respond(reply::kTooManyErrors);
+        end(SessionEnd::too_many_errors);
+        return;
+    }
+    respond(response);
+}
+
+SessionEnd Session::run() {
+    login_deadline_ = clock_.now() + settings_.login_timeout;
+    respond(reply::kGreeting);
+    while (!end_) {
+        std::string_view line;
+        const LineReader::Next next = reader_.next(line, kMaxCommandLine);
+        if (next == LineReader::Next::line) {
+            dispatch(line);
+            reader_.wipe_consumed();  // the line may have held a password
+            continue;
+        }
+        if (next == LineReader::Next::too_long) {
+            protocol_error(reply::kLineTooLong);
+            reader_.wipe_consumed();
+            continue;
+        }
+        // Nothing left to answer: send what we have, then wait for the client.
+        if (!out_.flush()) {
+            end(SessionEnd::io_error);
+            break;
+        }
+        out_.release();
+        std::chrono::milliseconds timeout;
+        if (state_ == State::authorization) {
+            const auto left = login_deadline_ - clock_.now();
+            if (left <= Clock::duration::zero()) {
+                end(SessionEnd::timeout);
+                break;
+            }
+            timeout = std::chrono::ceil<std::chrono::milliseconds>(left);
+        } else {
+            timeout = settings_.idle_timeout;
+        }
+        const std::span<char> space = reader_.space();
+        const ReadResult r = transport_.read(space.data(), space.size(), timeout);
+        switch (r.status) {
+        case ReadStatus::data: reader_.commit(r.bytes); break;
+        case ReadStatus::eof: end(SessionEnd::eof); break;
+        case ReadStatus::timeout: end(SessionEnd::timeout); break;
+        case ReadStatus::error: end(SessionEnd::io_error); break;
+        case ReadStatus::stopped: end(SessionEnd::stopped); break;
+        }
+    }
+    out_.flush();
+
+    const std::string why(to_string(*end_));
+    if (state_ == State::transaction) {
+        const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
+        log::info("logout user=" + account_name_ + " rhost=" + rhost() + " retr=" + std::to_string(retrieved_) + "/" +
+                  std::to_string(retrieved_octets_) + " deleted=" +
+                  (*end_ == SessionEnd::quit ? std::to_string(deleted) : "0") + " end=" + why);
+    } else {
+        log::info("disconnect rhost=" + rhost() + " end=" + why);
+    }
+    return *end_;
+}
+
+void Session::dispatch(std::string_view line) {
+    const auto cmd = split_command(line);
+    if (!cmd) {
+        protocol_error(line.empty() ? reply::kUnknownCommand : reply::kBadCharacters);
+        return;
+    }
+    for (const CommandSpec& spec : kCommands) {
+        if (!text::iequals(spec.name, cmd->keyword)) continue;
+        const bool allowed = state_ == State::authorization ? spec.in_authorization : spec.in_transaction;
+        if (!allowed) {
+            protocol_error(reply::kWrongState);
+            return;
+        }
+        (this->*spec.handler)(cmd->rest);
+        return;
+    }
+    protocol_error(reply::kUnknownCommand);
+}
+
+std::optional<std::size_t> Session::message_arg(std::string_view arg, bool allow_deleted) {
+    const auto n = parse_number(arg);
+    if (!n) {
+        protocol_error(reply::kBadArguments);
+        return std::nullopt;
+    }
+    if (*n == 0 || *n > maildrop_->count()) {
+        respond(reply::kNoSuchMessage);
+        return std::nullopt;
+    }
+    const auto index = static_cast<std::size_t>(*n - 1);
+    if (!allow_deleted && deleted_[index]) {
+        respond(reply::kMessageDeleted);
+        return std::nullopt;
+    }
+    return index;
+}
+
+std::pair<std::size_t, std::uint64_t> Session::totals() const {
+    std::size_t n = 0;
+    std::uint64_t octets = 0;
+    for (std::size_t i = 0; i < maildrop_->count(); ++i) {
+        if (deleted_[i]) continue;
+        ++n;
+        octets += maildrop_->size(i);
+    }
+    return {n, octets};
+}
+
+// ---- AUTHORIZATION ----
+
+void Session::cmd_user(std::string_view rest) {
+    user_.clear();
+    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    if (rest.empty()) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    // The whole argument is the name: a space in it makes it invalid.
+    if (!auth::valid_username(rest, settings_.max_username_length)) {
+        protocol_error(reply::kBadUserName);
+        return;
+    }
+    user_ = rest;
+    respond(reply::kUserAccepted);
+}
+
+void Session::cmd_pass(std::string_view rest) {
+    if (user_.empty()) {
+        protocol_error(reply::kUserFirst);
+        return;
+    }
+    const std::string user = std::exchange(user_, {});  // PASS after a failed PASS needs a new USER
+    const auto started = clock_.now();
+    const auth::AuthResult result = authenticator_.authenticate(user, rest, client_);
+    if (result.status == auth::AuthStatus::ok) {
+        login(result.account);
+        return;
+    }
+    // Every failure is answered at the same moment, whatever PAM did.
+    clock_.sleep_until(started + settings_.login_fail_delay);
+    ++auth_failures_;
+    log::notice("authentication failed user=" + text::escape_for_log(user) + " rhost=" + rhost() + " (" +
+                result.detail + ")");
+    respond(result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
+    if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
+}
+
+void Session::login(const auth::Account& account) {
+    OpenResult opened = opener_.open(account);
+    if (!opened.result.ok()) {
+        const mailbox::Status s = opened.result.status;
+        const std::string what = s == mailbox::Status::in_use ? "maildrop in use" : "cannot open maildrop";
+        log::write(s == mailbox::Status::perm_fail ? log::Level::err : log::Level::warning,
+                   what + " user=" + account.name + " rhost=" + rhost() + ": " + opened.result.detail);
+        respond(s == mailbox::Status::in_use      ? reply::kInUse
+                : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
+                                                  : reply::kMaildropTemp);
+        end(SessionEnd::login_refused);
+        return;
+    }
+    maildrop_ = std::move(opened.maildrop);
+    deleted_.assign(maildrop_->count(), false);
+    state_ = State::transaction;
+    account_name_ = account.name;
+    const auto [n, octets] = totals();
+    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    log::info("login user=" + account.name + " rhost=" + rhost() + " messages=" + std::to_string(n) +
+              " octets=" + std::to_string(octets));
+}
+
+// ---- both states ----
+
+void Session::cmd_quit(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    if (state_ == State::authorization) {
+        respond(reply::kBye);
+        end(SessionEnd::quit);
+        return;
+    }
+    const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
+    const mailbox::Result r = maildrop_->expunge(deleted_);
+    maildrop_.reset();
+    if (!r.ok()) {
+        log::err("expunge failed user=" + account_name_ + ": " + r.detail);
+        respond(reply::kUpdateFailed);
+        end(SessionEnd::update_failed);
+        return;
+    }
+    respond(std::string(reply::kBye) + " (" + std::to_string(deleted) + " messages deleted)");
+    end(SessionEnd::quit);
+}
+
+void Session::cmd_capa(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    respond(reply::kCapaFollows);
+    static constexpr std::string_view kAlways[] = {"TOP", "UIDL", "USER", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"};
+    for (std::string_view cap : kAlways) respond(cap);
+    if (state_ == State::transaction) respond("IMPLEMENTATION " + settings_.implementation);
+    respond(".");
+}
+
+// ---- TRANSACTION ----
+
+void Session::cmd_stat(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    const auto [n, octets] = totals();
+    respond("+OK " + std::to_string(n) + " " + std::to_string(octets));
+}
+
+void Session::cmd_list(std::string_view rest) {
+    const auto args = split_args(rest, 1);
+    if (!args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    if (args->size() == 1) {
+        const auto i = message_arg((*args)[0]);
+        if (i) respond("+OK " + std::to_string(*i + 1) + " " + std::to_string(maildrop_->size(*i)));
+        return;
+    }
+    const auto [n, octets] = totals();
+    respond("+OK " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    for (std::size_t i = 0; i < maildrop_->count(); ++i)
+        if (!deleted_[i]) respond(std::to_string(i + 1) + " " + std::to_string(maildrop_->size(i)));
+    respond(".");
+}
+
+bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line) {
+    if (const mailbox::Result r = maildrop_->check(index); !r.ok()) {
+        log::warning("user=" + account_name_ + ": " + r.detail);
+        respond(reply::kMessageUnavailable);
+        return false;
+    }
+    respond(status_line);
+    if (const mailbox::Result r = maildrop_->send(index, body_lines, out_); !r.ok()) {
+        // Part of the message may be out: only closing the connection tells
+        // the client it is incomplete.
+        log::err("user=" + account_name_ + ": sending message " + std::to_string(index + 1) + " failed: " + r.detail);
+        end(SessionEnd::io_error);
+        return false;
+    }
+    out_.write(".\r\n");
+    return true;
+}
+
+void Session::cmd_retr(std::string_view rest) {
+    const auto args = split_args(rest, 1);
+    if (!args || args->size() != 1) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    const auto i = message_arg((*args)[0]);
+    if (!i) return;
+    const std::uint64_t size = maildrop_->size(*i);
+    if (send_message(*i, std::nullopt, "+OK " + std::to_string(size) + " octets")) {
+        ++retrieved_;
+        retrieved_octets_ += size;
+    }
+}
+
+void Session::cmd_top(std::string_view rest) {
+    const auto args = split_args(rest, 2);
+    if (!args || args->size() != 2 || !parse_number((*args)[1])) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    const auto i = message_arg((*args)[0]);
+    if (!i) return;
+    send_message(*i, parse_number((*args)[1]), reply::kTopFollows);
+}
+
+void Session::cmd_dele(std::string_view rest) {
+    const auto args = split_args(rest, 1);
+    if (!args || args->size() != 1) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    const auto i = message_arg((*args)[0]);
+    if (!i) return;
+    deleted_[*i] = true;
+    respond("+OK message " + std::to_string(*i + 1) + " deleted");
+}
+
+void Session::cmd_noop(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    respond(reply::kNoop);
+}
+
+void Session::cmd_rset(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    std::fill(deleted_.begin(), deleted_.end(), false);
+    const auto [n, octets] = totals();
+    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+}
+
+void Session::cmd_uidl(std::string_view rest) {
+    const auto args = split_args(rest, 1);
+    if (!args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    std::optional<std::size_t> one;
+    if (args->size() == 1) {
+        one = message_arg((*args)[0]);
+        if (!one) return;
+    }
+    if (const mailbox::Result r = maildrop_->load_uids(); !r.ok()) {
+        log::warning("user=" + account_name_ + ": " + r.detail);
+        respond(reply::kUidsUnavailable);
+        return;
+    }
+    if (one) {
+        respond("+OK " + std::to_string(*one + 1) + " " + maildrop_->uid(*one));
+        return;
+    }
+    respond(reply::kUidlFollows);
+    for (std::size_t i = 0; i < maildrop_->count(); ++i)
+        if (!deleted_[i]) respond(std::to_string(i + 1) + " " + maildrop_->uid(i));
+    respond(".");
+}
+
+}  // namespace pop3d::session

@@ -1,0 +1,109 @@
+// The POP3 engine (RFC 1939, 2449, 3206): states, the command table, CAPA
+// and responses. It reads commands from a Transport, authenticates through
+// an Authenticator, and serves a Maildrop; it knows no sockets, PAM or files.
+#pragma once
+
+#include "auth/authenticator.hpp"
+#include "common/clock.hpp"
+#include "mailbox/maildrop.hpp"
+#include "session/line_reader.hpp"
+#include "session/maildrop_opener.hpp"
+#include "session/output_buffer.hpp"
+#include "session/transport.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3d::session {
+
+struct SessionSettings {
+    std::chrono::seconds idle_timeout{600};
+    std::chrono::seconds login_timeout{120};
+    std::chrono::seconds login_fail_delay{2};
+    unsigned max_auth_failures = 3;
+    unsigned max_command_errors = 10;  // 0: no limit
+    std::size_t max_username_length = 64;
+    std::string implementation = "pop3d";
+};
+
+enum class SessionEnd {
+    quit,           // QUIT (UPDATE done if in TRANSACTION)
+    update_failed,  // QUIT, but the expunge failed
+    eof,            // client closed the connection
+    timeout,
+    too_many_errors,
+    auth_failures,
+    login_refused,  // maildrop could not be opened after a good login
+    io_error,       // write failed, or a message could not be streamed
+    stopped,        // daemon shutting down
+};
+
+std::string_view to_string(SessionEnd end);
+
+class Session {
+public:
+    static constexpr std::size_t kMaxCommandLine = 255;  // RFC 2449 §4, with CRLF
+    static constexpr std::size_t kInputBuffer = 1024;
+
+    Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
+            SessionSettings settings, auth::ClientInfo client);
+    SessionEnd run();
+
+private:
+    enum class State { authorization, transaction };
+    struct CommandSpec;
+    static const CommandSpec kCommands[];
+
+    void dispatch(std::string_view line);
+    void protocol_error(std::string_view response);
+    void respond(std::string_view line);
+    void end(SessionEnd why) { end_ = why; }
+    // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
+    std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
+    std::string rhost() const;
+
+    void cmd_user(std::string_view rest);
+    void cmd_pass(std::string_view rest);
+    void cmd_quit(std::string_view rest);
+    void cmd_capa(std::string_view rest);
+    void cmd_stat(std::string_view rest);
+    void cmd_list(std::string_view rest);
+    void cmd_retr(std::string_view rest);
+    void cmd_top(std::string_view rest);
+    void cmd_dele(std::string_view rest);
+    void cmd_noop(std::string_view rest);
+    void cmd_rset(std::string_view rest);
+    void cmd_uidl(std::string_view rest);
+
+    void login(const auth::Account& account);
+    bool send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line);
+    std::pair<std::size_t, std::uint64_t> totals() const;  // messages and octets not deleted
+
+    Transport& transport_;
+    auth::Authenticator& authenticator_;
+    MaildropOpener& opener_;
+    Clock& clock_;
+    SessionSettings settings_;
+    auth::ClientInfo client_;
+
+    LineReader reader_{kInputBuffer};
+    OutputBuffer out_;
+    State state_ = State::authorization;
+    std::optional<SessionEnd> end_;
+    Clock::time_point login_deadline_;
+    unsigned command_errors_ = 0;
+    unsigned auth_failures_ = 0;
+
+    std::string user_;  // name given by USER, waiting for PASS
+    std::string account_name_;
+    std::unique_ptr<mailbox::Maildrop> maildrop_;
+    std::vector<bool> deleted_;
+    std::size_t retrieved_ = 0;
+    std::uint64_t retrieved_octets_ = 0;
+};
+
+}  // namespace pop3d::session

@@ -1,0 +1,27 @@
+// The byte stream a session talks over. The engine knows nothing else about
+// sockets: fds, TLS and tests' in-memory pipes all sit behind this.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace pop3d::session {
+
+enum class ReadStatus { data, eof, timeout, error, stopped };
+
+struct ReadResult {
+    ReadStatus status;
+    std::size_t bytes = 0;  // when status == data
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Waits at most `timeout` for some bytes. `stopped` means the daemon is
+    // shutting down and the session should end at this command boundary.
+    virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
+    // Writes everything or fails (peer gone, send timeout).
+    virtual bool write(const char* data, std::size_t len) = 0;
+};
+
+}  // namespace pop3d::session

@@ -1,0 +1,321 @@
+"""Test environment for integration tests: a private spool, PAM through
+pam_wrapper + pam_matrix (or pam_confdir), fake users through nss_wrapper,
+and the real pop3d -i started per connection by tcpserver.
+
+Nothing here touches /etc/pam.d, real users or /var/mail. Works as root (the
+daemon really drops to the test users' uids) and as an ordinary user (every
+test user maps to our own uid)."""
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
+PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
+IS_ROOT = os.geteuid() == 0
+
+USERS = {  # name: (password, uid offset as root)
+    "alice": ("secret", 5001),
+    "bob": ("builder", 5002),
+    "carol": ("a b c", 5003),
+    "dave": ("dave-pw", 5004),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def have(program):
+    return shutil.which(program) is not None
+
+
+def clean_stale_pam_wrapper_dirs():
+    """pam_wrapper leaves /tmp/pam.X behind when a process exits abnormally."""
+    for name in os.listdir("/tmp"):
+        if not (name.startswith("pam.") and len(name) == 5):
+            continue
+        path = os.path.join("/tmp", name)
+        try:
+            with open(os.path.join(path, "pid")) as f:
+                pid = int(f.read().strip() or 0)
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class Env:
+    """One private mail system: spool, PAM, users, config, log."""
+
+    def __init__(self, pam_mode="wrapper", config=None):
+        self.dir = tempfile.mkdtemp(prefix="pop3d-it-")
+        os.chmod(self.dir, 0o755)
+        self.spool = os.path.join(self.dir, "spool")
+        self.log = os.path.join(self.dir, "pop3d.log")
+        self.conf = os.path.join(self.dir, "pop3d.conf")
+        self.pam_dir = os.path.join(self.dir, "pam.d")
+        self.pam_mode = pam_mode
+        self.mail_gid = grp.getgrnam("mail").gr_gid if IS_ROOT else os.getegid()
+        self.uids = {}
+        for name, (_, root_uid) in USERS.items():
+            if IS_ROOT:
+                self.uids[name] = root_uid
+            else:  # only our own uid can be served without root; dave stands for "someone else"
+                self.uids[name] = os.geteuid() + 1 if name == "dave" else os.geteuid()
+        os.mkdir(self.spool)
+        if IS_ROOT:
+            os.chown(self.spool, 0, self.mail_gid)
+        os.chmod(self.spool, 0o2775)
+        os.mkdir(self.pam_dir)
+        with open(os.path.join(self.dir, "passdb"), "w") as f:
+            f.write("".join(f"{n}:{pw}:pop3\n" for n, (pw, _) in USERS.items()))
+        with open(os.path.join(self.pam_dir, "pop3"), "w") as f:
+            passdb = os.path.join(self.dir, "passdb")
+            f.write(f"auth required {PAM_MATRIX} passdb={passdb}\n")
+            f.write(f"account required {PAM_MATRIX} passdb={passdb}\n")
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+            for n in USERS:
+                home = os.path.join(self.dir, "home", n)
+                f.write(f"{n}:x:{self.uids[n]}:{self.uids[n]}:{n}:{home}:/bin/sh\n")
+        with open(os.path.join(self.dir, "group"), "w") as f:
+            f.write("root:x:0:\n")
+            f.write(f"mail:x:{self.mail_gid}:\n")
+            for n in USERS:
+                if self.uids[n] != self.mail_gid:
+                    f.write(f"{n}:x:{self.uids[n]}:\n")
+        self.settings = {
+            "mailbox": os.path.join(self.spool, "%u"),
+            "log_file": self.log,
+            "login_fail_delay": "0",
+            "lock_timeout": "1",
+        }
+        if pam_mode == "confdir":
+            self.settings["pam_confdir"] = self.pam_dir
+        self.settings.update(config or {})
+        self.write_config()
+        self.server = None
+        self.port = None
+
+    # ---- configuration and files ----
+    def write_config(self, **changes):
+        self.settings.update({k: str(v) for k, v in changes.items()})
+        with open(self.conf, "w") as f:
+            f.write("# written by the integration harness\n")
+            for k, v in self.settings.items():
+                f.write(f"{k} = {v}\n")
+
+    def environment(self):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        preload = ["libnss_wrapper.so"]
+        if self.pam_mode == "wrapper":
+            preload.insert(0, "libpam_wrapper.so")
+            env.update(PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=self.pam_dir)
+        env.update(LD_PRELOAD=":".join(preload),
+                   NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
+                   NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"))
+        return env
+
+    def mailbox(self, user):
+        return os.path.join(self.spool, user)
+
+    def write_mailbox(self, user, data, owner=None, mode=0o660):
+        path = self.mailbox(user)
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        if IS_ROOT:
+            os.chown(path, self.uids[owner or user], self.mail_gid)
+        return path
+
+    def read_mailbox(self, user):
+        with open(self.mailbox(user), "rb") as f:
+            return f.read()
+
+    def log_text(self):
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # ---- launching ----
+    def wrapper_script(self, extra_args=()):
+        """sh script that sets the wrapper environment and execs pop3d -i with
+        fd 2 on the socket, as inetd does: any stray stderr output would
+        corrupt the protocol and fail the byte-exact tests."""
+        path = os.path.join(self.dir, "run-pop3d")
+        exports = "".join(f"export {k}='{v}'\n" for k, v in self.environment().items())
+        args = " ".join(f"'{a}'" for a in extra_args)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + exports + f"exec '{POP3D}' -i -c '{self.conf}' {args} 2>&1\n")
+        os.chmod(path, 0o755)
+        return path
+
+    def start(self, launcher="tcpserver", extra_args=()):
+        self.port = free_port()
+        script = self.wrapper_script(extra_args)
+        if launcher == "tcpserver":
+            cmd = ["tcpserver", "-q", "-R", "-H", "-l", "localhost", "127.0.0.1", str(self.port), script]
+        elif launcher == "socat":
+            cmd = ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,fork,reuseaddr", f"EXEC:{script},nofork"]
+        elif launcher == "systemd-socket-activate":
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd", script]
+        else:
+            raise ValueError(launcher)
+        self.server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.settimeout(5)
+                    s.recv(100)  # the greeting: the whole chain works
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{launcher} did not start on port {self.port}")
+
+    def stop(self):
+        if self.server:
+            try:
+                os.killpg(self.server.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+                self.server.wait()
+            self.server = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        clean_stale_pam_wrapper_dirs()
+
+
+class Raw:
+    """A byte-exact POP3 client over a plain socket."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; pending {self.buf!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.line()
+
+    def multiline_raw(self):
+        """Raw bytes of a multi-line body up to and including CRLF.CRLF."""
+        while True:
+            end = self.buf.find(b"\r\n.\r\n")
+            if self.buf.startswith(b".\r\n"):
+                body, self.buf = b".\r\n", self.buf[3:]
+                return body
+            if end >= 0:
+                body, self.buf = self.buf[:end + 5], self.buf[end + 5:]
+                return body
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError("connection closed inside a multi-line response")
+            self.buf += chunk
+
+    def multiline(self, text):
+        status = self.cmd(text)
+        if not status.startswith(b"+OK"):
+            return status, None
+        return status, self.multiline_raw()
+
+    def login(self, user="alice", password=None):
+        password = USERS[user][0] if password is None else password
+        assert self.cmd(f"USER {user}").startswith(b"+OK")
+        return self.cmd(f"PASS {password}")
+
+    def read_to_eof(self):
+        data = self.buf
+        self.buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def close(self):
+        self.sock.close()
+
+
+def unstuff(body):
+    """Wire body (CRLF.CRLF included) to the message octets a client stores."""
+    assert body.endswith(b".\r\n")
+    body = body[:-3]
+    lines = body.split(b"\r\n")
+    out = [l[1:] if l.startswith(b".") else l for l in lines]
+    return b"\r\n".join(out)
+
+
+def mbox_message(sender, date, headers, body, newline=b"\n"):
+    """One mbox entry with its From_ line and separator blank line."""
+    nl = newline
+    text = f"From {sender} {date}".encode() + b"\n"
+    for h in headers:
+        text += (h if isinstance(h, bytes) else h.encode()) + nl
+    text += nl + body
+    if not body.endswith(b"\n"):
+        text += nl
+    return text + b"\n"
+
+
+class EnvTestCase(unittest.TestCase):
+    """A test class with one Env and one running server shared by its tests."""
+    pam_mode = "wrapper"
+    launcher = "tcpserver"
+    config = None
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("tcpserver",):
+            if not have(tool):
+                raise unittest.SkipTest(f"{tool} not installed")
+        cls.env = Env(pam_mode=cls.pam_mode, config=cls.config)
+        cls.env.start(cls.launcher)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def connect(self):
+        c = Raw(self.env.port)
+        self.addCleanup(c.close)
+        return c

@@ -1,0 +1,153 @@
+"""Logins through PAM: good, bad, unknown, hostile names, privileges."""
+
+import os
+import time
+import unittest
+
+from fixtures import simple
+from harness import IS_ROOT, PAM_MATRIX, EnvTestCase, Raw
+
+
+def pop3d_children_of(env):
+    """PIDs of pop3d processes serving this env's connections."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"pop3d") and env.conf.encode() in cmd:
+            pids.append(int(pid))
+    return pids
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.split()
+    return fields
+
+
+class AuthTest(EnvTestCase):
+    config = {"login_fail_delay": "1"}
+
+    def setUp(self):
+        for u in ("alice", "bob", "carol"):
+            self.env.write_mailbox(u, simple(2, u))
+
+    def test_good_login(self):
+        c = self.connect()
+        self.assertEqual(c.login(), b"+OK maildrop has 2 messages (%d octets)" % len(
+            b"".join(b"Subject: alice %d\r\nMessage-ID: <alice%d@x>\r\n\r\nbody of alice %d\r\n" % (i, i, i)
+                     for i in (1, 2))))
+        self.assertIn("login user=alice rhost=127.0.0.1 messages=2", self.env.log_text())
+
+    def test_password_with_spaces(self):
+        self.assertTrue(self.connect().login("carol").startswith(b"+OK"))
+
+    def test_bad_password_and_unknown_user_look_the_same(self):
+        timings, replies = [], []
+        for user in ("alice", "nosuchuser", "alice", "nosuchuser"):
+            c = self.connect()
+            self.assertEqual(c.cmd(f"USER {user}"), b"+OK send PASS")
+            start = time.monotonic()
+            replies.append(c.cmd("PASS Wr0ngPassw0rd!"))
+            timings.append(time.monotonic() - start)
+        self.assertEqual(set(replies), {b"-ERR [AUTH] authentication failed"})
+        for t in timings:
+            self.assertGreaterEqual(t, 0.95)  # login_fail_delay = 1 for both
+        self.assertLess(abs((timings[0] + timings[2]) - (timings[1] + timings[3])) / 2, 0.5)
+
+    def test_passwords_never_reach_the_log(self):
+        c = self.connect()
+        c.cmd("USER alice")
+        c.cmd("PASS Canary-Pw-9731")
+        self.connect().login("bob")
+        log = self.env.log_text()
+        self.assertIn("authentication failed user=alice rhost=127.0.0.1", log)
+        self.assertNotIn("Canary-Pw-9731", log)
+        self.assertNotIn("builder", log)
+
+    def test_pass_after_failed_pass_needs_user(self):
+        c = self.connect()
+        c.cmd("USER alice")
+        self.assertTrue(c.cmd("PASS wrong").startswith(b"-ERR [AUTH]"))
+        self.assertEqual(c.cmd("PASS secret"), b"-ERR send USER first")
+        self.assertTrue(c.login().startswith(b"+OK"))
+
+    def test_too_many_failures_close_the_connection(self):
+        c = self.connect()
+        for _ in range(3):
+            c.cmd("USER alice")
+            self.assertTrue(c.cmd("PASS wrong").startswith(b"-ERR [AUTH]"))
+        self.assertEqual(c.read_to_eof(), b"")
+
+    def test_path_traversal_names_never_reach_pam_or_a_path(self):
+        names = ["../../etc/passwd", "..", ".", "/etc/shadow", "alice/../bob", "-alice", "alice bob"]
+        log_before = len(self.env.log_text())
+        for name in names:
+            c = self.connect()
+            self.assertEqual(c.cmd(f"USER {name}"), b"-ERR [AUTH] invalid user name", name)
+            self.assertEqual(c.cmd("PASS secret"), b"-ERR send USER first", name)
+        c = self.connect()
+        c.send(b"USER alice\x00bob\r\n")
+        self.assertEqual(c.line(), b"-ERR invalid characters in command")
+        self.assertEqual(c.cmd("PASS secret"), b"-ERR send USER first")
+        self.assertNotIn("authentication failed", self.env.log_text()[log_before:])
+
+    def test_every_name_gets_the_same_user_reply(self):
+        self.assertEqual(self.connect().cmd("USER alice"), self.connect().cmd("USER nosuchuser"))
+
+    @unittest.skipUnless(IS_ROOT, "needs root: checks the real credentials of the session process")
+    def test_inetd_session_drops_root_for_good(self):
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK"))
+        pids = pop3d_children_of(self.env)
+        self.assertEqual(len(pids), 1)
+        st = proc_status(pids[0])
+        uid, mail_gid = str(self.env.uids["alice"]), str(self.env.mail_gid)
+        self.assertEqual(st["Uid"], [uid] * 4)
+        self.assertEqual(st["Gid"], [uid, uid, mail_gid, uid])  # real, effective, saved=mail, fs
+        self.assertEqual(st["Groups"], [uid])
+        self.assertEqual(st["CapEff"], ["0000000000000000"])
+        self.assertEqual(st["CapPrm"], ["0000000000000000"])
+        c.cmd("QUIT")
+
+    @unittest.skipIf(IS_ROOT, "as root the daemon can switch to any user")
+    def test_without_root_only_our_own_user_is_served(self):
+        self.env.write_mailbox("dave", simple(1), owner="alice")
+        c = self.connect()
+        self.assertEqual(c.login("dave"), b"-ERR [SYS/PERM] cannot open the maildrop, contact your administrator")
+        self.assertIn("not running as root", self.env.log_text())
+
+
+class AccountPhaseTest(EnvTestCase):
+    """pam_acct_mgmt is called: a good password on a refused account fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        deny = None
+        for d in ("/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security"):
+            if os.path.exists(os.path.join(d, "pam_deny.so")):
+                deny = os.path.join(d, "pam_deny.so")
+        if not deny:
+            raise unittest.SkipTest("pam_deny.so not found")
+        passdb = os.path.join(cls.env.dir, "passdb")
+        with open(os.path.join(cls.env.pam_dir, "pop3-locked"), "w") as f:
+            f.write(f"auth required {PAM_MATRIX} passdb={passdb}\naccount required {deny}\n")
+        cls.env.write_config(pam_service="pop3-locked")
+
+    def test_locked_account_is_refused_like_a_bad_password(self):
+        self.env.write_mailbox("alice", simple(1))
+        c = self.connect()
+        self.assertEqual(c.login(), b"-ERR [AUTH] authentication failed")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Runs every test pop3d has and ends with one line: "N passed, M failed".
+
+1. GoogleTest unit tests (build/unit_tests).
+2. Integration tests (tests/integration): the real pop3d -i through real clients.
+   When run as root they run a second time as the unprivileged user nobody,
+   because pop3d must work both ways.
+3. System tests (tests/system) against the machine's real PAM, users and
+   /var/mail, only when POP3D_SYSTEM_TESTS=1 and root (CI sets it: a
+   throw-away machine).
+
+Skipped tests are listed, never hidden."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+        self.skipped = []
+
+    def merge(self, other):
+        self.passed += other["passed"]
+        self.failed += other["failed"]
+        self.skipped += other["skipped"]
+
+    def as_dict(self):
+        return {"passed": self.passed, "failed": self.failed, "skipped": self.skipped}
+
+
+def run_unit(binary, tally, label=""):
+    print(f"== {label}unit tests ({binary})", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "gtest.json")
+        r = subprocess.run([binary, f"--gtest_output=json:{report}"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if not os.path.exists(report):
+            print(r.stdout[-4000:])
+            tally.failed.append(f"unit tests did not run (exit {r.returncode})")
+            return
+        with open(report) as f:
+            data = json.load(f)
+    for suite in data.get("testsuites", []):
+        for t in suite.get("testsuite", []):
+            name = f"{label}{suite['name']}.{t['name']}"
+            if t.get("failures"):
+                tally.failed.append(name)
+                print(f"FAIL  {name}")
+                for failure in t["failures"]:
+                    print("      " + failure.get("failure", "").replace("\n", "\n      "))
+            elif t.get("result") == "SKIPPED" or t.get("status") == "NOTRUN":
+                reason = t.get("skipped", {}).get("message", "") if isinstance(t.get("skipped"), dict) else ""
+                tally.skipped.append(f"{name} {reason}".strip())
+            else:
+                tally.passed += 1
+    print(f"   {tally.passed} passed so far", flush=True)
+
+
+class CountingResult(unittest.TextTestResult):
+    def __init__(self, stream, descriptions, verbosity, tally=None, label=""):
+        super().__init__(stream, descriptions, verbosity)
+        self.tally = tally
+        self.label = label
+
+    def _name(self, test):
+        return self.label + test.id().replace("test_", "", 1)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.tally.passed += 1
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.tally.failed.append(self._name(test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        name = self._name(test) if hasattr(test, "id") else str(test)
+        self.tally.failed.append(name)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.tally.skipped.append(f"{self._name(test)} ({reason})")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.tally.failed.append(self._name(test))
+
+
+def run_suite(directory, tally, label):
+    print(f"== {label}tests in {os.path.relpath(directory, ROOT)}", flush=True)
+    sys.path.insert(0, directory)
+    try:
+        suite = unittest.defaultTestLoader.discover(directory, pattern="test_*.py", top_level_dir=directory)
+        runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1,
+                                         resultclass=lambda *a, **k: CountingResult(*a, **k, tally=tally, label=label))
+        runner.run(suite)
+    finally:
+        sys.path.remove(directory)
+
+
+def run_as_nobody(args, tally):
+    """Re-run the unit and integration tests as an ordinary user."""
+    label = "[as nobody] "
+    probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "test", "-x", os.path.abspath(args.pop3d), "-a", "-r", __file__],
+                           capture_output=True)
+    if probe.returncode != 0:
+        tally.skipped.append(f"{label}unit and integration tests (the build tree is not readable by nobody)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        report = os.path.join(tmp, "report.json")
+        # sys.executable may live under /root (pyenv); Debian's python3 does not.
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "HOME=/tmp",
+               python, "-W", "ignore", __file__, "--pop3d", os.path.abspath(args.pop3d),
+               "--unit", os.path.abspath(args.unit), "--report", report, "--label", label]
+        r = subprocess.run(cmd)
+        if not os.path.exists(report):
+            tally.failed.append(f"{label}integration run crashed (exit {r.returncode})")
+            return
+        with open(report) as f:
+            tally.merge(json.load(f))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pop3d", default=os.path.join(ROOT, "src", "pop3d"))
+    ap.add_argument("--unit", default=os.path.join(ROOT, "build", "unit_tests"))
+    ap.add_argument("--integration-only", action="store_true")
+    ap.add_argument("--report")
+    ap.add_argument("--label", default="")
+    args = ap.parse_args()
+    os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
+    started = time.monotonic()
+    tally = Tally()
+
+    if not args.integration_only:
+        run_unit(args.unit, tally, args.label)
+    run_suite(os.path.join(HERE, "integration"), tally, args.label)
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(tally.as_dict(), f)
+        return 0
+    if os.geteuid() == 0 and os.environ.get("POP3D_SKIP_NOBODY") != "1":
+        run_as_nobody(args, tally)
+    if os.environ.get("POP3D_SYSTEM_TESTS") == "1":
+        if os.geteuid() == 0:
+            run_suite(os.path.join(HERE, "system"), tally, "[system] ")
+        else:
+            tally.skipped.append("[system] tests (POP3D_SYSTEM_TESTS=1 needs root)")
+    else:
+        tally.skipped.append("[system] real PAM, users and /var/mail (set POP3D_SYSTEM_TESTS=1 on a "
+                             "throw-away machine, as CI does)")
+
+    print()
+    for s in tally.skipped:
+        print(f"skipped: {s}")
+    for f in tally.failed:
+        print(f"FAILED: {f}")
+    print(f"{len(tally.skipped)} skipped; took {time.monotonic() - started:.0f} s")
+    print(f"{tally.passed} passed, {len(tally.failed)} failed")
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

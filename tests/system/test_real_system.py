@@ -1,0 +1,175 @@
+"""pop3d -i with the machine's own PAM (/etc/pam.d/pop3 from contrib), real
+users, real /var/mail mailboxes delivered by procmail, started per connection
+by systemd-socket-activate -a --inetd, with no configuration file at all.
+
+Changes the system (users, /etc/pam.d/pop3, /var/mail): run only on a
+throw-away machine, as root, with POP3D_SYSTEM_TESTS=1 (CI does). Everything
+it creates is removed afterwards."""
+
+import grp
+import mailbox
+import os
+import poplib
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
+USERS = {"pop3t-alice": "Real-Pw-1!", "pop3t-bob": "other pass"}
+PAM_FILE = "/etc/pam.d/pop3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def message(n):
+    return (f"From: sender{n}@example.org\nTo: pop3t-alice\nSubject: real {n}\nMessage-ID: <real{n}@example.org>\n\n"
+            f"body {n}\n.leading dot\nFrom the middle\n").encode()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class RealSystemTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("systemd-socket-activate", "procmail", "useradd", "chpasswd"):
+            if not shutil.which(tool):
+                raise unittest.SkipTest(f"{tool} not installed")
+        cls.created_pam = False
+        if not os.path.exists(PAM_FILE):
+            shutil.copy(os.path.join(ROOT, "contrib", "pam.d", "pop3"), PAM_FILE)
+            cls.created_pam = True
+        for user, pw in USERS.items():
+            subprocess.run(["userdel", "-f", user], capture_output=True)
+            subprocess.run(["useradd", "-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", user], check=True)
+            subprocess.run(["chpasswd"], input=f"{user}:{pw}\n".encode(), check=True)
+        os.makedirs("/var/mail", exist_ok=True)
+        for user in USERS:
+            if os.path.exists(f"/var/mail/{user}"):
+                os.unlink(f"/var/mail/{user}")
+        for n in (1, 2, 3):  # real delivery: procmail -d, dotlock + fcntl, user-owned mailbox
+            subprocess.run(["procmail", "-d", "pop3t-alice"], input=message(n), check=True, timeout=60)
+        cls.port = free_port()
+        cls.server = subprocess.Popen(
+            ["systemd-socket-activate", "-l", f"127.0.0.1:{cls.port}", "-a", "--inetd", POP3D, "-i"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", cls.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        os.killpg(cls.server.pid, signal.SIGTERM)
+        cls.server.wait(timeout=10)
+        for user in USERS:
+            subprocess.run(["userdel", "-f", user], capture_output=True)
+            for suffix in ("", ".lock"):
+                if os.path.exists(f"/var/mail/{user}{suffix}"):
+                    os.unlink(f"/var/mail/{user}{suffix}")
+        if cls.created_pam:
+            os.unlink(PAM_FILE)
+
+    def pop(self):
+        p = poplib.POP3("127.0.0.1", self.port, timeout=30)
+        p.user("pop3t-alice")
+        p.pass_(USERS["pop3t-alice"])
+        return p
+
+    def test_1_mailbox_is_what_procmail_delivered(self):
+        st = os.stat("/var/mail/pop3t-alice")
+        self.assertEqual(st.st_uid, pwd.getpwnam("pop3t-alice").pw_uid)
+
+    def test_2_poplib_reads_every_message_intact(self):
+        p = self.pop()
+        count, _ = p.stat()
+        self.assertEqual(count, 3)
+        _, listing, _ = p.list()
+        for i in range(1, 4):
+            _, lines, _ = p.retr(i)
+            octets = b"".join(l + b"\r\n" for l in lines)
+            self.assertEqual(int(listing[i - 1].split()[1]), len(octets))
+            self.assertIn(b"Subject: real %d" % i, octets)
+            self.assertTrue(octets.endswith(b"body %d\r\n.leading dot\r\nFrom the middle\r\n" % i))
+        p.quit()
+
+    def test_3_bad_password_and_unknown_user(self):
+        for user in ("pop3t-alice", "pop3t-nosuch"):
+            p = poplib.POP3("127.0.0.1", self.port, timeout=30)
+            p.user(user)
+            with self.assertRaises(poplib.error_proto) as e:
+                p.pass_("wrong password")
+            self.assertEqual(e.exception.args[0], b"-ERR [AUTH] authentication failed")
+
+    def test_4_curl(self):
+        if not shutil.which("curl"):
+            self.skipTest("curl not installed")
+        r = subprocess.run(["curl", "-s", "-u", f"pop3t-alice:{USERS['pop3t-alice']}",
+                            f"pop3://127.0.0.1:{self.port}/2"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"Subject: real 2\r\n", r.stdout)
+
+    def test_5_getmail6_as_an_ordinary_user(self):
+        if not shutil.which("getmail"):
+            self.skipTest("getmail6 not installed")
+        work = tempfile.mkdtemp()
+        os.chmod(work, 0o777)
+        dest = os.path.join(work, "inbox")
+        open(dest, "w").close()
+        os.chmod(dest, 0o666)
+        rc = os.path.join(work, "rc")
+        with open(rc, "w") as f:
+            f.write(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {self.port}\n"
+                    f"username = pop3t-alice\npassword = {USERS['pop3t-alice']}\n\n[destination]\ntype = Mboxrd\n"
+                    f"path = {dest}\n\n[options]\nread_all = true\ndelete = false\n")
+        os.chmod(rc, 0o644)
+        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "getmail",
+                            "--rcfile", rc, "--getmaildir", work], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(sorted(m["Subject"] for m in mailbox.mbox(dest)), ["real 1", "real 2", "real 3"])
+        shutil.rmtree(work)
+
+    def test_6_fetchmail_fetches_and_deletes(self):
+        if not shutil.which("fetchmail"):
+            self.skipTest("fetchmail not installed")
+        work = tempfile.mkdtemp()
+        out = os.path.join(work, "out")
+        rc = os.path.join(work, "rc")
+        with open(rc, "w") as f:
+            f.write(f'poll 127.0.0.1 service {self.port} protocol pop3 uidl\n'
+                    f'  user pop3t-alice password "{USERS["pop3t-alice"]}" is root here fetchall nokeep sslproto ""\n'
+                    f'  mda "/bin/sh -c \'cat >> {out}\'"\n')
+        os.chmod(rc, 0o600)
+        r = subprocess.run(["fetchmail", "-f", rc, "-i", os.path.join(work, "ids"), "--nosyslog"],
+                           capture_output=True, timeout=120, env={**os.environ, "HOME": work})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read().count(b"Subject: real "), 3)
+        self.assertEqual(os.path.getsize("/var/mail/pop3t-alice"), 0)
+        st = os.stat("/var/mail/pop3t-alice")
+        self.assertEqual(st.st_uid, pwd.getpwnam("pop3t-alice").pw_uid)
+        self.assertEqual(st.st_gid, grp.getgrnam("mail").gr_gid)
+        self.assertFalse(os.path.exists("/var/mail/pop3t-alice.lock"))
+        shutil.rmtree(work)
+
+    def test_7_user_without_mailbox_has_an_empty_maildrop(self):
+        p = poplib.POP3("127.0.0.1", self.port, timeout=30)
+        p.user("pop3t-bob")
+        p.pass_(USERS["pop3t-bob"])
+        self.assertEqual(p.stat(), (0, 0))
+        p.quit()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,170 @@
+// Test doubles for the session engine: scripted transport, fake clock,
+// table-driven authenticator, in-memory maildrop.
+#pragma once
+
+#include "auth/authenticator.hpp"
+#include "common/clock.hpp"
+#include "mailbox/maildrop.hpp"
+#include "mailbox/message_encoder.hpp"
+#include "session/maildrop_opener.hpp"
+#include "session/transport.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pop3d::testing {
+
+class FakeClock final : public Clock {
+public:
+    time_point now() override { return t_; }
+    void sleep_until(time_point t) override {
+        slept_.push_back(t - t_);
+        if (t > t_) t_ = t;
+    }
+    void advance(duration d) { t_ += d; }
+    std::vector<duration> slept_;
+
+private:
+    time_point t_{};
+};
+
+// Hands out the input in the given pieces, one piece per read() (a piece
+// larger than the buffer is split). When the script runs out, reports
+// `at_end` (eof by default).
+class ScriptTransport final : public session::Transport {
+public:
+    explicit ScriptTransport(std::vector<std::string> pieces, session::ReadStatus at_end = session::ReadStatus::eof)
+        : pieces_(pieces.begin(), pieces.end()), at_end_(at_end) {}
+    session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override {
+        timeouts.push_back(timeout);
+        if (pieces_.empty()) return {at_end_};
+        std::string& p = pieces_.front();
+        const std::size_t n = std::min(len, p.size());
+        std::memcpy(buf, p.data(), n);
+        p.erase(0, n);
+        if (p.empty()) pieces_.pop_front();
+        return {session::ReadStatus::data, n};
+    }
+    bool write(const char* data, std::size_t len) override {
+        ++writes;
+        if (fail_writes) return false;
+        output.append(data, len);
+        return true;
+    }
+    std::string output;
+    int writes = 0;
+    bool fail_writes = false;
+    std::vector<std::chrono::milliseconds> timeouts;
+
+private:
+    std::deque<std::string> pieces_;
+    session::ReadStatus at_end_;
+};
+
+class FakeAuthenticator final : public auth::Authenticator {
+public:
+    std::map<std::string, std::string> passwords;  // user -> password
+    bool unavailable = false;
+    std::vector<std::pair<std::string, std::string>> calls;
+    auth::AuthResult authenticate(std::string_view user, std::string_view password,
+                                  const auth::ClientInfo&) override {
+        calls.emplace_back(user, password);
+        auth::AuthResult r;
+        if (unavailable) {
+            r.status = auth::AuthStatus::unavailable;
+            return r;
+        }
+        const auto it = passwords.find(std::string(user));
+        if (it == passwords.end() || it->second != password) {
+            r.status = auth::AuthStatus::failed;
+            r.detail = it == passwords.end() ? "unknown user" : "bad password";
+            return r;
+        }
+        r.status = auth::AuthStatus::ok;
+        r.account.name = std::string(user);
+        r.account.uid = 5001;
+        r.account.gid = 5001;
+        r.account.home = "/home/" + r.account.name;
+        return r;
+    }
+};
+
+// What a MemoryMaildrop did; outlives the maildrop (the session destroys it).
+struct MaildropStats {
+    int uid_loads = 0;
+    int expunge_calls = 0;
+    std::vector<bool> expunged;
+};
+
+// Messages given in canonical form (CRLF line ends).
+class MemoryMaildrop final : public mailbox::Maildrop {
+public:
+    explicit MemoryMaildrop(std::vector<std::string> messages, MaildropStats* stats = nullptr)
+        : messages_(std::move(messages)), stats_(stats ? stats : &own_stats_) {}
+    std::size_t count() const override { return messages_.size(); }
+    std::uint64_t size(std::size_t i) const override { return messages_[i].size(); }
+    mailbox::Result load_uids() override {
+        ++stats_->uid_loads;
+        if (fail_uids) return {mailbox::Status::temp_fail, "test"};
+        return {};
+    }
+    std::string uid(std::size_t i) const override { return "uid-" + std::to_string(i + 1); }
+    mailbox::Result check(std::size_t) override {
+        if (fail_check) return {mailbox::Status::temp_fail, "test"};
+        return {};
+    }
+    mailbox::Result send(std::size_t i, std::optional<std::uint64_t> body_lines, mailbox::ByteSink& out) override {
+        mailbox::MessageEncoder enc(out, false, true, body_lines);
+        const std::string& m = messages_[i];
+        if (fail_send_after >= 0) {
+            enc.feed(m.data(), std::min<std::size_t>(m.size(), static_cast<std::size_t>(fail_send_after)));
+            return {mailbox::Status::temp_fail, "test"};
+        }
+        if (!enc.feed(m.data(), m.size()) || !enc.finish()) return {mailbox::Status::temp_fail, "sink"};
+        return {};
+    }
+    mailbox::Result expunge(const std::vector<bool>& deleted) override {
+        stats_->expunged = deleted;
+        ++stats_->expunge_calls;
+        return expunge_result;
+    }
+
+    std::vector<std::string> messages_;
+    bool fail_uids = false;
+    bool fail_check = false;
+    int fail_send_after = -1;
+    mailbox::Result expunge_result;
+
+private:
+    MaildropStats own_stats_;
+    MaildropStats* stats_;
+};
+
+// Opens a MemoryMaildrop; `stats` tells what the session did with it.
+class FakeOpener final : public session::MaildropOpener {
+public:
+    explicit FakeOpener(std::vector<std::string> messages) : messages_(std::move(messages)) {}
+    session::OpenResult open(const auth::Account& account) override {
+        opened_for = account.name;
+        session::OpenResult r;
+        r.result = result;
+        if (!result.ok()) return r;
+        stats = MaildropStats{};
+        ++opens;
+        r.maildrop = std::make_unique<MemoryMaildrop>(messages_, &stats);
+        return r;
+    }
+    mailbox::Result result;
+    MaildropStats stats;
+    int opens = 0;
+    std::string opened_for;
+
+private:
+    std::vector<std::string> messages_;
+};
+
+}  // namespace pop3d::testing

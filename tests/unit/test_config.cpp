@@ -1,0 +1,147 @@
+// Configuration: defaults, the file format, -o overrides and the errors.
+#include "build_config.h"
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace pop3d::config;
+
+namespace {
+
+std::vector<Problem> parse(const std::string& text, Config& c) {
+    std::vector<Problem> errors;
+    parse_text(text, "test.conf", c, errors);
+    return errors;
+}
+
+}  // namespace
+
+TEST(Config, DefaultsServeVarMailThroughPamPop3) {
+    const Config c = defaults();
+    EXPECT_EQ(c.pam_service, POP3D_DEFAULT_PAM_SERVICE);
+    EXPECT_EQ(c.mailbox, POP3D_DEFAULT_MAILBOX);
+    EXPECT_EQ(std::string(POP3D_DEFAULT_PAM_SERVICE), "pop3");
+    EXPECT_EQ(std::string(POP3D_DEFAULT_MAILBOX), "/var/mail/%u");
+    EXPECT_EQ(c.idle_timeout, 600u);
+    EXPECT_TRUE(c.mbox_unquote);
+    EXPECT_EQ(c.mail_group, "mail");
+    EXPECT_EQ(c.log_facility, "mail");
+}
+
+TEST(Config, KeyValueLinesCommentsAndBlankLines) {
+    Config c = defaults();
+    const auto errors = parse("# comment\n\n  pam_service = popper  \nidle_timeout=15m\nmbox_unquote = no\n"
+                              "mailbox = %h/Mail/inbox\nlogin_timeout = 90s\nlock_timeout = 1h\n",
+                              c);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(c.pam_service, "popper");
+    EXPECT_EQ(c.idle_timeout, 900u);
+    EXPECT_FALSE(c.mbox_unquote);
+    EXPECT_EQ(c.mailbox, "%h/Mail/inbox");
+    EXPECT_EQ(c.login_timeout, 90u);
+    EXPECT_EQ(c.lock_timeout, 3600u);
+}
+
+TEST(Config, ErrorsNameFileAndLine) {
+    Config c = defaults();
+    const auto errors = parse("idle_timeout = 600\nbogus_key = 1\n\nidle_timeout = soon\nno equals sign\n", c);
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_EQ(errors[0].where, "test.conf:2");
+    EXPECT_NE(errors[0].message.find("unknown key 'bogus_key'"), std::string::npos);
+    EXPECT_EQ(errors[1].where, "test.conf:4");
+    EXPECT_NE(errors[1].message.find("idle_timeout"), std::string::npos);
+    EXPECT_EQ(errors[2].where, "test.conf:5");
+    EXPECT_EQ(errors[0].text(), "test.conf:2: " + errors[0].message);
+}
+
+TEST(Config, BadValuesAreRejected) {
+    const char* bad[] = {
+        "idle_timeout = 0",           "idle_timeout = -5",         "idle_timeout = 99999999999",
+        "login_fail_delay = 61",      "mbox_unquote = maybe",      "mailbox = /var/mail/all",
+        "mailbox = var/mail/%u",      "mailbox = /var/mail/%x",    "mailbox = /var/../etc/%u",
+        "mailbox = /var/mail/%",      "pam_service = ../shadow",   "pam_service =",
+        "log_facility = kern",        "log_file = relative.log",   "max_auth_failures = 0",
+        "mail_group = a:b",           "pam_confdir = pam.d",       "max_username_length = 201",
+    };
+    for (const char* line : bad) {
+        Config c = defaults();
+        EXPECT_EQ(parse(line, c).size(), 1u) << line;
+    }
+}
+
+TEST(Config, OverridesApplyAfterTheFile) {
+    Config c = defaults();
+    std::vector<Problem> errors;
+    apply_override("idle_timeout=700", c, errors);
+    apply_override("pam_service = other", c, errors);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(c.idle_timeout, 700u);
+    EXPECT_EQ(c.pam_service, "other");
+    apply_override("nokey", c, errors);
+    apply_override("nosuch=1", c, errors);
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(errors[0].where, "-o");
+}
+
+TEST(Config, MissingDefaultFileMeansDefaultsButAMissingNamedFileIsAnError) {
+    const LoadResult quiet = load("/nonexistent/pop3d.conf", false, {});
+    EXPECT_TRUE(quiet.ok());
+    const LoadResult loud = load("/nonexistent/pop3d.conf", true, {});
+    ASSERT_FALSE(loud.ok());
+    EXPECT_NE(loud.errors[0].text().find("/nonexistent/pop3d.conf"), std::string::npos);
+}
+
+TEST(Config, LoadReadsTheFileThenOverrides) {
+    char name[] = "/tmp/pop3d-conf-XXXXXX";
+    const int fd = ::mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    std::ofstream(name) << "idle_timeout = 900\npam_service = x\n";
+    const LoadResult r = load(name, true, {"pam_service=y"});
+    std::remove(name);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.config.idle_timeout, 900u);
+    EXPECT_EQ(r.config.pam_service, "y");
+}
+
+TEST(Config, ShortIdleTimeoutWarns) {
+    const LoadResult r = load("/nonexistent", false, {"idle_timeout=60"});
+    EXPECT_TRUE(r.ok());
+    ASSERT_EQ(r.warnings.size(), 1u);
+}
+
+TEST(Config, DumpListsEveryKeyAndRoundTrips) {
+    Config c = defaults();
+    c.idle_timeout = 1234;
+    const std::string text = dump(c);
+    for (const KeyInfo& k : keys()) {
+        EXPECT_NE(text.find(std::string(k.name) + " = "), std::string::npos) << k.name;
+    }
+    Config back = defaults();
+    std::vector<Problem> errors;
+    parse_text(text, "dump", back, errors);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(dump(back), text);
+}
+
+TEST(Config, EveryKeyIsDocumentedInTheManPage) {
+    std::ifstream man(std::string(POP3D_SOURCE_DIR) + "/man/pop3d.conf.5");
+    ASSERT_TRUE(man) << "man/pop3d.conf.5";
+    std::stringstream ss;
+    ss << man.rdbuf();
+    for (const KeyInfo& k : keys()) {
+        std::string escaped;
+        for (char ch : k.name) {
+            if (ch == '_') escaped += "\\(ul";
+            else escaped.push_back(ch);
+        }
+        EXPECT_TRUE(ss.str().find(std::string(k.name)) != std::string::npos ||
+                    ss.str().find(escaped) != std::string::npos)
+            << k.name << " missing from pop3d.conf.5";
+    }
+}

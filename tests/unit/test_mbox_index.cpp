@@ -1,0 +1,181 @@
+// The mbox indexer: message boundaries, the From_ rule, canonical sizes that
+// equal what is sent, on every edge case of real mailboxes.
+#include "mbox_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace pop3d;
+using namespace pop3d::testing;
+
+namespace {
+
+const std::string kFrom1 = "From alice@example.org Thu Nov 26 10:00:00 2026\n";
+const std::string kFrom2 = "From bob@example.org Thu Nov 26 11:00:00 2026\n";
+
+// Every message's size equals its served bytes, whatever the chunking.
+void expect_sizes_match(const std::string& mbox, bool unquote = true) {
+    const Indexed whole = index_mbox(mbox, unquote);
+    ASSERT_TRUE(whole.ok);
+    for (std::size_t chunk : {1, 2, 3, 7, 64, 4096}) {
+        const Indexed ix = index_mbox(mbox, unquote, chunk);
+        ASSERT_TRUE(ix.ok);
+        ASSERT_EQ(ix.messages.size(), whole.messages.size()) << "chunk " << chunk;
+        for (std::size_t i = 0; i < ix.messages.size(); ++i) {
+            EXPECT_EQ(ix.messages[i].content_offset, whole.messages[i].content_offset);
+            EXPECT_EQ(ix.messages[i].content_end, whole.messages[i].content_end);
+            EXPECT_EQ(ix.messages[i].size, whole.messages[i].size) << "chunk " << chunk << " msg " << i;
+        }
+    }
+    for (const auto& m : whole.messages) {
+        EXPECT_EQ(m.size, served(mbox, m, unquote).size());
+    }
+}
+
+}  // namespace
+
+TEST(MboxIndex, EmptyFileHasNoMessages) {
+    const Indexed ix = index_mbox("");
+    EXPECT_TRUE(ix.ok);
+    EXPECT_TRUE(ix.messages.empty());
+}
+
+TEST(MboxIndex, TwoMessagesSeparatedByABlankLine) {
+    const std::string mbox = kFrom1 + "Subject: a\n\nbody a\n\n" + kFrom2 + "Subject: b\n\nbody b\n\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_TRUE(ix.ok);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_EQ(ix.messages[0].from_offset, 0u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "Subject: a\r\n\r\nbody a\r\n");
+    EXPECT_EQ(served(mbox, ix.messages[1]), "Subject: b\r\n\r\nbody b\r\n");
+    EXPECT_EQ(ix.messages[1].from_offset, mbox.find("From bob"));
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, FromLineIsNotPartOfTheMessage) {
+    const std::string mbox = kFrom1 + "X: 1\n\nhi\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "X: 1\r\n\r\nhi\r\n");
+}
+
+TEST(MboxIndex, FromOnlyAtLineStartSeparates) {
+    // "From " inside a line, ">From " quoted, "From" without space: all body.
+    const std::string mbox = kFrom1 + "S: x\n\nsay From here\n>From quoted\nFromage\nFrom\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "S: x\r\n\r\nsay From here\r\nFrom quoted\r\nFromage\r\nFrom\r\n");
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, FromLineWithoutPrecedingBlankLineStillSeparates) {
+    const std::string mbox = kFrom1 + "S: x\n\nbody\n" + kFrom2 + "S: y\n\nbody2\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "S: x\r\n\r\nbody\r\n");
+}
+
+TEST(MboxIndex, MboxrdUnquotingRemovesOneGreaterThan) {
+    const std::string mbox = kFrom1 + "S: x\n\n>From a\n>>From b\n>>>From c\n> From d\n>Fro\n>\n";
+    const Indexed on = index_mbox(mbox, true);
+    EXPECT_EQ(served(mbox, on.messages[0], true),
+              "S: x\r\n\r\nFrom a\r\n>From b\r\n>>From c\r\n> From d\r\n>Fro\r\n>\r\n");
+    const Indexed off = index_mbox(mbox, false);
+    EXPECT_EQ(served(mbox, off.messages[0], false),
+              "S: x\r\n\r\n>From a\r\n>>From b\r\n>>>From c\r\n> From d\r\n>Fro\r\n>\r\n");
+    expect_sizes_match(mbox, true);
+    expect_sizes_match(mbox, false);
+}
+
+TEST(MboxIndex, CrlfStoredMailIsNotDoubled) {
+    const std::string mbox = "From a Thu Nov 26 10:00:00 2026\r\nSubject: crlf\r\n\r\nline\r\nmixed\nend\r\n\r\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    const std::string out = served(mbox, ix.messages[0]);
+    EXPECT_EQ(out, "Subject: crlf\r\n\r\nline\r\nmixed\r\nend\r\n");
+    EXPECT_EQ(out.find("\r\r\n"), std::string::npos);
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, LastMessageWithoutFinalNewlineGetsCrlfCounted) {
+    const std::string mbox = kFrom1 + "S: x\n\nno newline at end";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "S: x\r\n\r\nno newline at end\r\n");
+    EXPECT_EQ(ix.messages[0].size, std::string("S: x\r\n\r\nno newline at end\r\n").size());
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, TrailingCrWithoutLfBecomesOneLineEnd) {
+    const std::string mbox = kFrom1 + "S: x\n\nends in CR\r";
+    const Indexed ix = index_mbox(mbox);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "S: x\r\n\r\nends in CR\r\n");
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, NulBytesAreKept) {
+    const std::string mbox = kFrom1 + std::string("S: x\n\na\0b\n", 10);
+    const Indexed ix = index_mbox(mbox);
+    EXPECT_EQ(served(mbox, ix.messages[0]), std::string("S: x\r\n\r\na\0b\r\n", 13));
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, VeryLongLines) {
+    const std::string longline(300 * 1024, 'x');
+    const std::string mbox = kFrom1 + "S: x\n\n" + longline + "\n" + longline + "\n\n" + kFrom2 + "S: y\n\n" + longline;
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_EQ(ix.messages[0].size, 8 + 2 * (longline.size() + 2));
+    EXPECT_EQ(ix.messages[1].size, 8 + longline.size() + 2);
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, ContentLengthHeadersAreIgnored) {
+    const std::string mbox = kFrom1 + "Content-Length: 3\n\n0123456789\n\n" + kFrom2 + "Content-Length: 99999\n\nx\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "Content-Length: 3\r\n\r\n0123456789\r\n");
+}
+
+TEST(MboxIndex, OnlyOneSeparatorLineIsDropped) {
+    const std::string mbox = kFrom1 + "S: x\n\nbody\n\n\n\n" + kFrom2 + "S: y\n\nb\n";
+    const Indexed ix = index_mbox(mbox);
+    EXPECT_EQ(served(mbox, ix.messages[0]), "S: x\r\n\r\nbody\r\n\r\n\r\n");
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, EmptyMessages) {
+    const std::string mbox = kFrom1 + kFrom2 + "\n" + "From c Thu Nov 26 12:00:00 2026";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 3u);
+    for (const auto& m : ix.messages) {
+        EXPECT_EQ(m.size, 0u);
+    }
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndex, LeadingBlankLinesAreTolerated) {
+    const Indexed ix = index_mbox("\n\r\n" + kFrom1 + "S: x\n\nb\n");
+    EXPECT_TRUE(ix.ok);
+    EXPECT_EQ(ix.messages.size(), 1u);
+}
+
+TEST(MboxIndex, TextBeforeTheFirstFromLineIsNotAnMbox) {
+    EXPECT_FALSE(index_mbox("Subject: not mbox\n\nhello\n").ok);
+    EXPECT_FALSE(index_mbox("garbage without newline").ok);
+    EXPECT_FALSE(index_mbox(">From x\n" + kFrom1).ok);
+}
+
+TEST(MboxIndex, RandomMailboxesSizesAlwaysMatch) {
+    std::mt19937 rng(12345);
+    const std::vector<std::string> pieces = {"From ", ">From ", ">>From ", ".", "..", "\n", "\r\n", "\r", "x", "Subject: s",
+                                             " ", std::string(1, '\0'), ">", "From", "\n\n", "line", "F"};
+    for (int round = 0; round < 300; ++round) {
+        std::string mbox = kFrom1;
+        const int n = static_cast<int>(rng() % 60);
+        for (int i = 0; i < n; ++i) mbox += pieces[rng() % pieces.size()];
+        SCOPED_TRACE(round);
+        expect_sizes_match(mbox, round % 2 == 0);
+    }
+}

@@ -1,0 +1,301 @@
+// The mbox maildrop on real files: the safety checks on open, locking with
+// other programs, sending, UIDs and expunge.
+#include "mailbox/mbox_maildrop.hpp"
+#include "mbox_helpers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace pop3d;
+using namespace pop3d::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kM1 = "From a@x Thu Nov 26 10:00:00 2026\nSubject: one\n\nbody one\n\n";
+const std::string kM2 = "From b@x Thu Nov 26 10:00:01 2026\nSubject: two\n\n.dot\nbody two\n\n";
+const std::string kM3 = "From c@x Thu Nov 26 10:00:02 2026\nSubject: three\n\nbody three\n\n";
+const std::string kM4 = "From d@x Thu Nov 26 10:00:03 2026\nSubject: four\n\nbody four\n\n";
+
+class MboxMaildropTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/pop3d-unit-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        path = dir + "/alice";
+    }
+    void TearDown() override { fs::remove_all(dir); }
+
+    void write_file(const std::string& content, const std::string& p = "") {
+        std::ofstream(p.empty() ? path : p, std::ios::binary) << content;
+    }
+    std::string read_file() {
+        std::ifstream in(path, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    mailbox::MboxOptions options(uid_t owner = ::geteuid()) {
+        mailbox::MboxOptions o;
+        o.path = path;
+        o.owner = owner;
+        o.lock.timeout = std::chrono::milliseconds(0);
+        return o;
+    }
+    std::unique_ptr<mailbox::MboxMaildrop> open(mailbox::Result& r, uid_t owner = ::geteuid()) {
+        return mailbox::MboxMaildrop::open(options(owner), r);
+    }
+    std::unique_ptr<mailbox::MboxMaildrop> open_ok() {
+        mailbox::Result r;
+        auto md = open(r);
+        EXPECT_TRUE(r.ok()) << r.detail;
+        return md;
+    }
+    std::string retr(mailbox::Maildrop& md, std::size_t i, std::optional<std::uint64_t> lines = std::nullopt) {
+        StringSink s;
+        EXPECT_TRUE(md.check(i).ok());
+        EXPECT_TRUE(md.send(i, lines, s).ok());
+        return s.data;
+    }
+    std::vector<std::string> uids(mailbox::Maildrop& md) {
+        EXPECT_TRUE(md.load_uids().ok());
+        std::vector<std::string> u;
+        for (std::size_t i = 0; i < md.count(); ++i) u.push_back(md.uid(i));
+        return u;
+    }
+
+    std::string dir;
+    std::string path;
+};
+
+}  // namespace
+
+TEST_F(MboxMaildropTest, MissingFileIsAnEmptyMaildrop) {
+    auto md = open_ok();
+    ASSERT_TRUE(md);
+    EXPECT_EQ(md->count(), 0u);
+    EXPECT_TRUE(md->load_uids().ok());
+    EXPECT_TRUE(md->expunge({}).ok());
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(MboxMaildropTest, EmptyFile) {
+    write_file("");
+    auto md = open_ok();
+    EXPECT_EQ(md->count(), 0u);
+}
+
+TEST_F(MboxMaildropTest, SizesEqualTheBytesSent) {
+    write_file(kM1 + kM2 + "From e@x Thu Nov 26 10:00:00 2026\r\nS: crlf\r\n\r\nx\r\n\r\n" + kM3.substr(0, kM3.size() - 2));
+    auto md = open_ok();
+    ASSERT_EQ(md->count(), 4u);
+    for (std::size_t i = 0; i < md->count(); ++i) {
+        StringSink s;
+        ASSERT_TRUE(md->send(i, std::nullopt, s).ok());
+        std::string unstuffed;  // only message 2 has a dot line
+        for (std::size_t k = 0; k < s.data.size(); ++k)
+            if (!(s.data[k] == '.' && (k == 0 || s.data[k - 1] == '\n'))) unstuffed.push_back(s.data[k]);
+        EXPECT_EQ(md->size(i), unstuffed.size()) << i;
+    }
+    EXPECT_EQ(retr(*md, 1), "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
+    EXPECT_EQ(retr(*md, 3), "Subject: three\r\n\r\nbody three\r\n");
+    EXPECT_EQ(retr(*md, 0, 0), "Subject: one\r\n\r\n");
+}
+
+TEST_F(MboxMaildropTest, SymlinkIsRefused) {
+    write_file(kM1, dir + "/target");
+    fs::create_symlink(dir + "/target", path);
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+    EXPECT_NE(r.detail.find("symbolic link"), std::string::npos);
+}
+
+TEST_F(MboxMaildropTest, ForeignOwnedFileIsRefused) {
+    write_file(kM1);
+    mailbox::Result r;
+    EXPECT_FALSE(open(r, ::geteuid() + 1));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+    EXPECT_NE(r.detail.find("owned by"), std::string::npos);
+}
+
+TEST_F(MboxMaildropTest, HardLinkedFileIsRefused) {
+    write_file(kM1);
+    fs::create_hard_link(path, dir + "/other");
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+}
+
+TEST_F(MboxMaildropTest, FifoIsRefusedWithoutHanging) {
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+}
+
+TEST_F(MboxMaildropTest, DirectoryIsRefused) {
+    fs::create_directory(path);
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+}
+
+TEST_F(MboxMaildropTest, NotAnMboxIsRefused) {
+    write_file("Subject: hello\n\nnot an mbox\n");
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+}
+
+TEST_F(MboxMaildropTest, HeldDotlockMeansInUseAndIsLeftAlone) {
+    write_file(kM1);
+    write_file("12345\n", path + ".lock");
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::in_use);
+    EXPECT_TRUE(fs::exists(path + ".lock"));
+}
+
+TEST_F(MboxMaildropTest, StaleDotlockIsBroken) {
+    write_file(kM1);
+    write_file("", path + ".lock");
+    const timespec old[2] = {{1000, 0}, {1000, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (path + ".lock").c_str(), old, 0), 0);
+    auto md = open_ok();
+    ASSERT_TRUE(md);
+    EXPECT_EQ(md->count(), 1u);
+    EXPECT_FALSE(fs::exists(path + ".lock"));
+}
+
+TEST_F(MboxMaildropTest, FcntlLockHeldByAnotherProgramMeansInUse) {
+    write_file(kM1);
+    const int fd = ::open(path.c_str(), O_RDWR);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_END;  // procmail locks from EOF onwards
+    ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0);
+    mailbox::Result r;
+    EXPECT_FALSE(open(r));
+    EXPECT_EQ(r.status, mailbox::Status::in_use);
+    EXPECT_FALSE(fs::exists(path + ".lock")) << "the dotlock is released while backing off";
+    ::close(fd);
+    EXPECT_TRUE(open(r)) << r.detail;
+}
+
+TEST_F(MboxMaildropTest, LocksAreReleasedWhileTheSessionIdles) {
+    write_file(kM1);
+    auto md = open_ok();
+    EXPECT_FALSE(fs::exists(path + ".lock"));
+    const int fd = ::open(path.c_str(), O_RDWR);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    EXPECT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0) << "an MDA can lock the mailbox during the session";
+    ::close(fd);
+}
+
+TEST_F(MboxMaildropTest, ExpungeRemovesOnlyTheMarkedMessages) {
+    write_file(kM1 + kM2 + kM3 + kM4);
+    auto md = open_ok();
+    const auto before = uids(*md);
+    ASSERT_TRUE(md->expunge({false, true, false, true}).ok());
+    EXPECT_EQ(read_file(), kM1 + kM3);
+    EXPECT_FALSE(fs::exists(path + ".lock"));
+    auto again = open_ok();
+    const auto after = uids(*again);
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_EQ(after[0], before[0]);
+    EXPECT_EQ(after[1], before[2]);
+}
+
+TEST_F(MboxMaildropTest, ExpungeFirstLastAndAll) {
+    write_file(kM1 + kM2 + kM3);
+    ASSERT_TRUE(open_ok()->expunge({true, false, false}).ok());
+    EXPECT_EQ(read_file(), kM2 + kM3);
+    ASSERT_TRUE(open_ok()->expunge({false, true}).ok());
+    EXPECT_EQ(read_file(), kM2);
+    ASSERT_TRUE(open_ok()->expunge({true}).ok());
+    EXPECT_EQ(read_file(), "");
+    EXPECT_TRUE(fs::exists(path)) << "the empty mailbox file stays";
+}
+
+TEST_F(MboxMaildropTest, MailDeliveredDuringTheSessionIsKept) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    std::ofstream(path, std::ios::binary | std::ios::app) << kM3;
+    ASSERT_TRUE(md->expunge({true, false}).ok());
+    EXPECT_EQ(read_file(), kM2 + kM3);
+}
+
+TEST_F(MboxMaildropTest, ExpungeKeepsOwnerAndMode) {
+    write_file(kM1 + kM2);
+    ::chmod(path.c_str(), 0660);
+    struct stat before {};
+    ::stat(path.c_str(), &before);
+    ASSERT_TRUE(open_ok()->expunge({true, false}).ok());
+    struct stat after {};
+    ::stat(path.c_str(), &after);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_mode, before.st_mode);
+    EXPECT_EQ(after.st_uid, before.st_uid);
+    EXPECT_EQ(after.st_gid, before.st_gid);
+}
+
+TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {
+    write_file(kM1 + kM2 + kM3);
+    auto md = open_ok();
+    // Another program (a MUA) expunged message 1 in place meanwhile.
+    const std::string rewritten = kM2 + kM3 + kM4;
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << rewritten; }
+    const mailbox::Result r = md->expunge({false, true, false});
+    EXPECT_EQ(r.status, mailbox::Status::temp_fail);
+    EXPECT_EQ(read_file(), rewritten);
+    StringSink s;
+    EXPECT_FALSE(md->check(1).ok());
+}
+
+TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    write_file(kM1 + kM2, dir + "/new");
+    fs::rename(dir + "/new", path);
+    EXPECT_EQ(md->expunge({true, false}).status, mailbox::Status::temp_fail);
+    EXPECT_EQ(read_file(), kM1 + kM2);
+}
+
+TEST_F(MboxMaildropTest, LockedAtQuitDeletesNothing) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    write_file("", path + ".lock");
+    EXPECT_EQ(md->expunge({true, false}).status, mailbox::Status::in_use);
+    EXPECT_EQ(read_file(), kM1 + kM2);
+    EXPECT_TRUE(fs::exists(path + ".lock"));
+}
+
+TEST_F(MboxMaildropTest, TruncatedDuringTheSessionMeansNoBytesAreServed) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << kM1.substr(0, 10); }
+    EXPECT_FALSE(md->check(1).ok());
+    EXPECT_FALSE(md->load_uids().ok());
+}
+
+TEST_F(MboxMaildropTest, ReadOnlyMailboxCanBeReadButNotExpunged) {
+    if (::geteuid() == 0) GTEST_SKIP() << "root ignores file modes";
+    write_file(kM1 + kM2);
+    ::chmod(path.c_str(), 0440);
+    auto md = open_ok();
+    ASSERT_TRUE(md);
+    EXPECT_TRUE(md->read_only());
+    EXPECT_EQ(retr(*md, 0), "Subject: one\r\n\r\nbody one\r\n");
+    EXPECT_EQ(md->expunge({true, false}).status, mailbox::Status::perm_fail);
+}

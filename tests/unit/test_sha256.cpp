@@ -1,0 +1,41 @@
+#include "mailbox/sha256.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using pop3d::mailbox::Sha256;
+
+namespace {
+std::string hex(const Sha256::Digest& d) {
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    for (auto b : d) {
+        s.push_back(digits[b >> 4]);
+        s.push_back(digits[b & 15]);
+    }
+    return s;
+}
+std::string sha(const std::string& s) {
+    Sha256 h;
+    h.update(s.data(), s.size());
+    return hex(h.finish());
+}
+}  // namespace
+
+TEST(Sha256, FipsVectors) {
+    EXPECT_EQ(sha(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(sha(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, IncrementalEqualsOneShot) {
+    const std::string s(1000, 'q');
+    for (std::size_t step : {1, 7, 63, 64, 65, 999}) {
+        Sha256 h;
+        for (std::size_t i = 0; i < s.size(); i += step) h.update(s.data() + i, std::min(step, s.size() - i));
+        EXPECT_EQ(hex(h.finish()), sha(s)) << step;
+    }
+}

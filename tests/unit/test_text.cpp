@@ -1,0 +1,28 @@
+#include "common/text.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace pop3d;
+
+TEST(Text, ParseU64AcceptsOnlyDigits) {
+    EXPECT_EQ(text::parse_u64("0"), 0u);
+    EXPECT_EQ(text::parse_u64("18446744073709551615"), UINT64_MAX);
+    EXPECT_FALSE(text::parse_u64("18446744073709551616"));
+    EXPECT_FALSE(text::parse_u64(""));
+    EXPECT_FALSE(text::parse_u64("-1"));
+    EXPECT_FALSE(text::parse_u64("+1"));
+    EXPECT_FALSE(text::parse_u64(" 1"));
+    EXPECT_FALSE(text::parse_u64("1a"));
+}
+
+TEST(Text, EscapeForLogHidesControlBytes) {
+    EXPECT_EQ(text::escape_for_log("alice"), "alice");
+    EXPECT_EQ(text::escape_for_log(std::string_view("a\0b\r\n", 5)), "a\\x00b\\x0d\\x0a");
+    EXPECT_EQ(text::escape_for_log("\\"), "\\x5c");
+    EXPECT_EQ(text::escape_for_log("abcdef", 3), "abc...");
+}
+
+TEST(Text, IequalsIgnoresAsciiCase) {
+    EXPECT_TRUE(text::iequals("StAt", "STAT"));
+    EXPECT_FALSE(text::iequals("STAT", "STATS"));
+}
