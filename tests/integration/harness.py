@@ -57,7 +57,7 @@ def clean_stale_pam_wrapper_dirs():
 class Env:
     """One private mail system: spool, PAM, users, config, log."""
 
-    def __init__(self, pam_mode="wrapper", config=None):
+    def __init__(self, pam_mode="wrapper", config=None, uid_wrapper=False):
         self.dir = tempfile.mkdtemp(prefix="pop3d-it-")
         os.chmod(self.dir, 0o755)
         self.spool = os.path.join(self.dir, "spool")
@@ -65,6 +65,7 @@ class Env:
         self.conf = os.path.join(self.dir, "pop3d.conf")
         self.pam_dir = os.path.join(self.dir, "pam.d")
         self.pam_mode = pam_mode
+        self.uid_wrapper = uid_wrapper  # pretend to be root (libuid_wrapper) when we are not
         self.mail_gid = grp.getgrnam("mail").gr_gid if IS_ROOT else os.getegid()
         self.uids = {}
         for name, (_, root_uid) in USERS.items():
@@ -121,6 +122,9 @@ class Env:
         if self.pam_mode == "wrapper":
             preload.insert(0, "libpam_wrapper.so")
             env.update(PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=self.pam_dir)
+        if self.uid_wrapper:
+            preload.append("libuid_wrapper.so")
+            env.update(UID_WRAPPER="1", UID_WRAPPER_ROOT="1")
         env.update(LD_PRELOAD=":".join(preload),
                    NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
                    NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"))
@@ -302,13 +306,14 @@ class EnvTestCase(unittest.TestCase):
     pam_mode = "wrapper"
     launcher = "tcpserver"
     config = None
+    uid_wrapper = False
 
     @classmethod
     def setUpClass(cls):
         for tool in ("tcpserver",):
             if not have(tool):
                 raise unittest.SkipTest(f"{tool} not installed")
-        cls.env = Env(pam_mode=cls.pam_mode, config=cls.config)
+        cls.env = Env(pam_mode=cls.pam_mode, config=cls.config, uid_wrapper=cls.uid_wrapper)
         cls.env.start(cls.launcher)
 
     @classmethod

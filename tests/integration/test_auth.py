@@ -126,6 +126,29 @@ class AuthTest(EnvTestCase):
         self.assertIn("not running as root", self.env.log_text())
 
 
+@unittest.skipIf(IS_ROOT, "as root the real drop is tested (test_inetd_session_drops_root_for_good)")
+@unittest.skipUnless(os.path.exists("/usr/lib/x86_64-linux-gnu/libuid_wrapper.so"), "libuid_wrapper not installed")
+class EmulatedRootTest(EnvTestCase):
+    """Without root, libuid_wrapper lets pop3d believe it is root, so the
+    whole drop sequence (initgroups, setresgid, setresuid, the checks that
+    root is gone) runs; the kernel still checks files as the real user."""
+    uid_wrapper = True
+
+    def test_login_after_dropping_emulated_root(self):
+        self.env.write_mailbox("alice", simple(2))
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK maildrop has 2 messages"))
+        c.cmd("DELE 1")
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+        self.assertNotIn(b"Subject: msg 1\n", self.env.read_mailbox("alice"))
+
+    def test_owner_check_after_the_drop(self):
+        # dave's uid is not the file's owner: the fstat check refuses it.
+        self.env.write_mailbox("dave", simple(1), owner="alice")
+        self.assertTrue(self.connect().login("dave").startswith(b"-ERR [SYS/PERM]"))
+        self.assertRegex(self.env.log_text(), r"dave is owned by uid \d+, not uid \d+")
+
+
 class AccountPhaseTest(EnvTestCase):
     """pam_acct_mgmt is called: a good password on a refused account fails."""
 
