@@ -12,19 +12,23 @@
 namespace pop3d::session {
 
 struct Session::CommandSpec {
+    using Raw = void (Session::*)(std::string_view rest);
+    using Split = void (Session::*)(const Args& args);
     std::string_view name;
     bool in_authorization;
     bool in_transaction;
-    void (Session::*handler)(std::string_view rest);
+    std::size_t min_args;  // for Split handlers
+    std::size_t max_args;
+    std::variant<Raw, Split> handler;
 };
 
 const Session::CommandSpec Session::kCommands[] = {
-    {"USER", true, false, &Session::cmd_user},  {"PASS", true, false, &Session::cmd_pass},
-    {"QUIT", true, true, &Session::cmd_quit},   {"CAPA", true, true, &Session::cmd_capa},
-    {"STAT", false, true, &Session::cmd_stat},  {"LIST", false, true, &Session::cmd_list},
-    {"RETR", false, true, &Session::cmd_retr},  {"TOP", false, true, &Session::cmd_top},
-    {"DELE", false, true, &Session::cmd_dele},  {"NOOP", false, true, &Session::cmd_noop},
-    {"RSET", false, true, &Session::cmd_rset},  {"UIDL", false, true, &Session::cmd_uidl},
+    {"USER", true, false, 0, 0, &Session::cmd_user}, {"PASS", true, false, 0, 0, &Session::cmd_pass},
+    {"QUIT", true, true, 0, 0, &Session::cmd_quit},  {"CAPA", true, true, 0, 0, &Session::cmd_capa},
+    {"STAT", false, true, 0, 0, &Session::cmd_stat}, {"LIST", false, true, 0, 1, &Session::cmd_list},
+    {"RETR", false, true, 1, 1, &Session::cmd_retr}, {"TOP", false, true, 2, 2, &Session::cmd_top},
+    {"DELE", false, true, 1, 1, &Session::cmd_dele}, {"NOOP", false, true, 0, 0, &Session::cmd_noop},
+    {"RSET", false, true, 0, 0, &Session::cmd_rset}, {"UIDL", false, true, 0, 1, &Session::cmd_uidl},
 };
 
 std::string_view to_string(SessionEnd end) {
@@ -139,7 +143,16 @@ void Session::dispatch(std::string_view line) {
             protocol_error(reply::kWrongState);
             return;
         }
-        (this->*spec.handler)(cmd->rest);
+        if (const auto* raw = std::get_if<CommandSpec::Raw>(&spec.handler)) {
+            (this->*(*raw))(cmd->rest);
+            return;
+        }
+        const auto args = split_args(cmd->rest, spec.max_args);
+        if (!args || args->size() < spec.min_args) {
+            protocol_error(reply::kBadArguments);
+            return;
+        }
+        (this->*std::get<CommandSpec::Split>(spec.handler))(*args);
         return;
     }
     protocol_error(reply::kUnknownCommand);
@@ -238,11 +251,7 @@ void Session::login(const auth::Account& account) {
 
 // ---- both states ----
 
-void Session::cmd_quit(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_quit(const Args&) {
     if (state_ == State::authorization) {
         respond(reply::kBye);
         end(SessionEnd::quit);
@@ -261,11 +270,7 @@ void Session::cmd_quit(std::string_view rest) {
     end(SessionEnd::quit);
 }
 
-void Session::cmd_capa(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_capa(const Args&) {
     respond(reply::kCapaFollows);
     static constexpr std::string_view kAlways[] = {"TOP", "UIDL", "USER", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"};
     for (std::string_view cap : kAlways) respond(cap);
@@ -275,23 +280,14 @@ void Session::cmd_capa(std::string_view rest) {
 
 // ---- TRANSACTION ----
 
-void Session::cmd_stat(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_stat(const Args&) {
     const auto [n, octets] = totals();
     respond("+OK " + std::to_string(n) + " " + std::to_string(octets));
 }
 
-void Session::cmd_list(std::string_view rest) {
-    const auto args = split_args(rest, 1);
-    if (!args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
-    if (args->size() == 1) {
-        const auto i = message_arg((*args)[0]);
+void Session::cmd_list(const Args& args) {
+    if (args.size() == 1) {
+        const auto i = message_arg(args[0]);
         if (i) respond("+OK " + std::to_string(*i + 1) + " " + std::to_string(maildrop_->size(*i)));
         return;
     }
@@ -320,13 +316,8 @@ bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_
     return true;
 }
 
-void Session::cmd_retr(std::string_view rest) {
-    const auto args = split_args(rest, 1);
-    if (!args || args->size() != 1) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
-    const auto i = message_arg((*args)[0]);
+void Session::cmd_retr(const Args& args) {
+    const auto i = message_arg(args[0]);
     if (!i) return;
     const std::uint64_t size = maildrop_->size(*i);
     if (send_message(*i, std::nullopt, "+OK " + std::to_string(size) + " octets")) {
@@ -335,56 +326,38 @@ void Session::cmd_retr(std::string_view rest) {
     }
 }
 
-void Session::cmd_top(std::string_view rest) {
-    const auto args = split_args(rest, 2);
-    if (!args || args->size() != 2 || !parse_number((*args)[1])) {
+void Session::cmd_top(const Args& args) {
+    const auto lines = parse_number(args[1]);
+    if (!lines) {
         protocol_error(reply::kBadArguments);
         return;
     }
-    const auto i = message_arg((*args)[0]);
+    const auto i = message_arg(args[0]);
     if (!i) return;
-    send_message(*i, parse_number((*args)[1]), reply::kTopFollows);
+    send_message(*i, lines, reply::kTopFollows);
 }
 
-void Session::cmd_dele(std::string_view rest) {
-    const auto args = split_args(rest, 1);
-    if (!args || args->size() != 1) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
-    const auto i = message_arg((*args)[0]);
+void Session::cmd_dele(const Args& args) {
+    const auto i = message_arg(args[0]);
     if (!i) return;
     deleted_[*i] = true;
     respond("+OK message " + std::to_string(*i + 1) + " deleted");
 }
 
-void Session::cmd_noop(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_noop(const Args&) {
     respond(reply::kNoop);
 }
 
-void Session::cmd_rset(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_rset(const Args&) {
     std::fill(deleted_.begin(), deleted_.end(), false);
     const auto [n, octets] = totals();
     respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
 }
 
-void Session::cmd_uidl(std::string_view rest) {
-    const auto args = split_args(rest, 1);
-    if (!args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
+void Session::cmd_uidl(const Args& args) {
     std::optional<std::size_t> one;
-    if (args->size() == 1) {
-        one = message_arg((*args)[0]);
+    if (args.size() == 1) {
+        one = message_arg(args[0]);
         if (!one) return;
     }
     if (const mailbox::Result r = maildrop_->load_uids(); !r.ok()) {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace pop3d::session {
@@ -55,6 +56,7 @@ public:
 
 private:
     enum class State { authorization, transaction };
+    using Args = std::vector<std::string_view>;
     struct CommandSpec;
     static const CommandSpec kCommands[];
 
@@ -66,18 +68,20 @@ private:
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
     std::string rhost() const;
 
+    // Handlers get the raw argument text (USER, PASS) or the arguments
+    // already split and counted against the command table.
     void cmd_user(std::string_view rest);
     void cmd_pass(std::string_view rest);
-    void cmd_quit(std::string_view rest);
-    void cmd_capa(std::string_view rest);
-    void cmd_stat(std::string_view rest);
-    void cmd_list(std::string_view rest);
-    void cmd_retr(std::string_view rest);
-    void cmd_top(std::string_view rest);
-    void cmd_dele(std::string_view rest);
-    void cmd_noop(std::string_view rest);
-    void cmd_rset(std::string_view rest);
-    void cmd_uidl(std::string_view rest);
+    void cmd_quit(const Args& args);
+    void cmd_capa(const Args& args);
+    void cmd_stat(const Args& args);
+    void cmd_list(const Args& args);
+    void cmd_retr(const Args& args);
+    void cmd_top(const Args& args);
+    void cmd_dele(const Args& args);
+    void cmd_noop(const Args& args);
+    void cmd_rset(const Args& args);
+    void cmd_uidl(const Args& args);
 
     void login(const auth::Account& account);
     bool send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line);

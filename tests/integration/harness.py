@@ -13,11 +13,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients)
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
 IS_ROOT = os.geteuid() == 0

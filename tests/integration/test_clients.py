@@ -1,22 +1,13 @@
 """Real clients against the real daemon: Python poplib, curl, fetchmail, getmail6."""
 
 import mailbox
-import os
 import poplib
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 from fixtures import edge_mailbox, edge_messages, simple
-from harness import IS_ROOT, EnvTestCase, have
-
-
-def run_unprivileged(cmd, **kw):
-    """getmail refuses to deliver as root: run such clients as nobody."""
-    if IS_ROOT:
-        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
-    return subprocess.run(cmd, capture_output=True, timeout=120, **kw)
+from harness import EnvTestCase, have
+from mail_clients import run_fetchmail, run_getmail
 
 
 class PoplibTest(EnvTestCase):
@@ -102,19 +93,9 @@ class FetchmailTest(EnvTestCase):
         msgs = [m for m in edge_messages() if m[0] != "longline"]
         self.env.write_mailbox("alice", b"".join(m[1] for m in msgs))
         expected = [m[2] for m in msgs]
-        work = tempfile.mkdtemp(dir=self.env.dir)
-        out = os.path.join(work, "out")
-        rc = os.path.join(work, "fetchmailrc")
-        with open(rc, "w") as f:
-            f.write(f'poll 127.0.0.1 service {self.env.port} protocol pop3 uidl\n'
-                    f'  user alice password secret is root here fetchall nokeep sslproto ""\n'
-                    f'  mda "/bin/sh -c \'cat >> {out}; echo ==END== >> {out}\'"\n')
-        os.chmod(rc, 0o600)
-        r = subprocess.run(["fetchmail", "-f", rc, "-i", os.path.join(work, "ids"), "--nosyslog", "-v"],
-                           capture_output=True, timeout=120, env={**os.environ, "HOME": work})
+        r, data = run_fetchmail(self.env.dir, self.env.port, "alice", "secret", separator="==END==")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        with open(out, "rb") as f:
-            parts = f.read().split(b"==END==\n")[:-1]
+        parts = data.split(b"==END==\n")[:-1]
         self.assertEqual(len(parts), len(expected))
         for got, exp in zip(parts, expected):
             # fetchmail adds a Received: header and stores LF line ends.
@@ -127,20 +108,9 @@ class FetchmailTest(EnvTestCase):
 class GetmailTest(EnvTestCase):
     def test_getmail_retrieves_everything_once(self):
         self.env.write_mailbox("alice", simple(5))
-        work = tempfile.mkdtemp(dir=self.env.dir)
-        os.chmod(work, 0o777)
-        dest = os.path.join(work, "inbox.mbox")
-        open(dest, "w").close()
-        os.chmod(dest, 0o666)
-        rc = os.path.join(work, "getmailrc")
-        with open(rc, "w") as f:
-            f.write(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {self.env.port}\n"
-                    f"username = alice\npassword = secret\n\n[destination]\ntype = Mboxrd\npath = {dest}\n\n"
-                    f"[options]\nread_all = false\ndelete = false\nverbose = 0\n")
-        os.chmod(rc, 0o644)
-        for _ in range(2):  # the second run must find nothing new (stable UIDLs)
-            r = run_unprivileged(["getmail", "--rcfile", rc, "--getmaildir", work])
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Two runs: the second must find nothing new (stable UIDLs).
+        r, dest = run_getmail(self.env.dir, self.env.port, "alice", "secret", runs=2)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         box = mailbox.mbox(dest)
         subjects = sorted(m["Subject"] for m in box)
         self.assertEqual(subjects, [f"msg {i}" for i in range(1, 6)])

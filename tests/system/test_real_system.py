@@ -15,11 +15,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from mail_clients import run_fetchmail, run_getmail  # noqa: E402
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 USERS = {"pop3t-alice": "Real-Pw-1!", "pop3t-bob": "other pass"}
 PAM_FILE = "/etc/pam.d/pop3"
@@ -124,18 +127,8 @@ class RealSystemTest(unittest.TestCase):
         if not shutil.which("getmail"):
             self.skipTest("getmail6 not installed")
         work = tempfile.mkdtemp()
-        os.chmod(work, 0o777)
-        dest = os.path.join(work, "inbox")
-        open(dest, "w").close()
-        os.chmod(dest, 0o666)
-        rc = os.path.join(work, "rc")
-        with open(rc, "w") as f:
-            f.write(f"[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = {self.port}\n"
-                    f"username = pop3t-alice\npassword = {USERS['pop3t-alice']}\n\n[destination]\ntype = Mboxrd\n"
-                    f"path = {dest}\n\n[options]\nread_all = true\ndelete = false\n")
-        os.chmod(rc, 0o644)
-        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "getmail",
-                            "--rcfile", rc, "--getmaildir", work], capture_output=True, timeout=120)
+        os.chmod(work, 0o755)
+        r, dest = run_getmail(work, self.port, "pop3t-alice", USERS["pop3t-alice"])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(sorted(m["Subject"] for m in mailbox.mbox(dest)), ["real 1", "real 2", "real 3"])
         shutil.rmtree(work)
@@ -144,18 +137,9 @@ class RealSystemTest(unittest.TestCase):
         if not shutil.which("fetchmail"):
             self.skipTest("fetchmail not installed")
         work = tempfile.mkdtemp()
-        out = os.path.join(work, "out")
-        rc = os.path.join(work, "rc")
-        with open(rc, "w") as f:
-            f.write(f'poll 127.0.0.1 service {self.port} protocol pop3 uidl\n'
-                    f'  user pop3t-alice password "{USERS["pop3t-alice"]}" is root here fetchall nokeep sslproto ""\n'
-                    f'  mda "/bin/sh -c \'cat >> {out}\'"\n')
-        os.chmod(rc, 0o600)
-        r = subprocess.run(["fetchmail", "-f", rc, "-i", os.path.join(work, "ids"), "--nosyslog"],
-                           capture_output=True, timeout=120, env={**os.environ, "HOME": work})
+        r, data = run_fetchmail(work, self.port, "pop3t-alice", USERS["pop3t-alice"])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        with open(out, "rb") as f:
-            self.assertEqual(f.read().count(b"Subject: real "), 3)
+        self.assertEqual(data.count(b"Subject: real "), 3)
         self.assertEqual(os.path.getsize("/var/mail/pop3t-alice"), 0)
         st = os.stat("/var/mail/pop3t-alice")
         self.assertEqual(st.st_uid, pwd.getpwnam("pop3t-alice").pw_uid)

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -155,10 +156,13 @@ public:
         if (!result.ok()) return r;
         stats = MaildropStats{};
         ++opens;
-        r.maildrop = std::make_unique<MemoryMaildrop>(messages_, &stats);
+        auto md = std::make_unique<MemoryMaildrop>(messages_, &stats);
+        if (tweak) tweak(*md);
+        r.maildrop = std::move(md);
         return r;
     }
     mailbox::Result result;
+    std::function<void(MemoryMaildrop&)> tweak;  // e.g. make the next maildrop fail
     MaildropStats stats;
     int opens = 0;
     std::string opened_for;

@@ -185,20 +185,10 @@ TEST_F(SessionTest, DroppedConnectionDeletesNothing) {
 }
 
 TEST_F(SessionTest, FailedExpungeIsReported) {
-    ScriptTransport t({login() + "DELE 1\r\nQUIT\r\n"});
-    // Make the next maildrop fail its expunge.
-    struct FailingOpener : session::MaildropOpener {
-        session::OpenResult open(const auth::Account&) override {
-            auto md = std::make_unique<MemoryMaildrop>(kMessages);
-            md->expunge_result = {mailbox::Status::temp_fail, "disk full"};
-            session::OpenResult r;
-            r.maildrop = std::move(md);
-            return r;
-        }
-    } failing;
-    session::Session s(t, auth, failing, clock, settings, {});
-    EXPECT_EQ(s.run(), SessionEnd::update_failed);
-    EXPECT_NE(t.output.find("-ERR [SYS/TEMP] some deleted messages not removed\r\n"), std::string::npos);
+    opener.tweak = [](MemoryMaildrop& md) { md.expunge_result = {mailbox::Status::temp_fail, "disk full"}; };
+    const Transcript r = run_text(login() + "DELE 1\r\nQUIT\r\n");
+    EXPECT_EQ(r.end, SessionEnd::update_failed);
+    EXPECT_EQ(replies(r).back(), "-ERR [SYS/TEMP] some deleted messages not removed\r");
 }
 
 TEST_F(SessionTest, QuitInAuthorizationJustCloses) {
@@ -399,51 +389,27 @@ TEST_F(SessionTest, ShutdownEndsAnIdleSessionWithoutUpdate) {
 }
 
 TEST_F(SessionTest, UidlFailureIsTemporaryAndTheSessionGoesOn) {
+    opener.tweak = [](MemoryMaildrop& md) { md.fail_uids = true; };
     ScriptTransport t({login() + "UIDL\r\nNOOP\r\n"});
-    struct Opener : session::MaildropOpener {
-        session::OpenResult open(const auth::Account&) override {
-            auto md = std::make_unique<MemoryMaildrop>(kMessages);
-            md->fail_uids = true;
-            session::OpenResult r;
-            r.maildrop = std::move(md);
-            return r;
-        }
-    } o;
-    session::Session s(t, auth, o, clock, settings, {});
+    session::Session s(t, auth, opener, clock, settings, {});
     s.run();
     EXPECT_NE(t.output.find("-ERR [SYS/TEMP] mailbox changed since login, unique ids unavailable\r\n+OK\r\n"),
               std::string::npos);
 }
 
 TEST_F(SessionTest, MessageThatChangedIsRefusedBeforeAnyByteIsSent) {
+    opener.tweak = [](MemoryMaildrop& md) { md.fail_check = true; };
     ScriptTransport t({login() + "RETR 1\r\nNOOP\r\n"});
-    struct Opener : session::MaildropOpener {
-        session::OpenResult open(const auth::Account&) override {
-            auto md = std::make_unique<MemoryMaildrop>(kMessages);
-            md->fail_check = true;
-            session::OpenResult r;
-            r.maildrop = std::move(md);
-            return r;
-        }
-    } o;
-    session::Session s(t, auth, o, clock, settings, {});
+    session::Session s(t, auth, opener, clock, settings, {});
     s.run();
     EXPECT_NE(t.output.find("-ERR [SYS/TEMP] mailbox changed since login, message unavailable\r\n+OK\r\n"),
               std::string::npos);
 }
 
 TEST_F(SessionTest, FailureInTheMiddleOfAMessageClosesWithoutTheTerminator) {
+    opener.tweak = [](MemoryMaildrop& md) { md.fail_send_after = 10; };
     ScriptTransport t({login() + "RETR 2\r\nNOOP\r\n"});
-    struct Opener : session::MaildropOpener {
-        session::OpenResult open(const auth::Account&) override {
-            auto md = std::make_unique<MemoryMaildrop>(kMessages);
-            md->fail_send_after = 10;
-            session::OpenResult r;
-            r.maildrop = std::move(md);
-            return r;
-        }
-    } o;
-    session::Session s(t, auth, o, clock, settings, {});
+    session::Session s(t, auth, opener, clock, settings, {});
     EXPECT_EQ(s.run(), SessionEnd::io_error);
     EXPECT_EQ(t.output.find(".\r\n+OK"), std::string::npos);
     EXPECT_NE(t.output.rfind("Subject: "), std::string::npos);
