@@ -145,18 +145,49 @@ std::string MboxMaildrop::uid(std::size_t i) const {
 }
 
 Result MboxMaildrop::check(std::size_t i) {
-    return check_message(fd_.get(), snapshot(), i);
+    const MessageEntry& m = messages_[i];
+    const std::uint64_t start = from_probe_start(m.from_offset);
+    const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(m.content_end - start, kReadChunk));
+    prefetch_index_ = static_cast<std::size_t>(-1);
+    auto changed = [&](const char* why) {
+        std::vector<char>().swap(prefetch_);
+        return Result{Status::temp_fail, options_.path + ": mailbox changed since login: " + why + " (message " +
+                                             std::to_string(i + 1) + ")"};
+    };
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < snapshot_end_)
+        return changed("the file is shorter");
+    prefetch_.resize(len);
+    if (!pread_full(fd_.get(), prefetch_.data(), len, start)) return changed("read error");
+    // The From_ line starts and ends where the index has it.
+    const std::uint64_t from_end = m.content_offset - start;  // just past its LF
+    if (!from_line_in(prefetch_.data(), len, m.from_offset) ||
+        (m.content_offset > m.from_offset && (from_end > len || prefetch_[from_end - 1] != '\n')))
+        return changed("no From_ line where it was");
+    prefetch_index_ = i;
+    return Result::good();
 }
 
 Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) {
     const MessageEntry& m = messages_[i];
     MessageEncoder encoder(out, options_.unquote, true, body_lines);
     bool sink_ok = true;
-    const bool read_ok = read_range(fd_.get(), m.content_offset, m.content_end - m.content_offset,
-                                    [&](const char* p, std::size_t n) {
-                                        sink_ok = encoder.feed(p, n);
-                                        return sink_ok && !encoder.done();
-                                    });
+    auto feed = [&](const char* p, std::size_t n) {
+        sink_ok = encoder.feed(p, n);
+        return sink_ok && !encoder.done();
+    };
+    std::uint64_t pos = m.content_offset;
+    if (prefetch_index_ == i) {  // the bytes check() already read
+        const std::uint64_t start = from_probe_start(m.from_offset);
+        const std::uint64_t end = start + prefetch_.size();
+        if (end > pos) {
+            feed(prefetch_.data() + (pos - start), static_cast<std::size_t>(end - pos));
+            pos = end;
+        }
+    }
+    std::vector<char>().swap(prefetch_);  // an idle session holds no message bytes
+    prefetch_index_ = static_cast<std::size_t>(-1);
+    const bool read_ok = !sink_ok || encoder.done() || read_range(fd_.get(), pos, m.content_end - pos, feed);
     if (!read_ok) return {Status::temp_fail, options_.path + ": read error or mailbox truncated while sending"};
     if (!sink_ok || !encoder.finish()) return {Status::temp_fail, "client connection lost while sending"};
     return Result::good();

@@ -40,6 +40,7 @@ public:
     std::uint64_t size(std::size_t i) const override { return messages_[i].size; }
     Result load_uids() override;
     std::string uid(std::size_t i) const override;
+    // Checks message i's From_ line and reads the message's first chunk.
     Result check(std::size_t i) override;
     Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) override;
     Result expunge(const std::vector<bool>& deleted) override;
@@ -59,6 +60,11 @@ private:
     std::vector<MessageEntry> messages_;
     UidOverrides overrides_;
     bool uids_loaded_ = false;
+
+    // check(i) reads the start of message i together with its From_ line, so
+    // a RETR costs one read; send(i) uses it and frees it.
+    std::vector<char> prefetch_;
+    std::size_t prefetch_index_ = static_cast<std::size_t>(-1);
 };
 
 }  // namespace pop3d::mailbox

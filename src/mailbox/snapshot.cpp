@@ -24,17 +24,15 @@ Result check_size(int fd, const Snapshot& s) {
 
 }  // namespace
 
-bool from_line_at(int fd, std::uint64_t offset) {
-    char buf[6];
-    if (offset == 0) return pread_full(fd, buf, 5, 0) && std::memcmp(buf, "From ", 5) == 0;
-    return pread_full(fd, buf, 6, offset - 1) && std::memcmp(buf, "\nFrom ", 6) == 0;
+bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset) {
+    if (offset == 0) return len >= 5 && std::memcmp(bytes, "From ", 5) == 0;
+    return len >= 6 && std::memcmp(bytes, "\nFrom ", 6) == 0;
 }
 
-Result check_message(int fd, const Snapshot& s, std::size_t i) {
-    if (Result r = check_size(fd, s); !r.ok()) return r;
-    const std::uint64_t at = (*s.messages)[i].from_offset;
-    if (!from_line_at(fd, at)) return changed(s, "no From_ line at offset " + std::to_string(at));
-    return Result::good();
+bool from_line_at(int fd, std::uint64_t offset) {
+    char buf[kFromProbe];
+    const std::size_t len = offset == 0 ? 5 : 6;
+    return pread_full(fd, buf, len, from_probe_start(offset)) && from_line_in(buf, len, offset);
 }
 
 Result validate_snapshot(int fd, const Snapshot& s) {

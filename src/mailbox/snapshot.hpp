@@ -21,11 +21,16 @@ struct Snapshot {
     const std::vector<MessageEntry>* messages = nullptr;
 };
 
+// Where to read to see whether a From_ line starts at `offset`: from the LF
+// before it (or from 0), kFromProbe bytes.
+inline std::uint64_t from_probe_start(std::uint64_t offset) { return offset == 0 ? 0 : offset - 1; }
+inline constexpr std::size_t kFromProbe = 6;
+
+// True when bytes read from from_probe_start(offset) show a From_ line at offset.
+bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset);
+
 // True when a From_ line starts at offset: "From " there, after LF or at 0.
 bool from_line_at(int fd, std::uint64_t offset);
-
-// The file is not shorter than the snapshot and message i's From_ line is in place.
-Result check_message(int fd, const Snapshot& snapshot, std::size_t i);
 
 // The path still names the indexed file, it is not shorter, and every From_
 // line is where the index has it.

@@ -263,6 +263,30 @@ TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {
     EXPECT_FALSE(md->check(1).ok());
 }
 
+TEST_F(MboxMaildropTest, RewriteThatMovesAFromLineIsDetectedBeforeSending) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    // Same size or longer, "From " still at 0, but message 1's From_ line is
+    // now longer: its end is not where the index has it.
+    const std::string other = "From someone.else@example.org Thu Nov 26 23:59:59 2026\nSubject: x\n\ny\n\n";
+    std::string rewritten = other + kM2 + std::string(100, 'z');
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << rewritten; }
+    EXPECT_EQ(md->check(0).status, mailbox::Status::temp_fail);
+    EXPECT_EQ(md->check(1).status, mailbox::Status::temp_fail);
+}
+
+TEST_F(MboxMaildropTest, CheckThenSendReadsTheMessageOnceAndTopStopsEarly) {
+    const std::string big = "From a@x Thu Nov 26 10:00:00 2026\nSubject: big\n\n" + std::string(600 * 1024, 'b') + "\n";
+    write_file(big + kM2);
+    auto md = open_ok();
+    EXPECT_EQ(retr(*md, 0).size(), md->size(0));  // larger than one prefetch chunk
+    EXPECT_EQ(retr(*md, 0, 0), "Subject: big\r\n\r\n");
+    EXPECT_EQ(retr(*md, 1), "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
+    StringSink s;  // send without check works too
+    EXPECT_TRUE(md->send(1, std::nullopt, s).ok());
+    EXPECT_EQ(s.data, "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
+}
+
 TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {
     write_file(kM1 + kM2);
     auto md = open_ok();
