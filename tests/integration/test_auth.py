@@ -149,19 +149,66 @@ class EmulatedRootTest(EnvTestCase):
         self.assertRegex(self.env.log_text(), r"dave is owned by uid \d+, not uid \d+")
 
 
+def service_passdb(env, service):
+    """pam_matrix checks the service column: a passdb for another service name."""
+    path = os.path.join(env.dir, f"passdb-{service}")
+    with open(os.path.join(env.dir, "passdb")) as src, open(path, "w") as dst:
+        dst.write(src.read().replace(":pop3\n", f":{service}\n"))
+    return path
+
+
+def pam_module(name):
+    for d in ("/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security",
+              "/usr/lib/x86_64-linux-gnu/pam_wrapper"):
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
+    return None
+
+
+class PamStackTest(EnvTestCase):
+    """A chatty PAM stack: modules that send info and error messages (the
+    conversation gets them, possibly with resp == NULL) and one that records
+    the PAM items pop3d set."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        chatty, exec_ = pam_module("pam_chatty.so"), pam_module("pam_exec.so")
+        if not chatty or not exec_:
+            raise unittest.SkipTest("pam_chatty.so or pam_exec.so not found")
+        cls.record = os.path.join(cls.env.dir, "pam-items")
+        script = os.path.join(cls.env.dir, "record-items")
+        with open(script, "w") as f:
+            f.write(f'#!/bin/sh\necho "user=$PAM_USER rhost=$PAM_RHOST type=$PAM_TYPE authtok=${{PAM_AUTHTOK:-}}" '
+                    f'>> {cls.record}\necho "a line for the conversation"\n')
+        os.chmod(script, 0o755)
+        passdb = service_passdb(cls.env, "pop3-chatty")
+        with open(os.path.join(cls.env.pam_dir, "pop3-chatty"), "w") as f:
+            f.write(f"auth optional {chatty} info error num_lines=3\n"
+                    f"auth optional {exec_} stdout {script}\n"
+                    f"auth required {PAM_MATRIX} passdb={passdb}\n"
+                    f"account required {PAM_MATRIX} passdb={passdb}\n")
+        cls.env.write_config(pam_service="pop3-chatty")
+
+    def test_info_and_error_messages_are_tolerated_and_items_are_set(self):
+        self.env.write_mailbox("alice", simple(1))
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK"))
+        with open(self.record) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines, ["user=alice rhost=127.0.0.1 type=auth authtok="])
+
+
 class AccountPhaseTest(EnvTestCase):
     """pam_acct_mgmt is called: a good password on a refused account fails."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        deny = None
-        for d in ("/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security"):
-            if os.path.exists(os.path.join(d, "pam_deny.so")):
-                deny = os.path.join(d, "pam_deny.so")
+        deny = pam_module("pam_deny.so")
         if not deny:
             raise unittest.SkipTest("pam_deny.so not found")
-        passdb = os.path.join(cls.env.dir, "passdb")
+        passdb = service_passdb(cls.env, "pop3-locked")
         with open(os.path.join(cls.env.pam_dir, "pop3-locked"), "w") as f:
             f.write(f"auth required {PAM_MATRIX} passdb={passdb}\naccount required {deny}\n")
         cls.env.write_config(pam_service="pop3-locked")
@@ -170,6 +217,9 @@ class AccountPhaseTest(EnvTestCase):
         self.env.write_mailbox("alice", simple(1))
         c = self.connect()
         self.assertEqual(c.login(), b"-ERR [AUTH] authentication failed")
+        # It was the account phase that refused: authentication itself passed.
+        self.assertIn("authentication failed user=alice rhost=127.0.0.1 (PAM: Authentication failure)",
+                      self.env.log_text())
 
 
 if __name__ == "__main__":
