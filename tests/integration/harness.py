@@ -68,6 +68,7 @@ class Env:
         self.pam_dir = os.path.join(self.dir, "pam.d")
         self.pam_mode = pam_mode
         self.uid_wrapper = uid_wrapper  # pretend to be root (libuid_wrapper) when we are not
+        self.extra_env = {}  # more environment for the daemon (restart with start())
         self.mail_gid = grp.getgrnam("mail").gr_gid if IS_ROOT else os.getegid()
         self.uids = {}
         for name, (_, root_uid) in USERS.items():
@@ -127,6 +128,7 @@ class Env:
         if self.uid_wrapper:
             preload.append("libuid_wrapper.so")
             env.update(UID_WRAPPER="1", UID_WRAPPER_ROOT="1")
+        env.update(self.extra_env)
         env.update(LD_PRELOAD=":".join(preload),
                    NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
                    NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"))

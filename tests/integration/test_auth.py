@@ -199,6 +199,42 @@ class PamStackTest(EnvTestCase):
         self.assertEqual(lines, ["user=alice rhost=127.0.0.1 type=auth authtok="])
 
 
+class PamMappedNameTest(EnvTestCase):
+    """A PAM module may change the user name: pop3d serves the name PAM
+    settled on (PAM_USER), after checking it like any other name."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        set_items, permit = pam_module("pam_set_items.so"), pam_module("pam_permit.so")
+        if not set_items or not permit:
+            raise unittest.SkipTest("pam_set_items.so or pam_permit.so not found")
+        passdb = service_passdb(cls.env, "pop3-map")
+        with open(os.path.join(cls.env.pam_dir, "pop3-map"), "w") as f:
+            f.write(f"auth required {PAM_MATRIX} passdb={passdb}\nauth required {set_items}\n"
+                    f"account required {permit}\n")
+        cls.env.write_config(pam_service="pop3-map")
+
+    def restart_with_pam_user(self, name):
+        self.env.stop()
+        self.env.extra_env = {"PAM_USER": name}
+        self.env.start()
+
+    def test_the_mapped_name_is_served(self):
+        self.env.write_mailbox("alice", simple(1, "alice"))
+        self.env.write_mailbox("bob", simple(2, "bob"))
+        self.restart_with_pam_user("bob")
+        c = self.connect()
+        self.assertTrue(c.login("alice").startswith(b"+OK maildrop has 2 messages"))
+        self.assertIn("login user=bob", self.env.log_text())
+
+    def test_a_mapped_name_that_fails_the_check_is_refused(self):
+        self.restart_with_pam_user("../alice")
+        c = self.connect()
+        self.assertEqual(c.login("alice"), b"-ERR [AUTH] authentication failed")
+        self.assertIn("PAM returned an invalid user name '../alice'", self.env.log_text())
+
+
 class AccountPhaseTest(EnvTestCase):
     """pam_acct_mgmt is called: a good password on a refused account fails."""
 
