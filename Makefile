@@ -40,11 +40,13 @@ BUILD := build
 # ---- sources ---------------------------------------------------------------
 CORE_SRCS := \
 	src/common/text.cpp \
+	src/common/stack.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/auth/username.cpp \
 	src/auth/pam_authenticator.cpp \
 	src/priv/credentials.cpp \
+	src/priv/thread_credentials.cpp \
 	src/mailbox/file_io.cpp \
 	src/mailbox/mbox_index.cpp \
 	src/mailbox/message_encoder.cpp \
@@ -54,14 +56,21 @@ CORE_SRCS := \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \
 	src/mailbox/mbox_maildrop.cpp \
+	src/mailbox/session_lock.cpp \
 	src/session/line_reader.cpp \
 	src/session/output_buffer.cpp \
 	src/session/command.cpp \
 	src/session/session.cpp \
 	src/net/stop_flag.cpp \
+	src/net/listen_address.cpp \
+	src/net/listener.cpp \
+	src/net/systemd.cpp \
+	src/net/connection_table.cpp \
 	src/net/fd_transport.cpp \
 	src/app/mailbox_path.cpp \
 	src/app/spool_opener.cpp \
+	src/app/serve.cpp \
+	src/app/daemon.cpp \
 	src/app/self_check.cpp
 MAIN_SRCS := src/app/main.cpp
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
@@ -73,9 +82,10 @@ CORE_LIB := $(BUILD)/libpop3dcore.a
 
 POP3D := src/pop3d
 UNIT_TESTS := $(BUILD)/unit_tests
+TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check unit-tests demo install uninstall clean distclean help deps
+.PHONY: all check unit-tests demo install uninstall clean distclean help deps tsan
 
 all: $(POP3D)
 
@@ -99,9 +109,23 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
 
 unit-tests: $(UNIT_TESTS)
 
+# A PAM module the integration tests load (a deep stack, like pam_cap).
+$(TEST_PAM_MODULE): tests/pam/pam_bigstack.cpp
+	@mkdir -p $(@D)
+	$(CXX) -std=c++20 $(WARNFLAGS) -O0 -fPIC -shared -o $@ $< $(PAM_LIBS)
+
 # Unit tests, integration tests through real clients, one summary line.
-check: $(POP3D) $(UNIT_TESTS)
+check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE)
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS)
+
+# The threaded daemon built with ThreadSanitizer, run through the threaded
+# test suites; any report fails the run.
+TSAN_BUILD := build-tsan
+tsan: src/build_config.h $(TEST_PAM_MODULE)
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) POP3D=$(TSAN_BUILD)/pop3d \
+	    HARDEN_CXXFLAGS="$(HARDEN_CXXFLAGS) -fsanitize=thread" \
+	    HARDEN_LDFLAGS="$(HARDEN_LDFLAGS) -fsanitize=thread" $(TSAN_BUILD)/pop3d
+	@python3 tests/run_tests.py --pop3d $(TSAN_BUILD)/pop3d --sanitizer thread
 
 # Serve a demo mailbox on 127.0.0.1:1110 (user demo, password demo).
 demo: $(POP3D)
@@ -120,7 +144,7 @@ uninstall:
 	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
 
 clean:
-	rm -rf $(BUILD) $(POP3D)
+	rm -rf $(BUILD) $(TSAN_BUILD) $(POP3D)
 
 distclean: clean
 	rm -rf config.mk config.status config.log src/build_config.h autom4te.cache configure

@@ -98,11 +98,19 @@ class CountingResult(unittest.TextTestResult):
         self.tally.failed.append(self._name(test))
 
 
-def run_suite(directory, tally, label):
+# The protocol suites that run again under every other launch mode.
+PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients"]
+OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
+
+
+def run_suite(directory, tally, label, modules=None):
     print(f"== {label}tests in {os.path.relpath(directory, ROOT)}", flush=True)
     sys.path.insert(0, directory)
     try:
-        suite = unittest.defaultTestLoader.discover(directory, pattern="test_*.py", top_level_dir=directory)
+        if modules:
+            suite = unittest.defaultTestLoader.loadTestsFromNames(modules)
+        else:
+            suite = unittest.defaultTestLoader.discover(directory, pattern="test_*.py", top_level_dir=directory)
         runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1,
                                          resultclass=lambda *a, **k: CountingResult(*a, **k, tally=tally, label=label))
         runner.run(suite)
@@ -135,6 +143,37 @@ def run_as_nobody(args, tally):
             tally.merge(json.load(f))
 
 
+def run_sanitized(args):
+    """make tsan: the threaded daemon under ThreadSanitizer."""
+    started = time.monotonic()
+    os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
+    tally = Tally()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        # pam_wrapper cannot run under TSan (RTLD_DEEPBIND): PAM through
+        # pam_confdir instead; nss_wrapper's constructor lock is suppressed.
+        os.environ["TSAN_OPTIONS"] = (f"log_path={tmp}/report exitcode=66 halt_on_error=0 second_deadlock_stack=1 "
+                                      f"suppressions={HERE}/tsan.supp")
+        os.environ["POP3D_PAM_MODE"] = "confdir"
+        os.environ["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
+        integration = os.path.join(HERE, "integration")
+        os.environ["POP3D_LAUNCHER"] = "threads"
+        run_suite(integration, tally, "[tsan threads] ", PROTOCOL_SUITES + ["test_daemon"])
+        reports = sorted(os.listdir(tmp))
+        for name in reports:
+            with open(os.path.join(tmp, name), errors="replace") as f:
+                print(f.read())
+            tally.failed.append(f"ThreadSanitizer report {name}")
+    print()
+    for s in tally.skipped:
+        print(f"skipped: {s}")
+    for f in tally.failed:
+        print(f"FAILED: {f}")
+    print(f"{len(tally.skipped)} skipped; took {time.monotonic() - started:.0f} s")
+    print(f"{tally.passed} passed, {len(tally.failed)} failed")
+    return 1 if tally.failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pop3d", default=os.path.join(ROOT, "src", "pop3d"))
@@ -142,14 +181,23 @@ def main():
     ap.add_argument("--integration-only", action="store_true")
     ap.add_argument("--report")
     ap.add_argument("--label", default="")
+    ap.add_argument("--sanitizer", choices=["thread"], help="run the threaded suites against an instrumented "
+                    "daemon and count every sanitizer report as a failure")
     args = ap.parse_args()
+    if args.sanitizer:
+        return run_sanitized(args)
     os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
     started = time.monotonic()
     tally = Tally()
 
     if not args.integration_only:
         run_unit(args.unit, tally, args.label)
-    run_suite(os.path.join(HERE, "integration"), tally, args.label)
+    integration = os.path.join(HERE, "integration")
+    run_suite(integration, tally, args.label)
+    for launcher in OTHER_LAUNCHERS:
+        os.environ["POP3D_LAUNCHER"] = launcher
+        run_suite(integration, tally, f"{args.label}[{launcher}] ", PROTOCOL_SUITES)
+    os.environ.pop("POP3D_LAUNCHER", None)
     if args.report:
         with open(args.report, "w") as f:
             json.dump(tally.as_dict(), f)

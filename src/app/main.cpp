@@ -1,21 +1,25 @@
 // pop3d: option parsing and the choice of launch mode. Only this file and
 // net/ know how the process was started.
+#include "app/daemon.hpp"
 #include "app/self_check.hpp"
-#include "app/spool_opener.hpp"
-#include "auth/pam_authenticator.hpp"
+#include "app/serve.hpp"
 #include "build_config.h"
-#include "common/clock.hpp"
+#include "common/text.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
 #include "net/fd_transport.hpp"
+#include "net/listen_address.hpp"
+#include "net/listener.hpp"
 #include "net/stop_flag.hpp"
-#include "session/session.hpp"
+#include "net/systemd.hpp"
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -26,47 +30,28 @@ namespace {
 using namespace pop3d;
 
 constexpr const char* kUsage =
-    "usage: pop3d [-i] [-c FILE] [-o KEY=VALUE]... [-t | -T | -V | -h]\n"
-    "  -i            serve one client on stdin/stdout (inetd, systemd Accept=yes --inetd)\n"
+    "usage: pop3d [-f] [-l ADDR[:PORT]]... [-c FILE] [-o KEY=VALUE]...   standalone daemon\n"
+    "       pop3d -i [-c FILE] [-o KEY=VALUE]...                         one client on stdin/stdout\n"
+    "       pop3d -t | -T | -V | -h\n"
+    "  -f            stay in the foreground and log to stderr too (systemd, tests)\n"
+    "  -l ADDR[:PORT]  listen here (repeatable; [v6addr]:port, *:port); default *:110\n"
+    "  -i            serve one client on stdin/stdout (inetd, systemd Accept=yes)\n"
     "  -c FILE       configuration file (default " POP3D_DEFAULT_CONFIG_FILE ")\n"
     "  -o KEY=VALUE  override one configuration key (repeatable)\n"
     "  -t            check the configuration and the setup, then exit 0 (good) or 1\n"
     "  -T            print the effective configuration and exit\n"
     "  -V            print the version and exit\n"
-    "  -h            print this help and exit\n";
+    "  -h            print this help and exit\n"
+    "Started by systemd socket activation, pop3d serves the sockets it was given.\n";
 
-enum class Mode { standalone, inetd, check, dump };
+enum class Mode { daemon, inetd, check, dump };
 
 struct Options {
-    Mode mode = Mode::standalone;
-    std::string config_file = POP3D_DEFAULT_CONFIG_FILE;
-    bool config_file_given = false;
-    std::vector<std::string> overrides;
+    Mode mode = Mode::daemon;
+    bool foreground = false;
+    std::vector<std::string> listen;
+    app::ConfigSource source{POP3D_DEFAULT_CONFIG_FILE, false, {}};
 };
-
-session::SessionSettings session_settings(const config::Config& c) {
-    session::SessionSettings s;
-    s.idle_timeout = std::chrono::seconds(c.idle_timeout);
-    s.login_timeout = std::chrono::seconds(c.login_timeout);
-    s.login_fail_delay = std::chrono::seconds(c.login_fail_delay);
-    s.max_auth_failures = c.max_auth_failures;
-    s.max_command_errors = c.max_command_errors;
-    s.max_username_length = c.max_username_length;
-    s.implementation = std::string("pop3d-") + POP3D_VERSION;
-    return s;
-}
-
-// Logs go to the configured place: syslog (facility from the config) or a file.
-void start_logging(const config::Config& c) {
-    if (!c.log_file.empty()) {
-        std::string error;
-        if (log::use_file(c.log_file, &error)) return;
-        log::use_syslog(log::facility_from_name(c.log_facility));
-        log::err("cannot open log_file " + error + "; logging to syslog");
-        return;
-    }
-    log::use_syslog(log::facility_from_name(c.log_facility));
-}
 
 int run_check(const config::LoadResult& loaded, const std::string& file) {
     bool ok = loaded.ok();
@@ -83,28 +68,106 @@ int run_check(const config::LoadResult& loaded, const std::string& file) {
     return ok ? 0 : 1;
 }
 
-int run_inetd(const config::LoadResult& loaded) {
+// One client on in_fd/out_fd with a permanent drop after login (inetd, or
+// systemd Accept=yes). Nothing may go to stderr: inetd puts the socket there.
+int run_single(int in_fd, int out_fd, const config::LoadResult& loaded) {
     if (!loaded.ok()) {
         for (const auto& e : loaded.errors) log::err("configuration: " + e.text());
         static constexpr char kReply[] = "-ERR [SYS/PERM] server configuration error\r\n";
-        const ssize_t n = ::write(STDOUT_FILENO, kReply, sizeof kReply - 1);
+        const ssize_t n = ::write(out_fd, kReply, sizeof kReply - 1);
         (void)n;
         return 1;
     }
-    const config::Config& c = loaded.config;
-    start_logging(c);
+    app::start_logging(loaded.config);
     for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
     net::install_signal_handlers();
-
-    auth::ClientInfo client{net::peer_address(STDIN_FILENO)};
-    net::FdTransport transport(STDIN_FILENO, STDOUT_FILENO, std::chrono::seconds(c.idle_timeout));
-    auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
-    app::DroppingSpoolOpener opener(c);
-    SystemClock clock;
-    log::info("connect rhost=" + (client.address.empty() ? std::string("unknown") : client.address));
-    session::Session session(transport, authenticator, opener, clock, session_settings(c), client);
-    session.run();
+    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, net::peer_address(in_fd));
     return 0;
+}
+
+void quiet_stderr() {
+    const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) return;
+    ::dup2(devnull, STDERR_FILENO);
+    if (devnull != STDERR_FILENO) ::close(devnull);
+}
+
+// fork, setsid, chdir /, stdio to /dev/null. Returns false in the parent
+// (which should exit 0) and true in the daemon.
+bool detach() {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        std::cerr << "pop3d: fork: " << text::errno_text(errno) << "\n";
+        std::exit(1);
+    }
+    if (pid > 0) return false;
+    ::setsid();
+    if (::chdir("/") != 0) std::exit(1);
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        for (int fd = 0; fd < 3; ++fd) ::dup2(devnull, fd);
+        if (devnull > 2) ::close(devnull);
+    }
+    return true;
+}
+
+bool write_pid_file(const std::string& path) {
+    if (path.empty()) return true;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log::err("cannot write pid file " + path + ": " + text::errno_text(errno));
+        return false;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    const bool ok = ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+    ::close(fd);
+    return ok;
+}
+
+int run_standalone(Options& opt) {
+    const std::vector<int> activated = net::take_activation_fds();
+    config::LoadResult loaded = opt.source.load();
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) std::cerr << "pop3d: " << e.text() << "\n";
+        return 1;
+    }
+    config::Config& c = loaded.config;
+    if (!opt.foreground && activated.empty()) log::use_stderr();
+
+    // systemd Accept=yes without StandardInput=socket: one connection on fd 3.
+    if (activated.size() == 1 && !net::is_listening_socket(activated[0])) {
+        quiet_stderr();
+        return run_single(activated[0], activated[0], loaded);
+    }
+    std::vector<net::ListenSocket> listeners;
+    for (int fd : activated) {
+        if (!net::is_listening_socket(fd)) {
+            std::cerr << "pop3d: fd " << fd << " from systemd is not a listening socket\n";
+            return 1;
+        }
+        listeners.push_back(net::adopt_listener(fd));
+    }
+    if (listeners.empty()) {
+        std::string error;
+        const auto addresses = net::parse_listen_list(c.listen, &error);
+        if (addresses) listeners = net::bind_listeners(*addresses, error);
+        if (listeners.empty()) {
+            std::cerr << "pop3d: cannot listen: " << error << "\n";
+            return 1;
+        }
+    }
+    net::install_signal_handlers();
+    const bool detached = !opt.foreground && activated.empty();
+    if (detached && !detach()) return 0;
+    app::start_logging(c);
+    log::also_stderr(opt.foreground);
+    for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
+    if (detached) write_pid_file(c.pid_file);
+    const std::string pid_file = detached ? c.pid_file : "";
+    const int rc = app::run_daemon(std::move(listeners), opt.source, c);
+    if (!pid_file.empty()) ::unlink(pid_file.c_str());
+    if (rc < 0) std::quick_exit(0);  // sessions still running: no static destructors under them
+    return rc;
 }
 
 }  // namespace
@@ -114,20 +177,23 @@ int main(int argc, char** argv) {
     bool want_version = false;
     int c;
     opterr = 0;
-    while ((c = ::getopt(argc, argv, "ic:o:tTVh")) != -1) {
+    while ((c = ::getopt(argc, argv, "ifl:c:o:tTVh")) != -1) {
         switch (c) {
         case 'i': opt.mode = Mode::inetd; break;
+        case 'f': opt.foreground = true; break;
+        case 'l': opt.listen.emplace_back(optarg); break;
         case 'c':
-            opt.config_file = optarg;
-            opt.config_file_given = true;
+            opt.source.file = optarg;
+            opt.source.file_required = true;
             break;
-        case 'o': opt.overrides.emplace_back(optarg); break;
+        case 'o': opt.source.overrides.emplace_back(optarg); break;
         case 't': opt.mode = Mode::check; break;
         case 'T': opt.mode = Mode::dump; break;
         case 'V': want_version = true; break;
         case 'h': std::cout << kUsage; return 0;
         default:
-            std::cerr << "pop3d: unknown option -" << static_cast<char>(optopt ? optopt : '?') << "\n" << kUsage;
+            std::cerr << "pop3d: unknown option or missing argument: -" << static_cast<char>(optopt ? optopt : '?')
+                      << "\n" << kUsage;
             return 2;
         }
     }
@@ -139,30 +205,25 @@ int main(int argc, char** argv) {
         std::cerr << "pop3d: unexpected argument '" << argv[optind] << "'\n" << kUsage;
         return 2;
     }
-
-    if (opt.mode == Mode::inetd) {
-        // inetd puts the socket on fd 2 as well: nothing may ever be written
-        // there, not even by a library.
-        const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (devnull >= 0) {
-            ::dup2(devnull, STDERR_FILENO);
-            if (devnull != STDERR_FILENO) ::close(devnull);
-        }
-        log::use_syslog(log::facility_from_name("mail"));
+    if (!opt.listen.empty()) {  // -l wins over the listen key
+        std::string all;
+        for (const auto& l : opt.listen) all += (all.empty() ? "" : " ") + l;
+        opt.source.overrides.push_back("listen=" + all);
     }
 
-    const config::LoadResult loaded = config::load(opt.config_file, opt.config_file_given, opt.overrides);
     switch (opt.mode) {
-    case Mode::check: return run_check(loaded, opt.config_file);
-    case Mode::dump:
+    case Mode::inetd:
+        quiet_stderr();
+        log::use_syslog(log::facility_from_name("mail"));
+        return run_single(STDIN_FILENO, STDOUT_FILENO, opt.source.load());
+    case Mode::check: return run_check(opt.source.load(), opt.source.file);
+    case Mode::dump: {
+        const config::LoadResult loaded = opt.source.load();
         for (const auto& e : loaded.errors) std::cerr << "error: " << e.text() << "\n";
         std::cout << config::dump(loaded.config);
         return loaded.ok() ? 0 : 1;
-    case Mode::inetd: return run_inetd(loaded);
-    case Mode::standalone:
-        std::cerr << "pop3d: the standalone daemon is not available in this version; "
-                     "run pop3d -i from inetd or systemd (see pop3d(8))\n";
-        return 2;
+    }
+    case Mode::daemon: return run_standalone(opt);
     }
     return 2;
 }

@@ -3,27 +3,54 @@
 #include "app/mailbox_path.hpp"
 #include "log/log.hpp"
 #include "mailbox/mbox_maildrop.hpp"
+#include "mailbox/session_lock.hpp"
+#include "priv/thread_credentials.hpp"
+
+#include <sys/stat.h>
 
 namespace pop3d::app {
 
-session::OpenResult DroppingSpoolOpener::open(const auth::Account& account) {
+namespace {
+
+// The per-maildrop session lock. A directory we cannot use is logged and
+// the session goes on without it: the snapshot checks still keep mail safe.
+std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const std::string& path,
+                                                   mailbox::Result& result) {
+    result = mailbox::Result::good();
+    if (dir.empty()) return nullptr;
+    auto lock = mailbox::SessionLock::acquire(dir, path, result);
+    if (!lock && result.status == mailbox::Status::temp_fail && ::mkdir(dir.c_str(), 0700) == 0)
+        lock = mailbox::SessionLock::acquire(dir, path, result);
+    if (!lock && result.status == mailbox::Status::temp_fail) {
+        log::warning(result.detail + "; going on without one-session-per-maildrop exclusion");
+        result = mailbox::Result::good();
+    }
+    return lock;
+}
+
+}  // namespace
+
+session::OpenResult SpoolOpener::open(const auth::Account& account) {
     session::OpenResult out;
     const auto path = expand_mailbox_path(config_.mailbox, account);
     if (!path) {
         out.result = {mailbox::Status::perm_fail, "mailbox pattern gives no safe path for " + account.name};
         return out;
     }
+    auto session_lock = lock_session(config_.session_lock_dir, *path, out.result);
+    if (!out.result.ok()) return out;
+
     const std::optional<gid_t> spool_gid = priv::lookup_group(config_.mail_group);
     if (!config_.mail_group.empty() && !spool_gid)
         log::warning("mail_group '" + config_.mail_group + "' does not exist; dotlocks need a writable spool");
-
-    const priv::DropResult drop = priv::drop_to_account(account, spool_gid);
+    const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, spool_gid)
+                                                                : priv::drop_to_account(account, spool_gid);
     if (!drop.ok) {
         out.result = {mailbox::Status::perm_fail, drop.error};
         return out;
     }
     if (drop.dropped && spool_gid && *spool_gid != account.gid)
-        privilege_ = std::make_unique<priv::SavedGroupPrivilege>(account.gid, *spool_gid);
+        privilege_ = std::make_unique<priv::SavedGroupPrivilege>(scope_, account.gid, *spool_gid);
 
     mailbox::MboxOptions options;
     options.path = *path;
@@ -32,7 +59,11 @@ session::OpenResult DroppingSpoolOpener::open(const auth::Account& account) {
     options.lock.timeout = std::chrono::seconds(config_.lock_timeout);
     options.lock.stale_age = std::chrono::seconds(config_.dotlock_stale_age);
     options.lock.privilege = privilege_.get();
-    out.maildrop = mailbox::MboxMaildrop::open(options, out.result);
+    auto maildrop = mailbox::MboxMaildrop::open(options, out.result);
+    if (maildrop) {
+        maildrop->hold(std::move(session_lock));
+        out.maildrop = std::move(maildrop);
+    }
     return out;
 }
 

@@ -1,5 +1,7 @@
 // The daemon's MaildropOpener: from an account to an open mbox snapshot.
-// In the inetd and forked models it drops root for good first.
+// Order matters: path, session lock (as root), give up root (for the whole
+// process in inetd/fork mode, for this thread in the threaded daemon), and
+// only then open the mailbox.
 #pragma once
 
 #include "config/config.hpp"
@@ -10,13 +12,14 @@
 
 namespace pop3d::app {
 
-class DroppingSpoolOpener final : public session::MaildropOpener {
+class SpoolOpener final : public session::MaildropOpener {
 public:
-    explicit DroppingSpoolOpener(const config::Config& config) : config_(config) {}
+    SpoolOpener(const config::Config& config, priv::Scope scope) : config_(config), scope_(scope) {}
     session::OpenResult open(const auth::Account& account) override;
 
 private:
     const config::Config& config_;
+    priv::Scope scope_;
     std::unique_ptr<priv::SavedGroupPrivilege> privilege_;  // outlives the maildrop
 };
 

@@ -2,6 +2,7 @@
 
 #include "auth/username.hpp"
 #include "build_config.h"
+#include "common/stack.hpp"
 #include "common/text.hpp"
 
 #include <pwd.h>
@@ -84,10 +85,12 @@ private:
 
 }  // namespace
 
-bool lookup_account(const std::string& name, Account& out) {
+LookupResult lookup_account(const std::string& name, Account& out) {
     long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
     std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
-    for (;;) {
+    // A failing NSS backend (LDAP down, a busy sssd) is not "no such user":
+    // retry a little, then report it as a temporary failure.
+    for (int attempt = 0;;) {
         passwd pw{};
         passwd* result = nullptr;
         const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result);
@@ -95,12 +98,16 @@ bool lookup_account(const std::string& name, Account& out) {
             buf.resize(buf.size() * 2);
             continue;
         }
-        if (rc != 0 || result == nullptr) return false;
+        if (rc != 0) {
+            if (++attempt < 3) continue;
+            return LookupResult::error;
+        }
+        if (result == nullptr) return LookupResult::not_found;
         out.name = pw.pw_name;
         out.uid = pw.pw_uid;
         out.gid = pw.pw_gid;
         out.home = pw.pw_dir ? pw.pw_dir : "";
-        return true;
+        return LookupResult::found;
     }
 }
 
@@ -108,6 +115,14 @@ PamAuthenticator::PamAuthenticator(std::string service, std::string confdir, std
     : service_(std::move(service)), confdir_(std::move(confdir)), max_username_length_(max_username_length) {}
 
 AuthResult PamAuthenticator::authenticate(std::string_view user, std::string_view password, const ClientInfo& client) {
+    AuthResult result = run_pam(user, password, client);
+    // PAM modules may use a lot of stack (pam_cap: 256 KiB); a session
+    // thread lives on after login, so give those pages back.
+    release_unused_stack();
+    return result;
+}
+
+AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view password, const ClientInfo& client) {
     AuthResult result;
     const std::string user_copy(user);
     std::string password_copy(password);
@@ -169,9 +184,16 @@ AuthResult PamAuthenticator::authenticate(std::string_view user, std::string_vie
         result.detail = "PAM returned an invalid user name '" + text::escape_for_log(name) + "'";
         return result;
     }
-    if (!lookup_account(name, result.account)) {
+    switch (lookup_account(name, result.account)) {
+    case LookupResult::found:
+        break;
+    case LookupResult::not_found:
         result.status = AuthStatus::failed;
         result.detail = "no passwd entry for '" + text::escape_for_log(name) + "'";
+        return result;
+    case LookupResult::error:
+        result.status = AuthStatus::unavailable;
+        result.detail = "passwd lookup of '" + text::escape_for_log(name) + "' failed";
         return result;
     }
     result.status = AuthStatus::ok;

@@ -15,12 +15,14 @@ public:
     AuthResult authenticate(std::string_view user, std::string_view password, const ClientInfo& client) override;
 
 private:
+    AuthResult run_pam(std::string_view user, std::string_view password, const ClientInfo& client);
     std::string service_;
     std::string confdir_;
     std::size_t max_username_length_;
 };
 
-// getpwnam_r wrapper; false when the user has no passwd entry.
-bool lookup_account(const std::string& name, Account& out);
+// getpwnam_r wrapper.
+enum class LookupResult { found, not_found, error };
+LookupResult lookup_account(const std::string& name, Account& out);
 
 }  // namespace pop3d::auth

@@ -3,6 +3,7 @@
 #include "build_config.h"
 #include "common/text.hpp"
 #include "log/log.hpp"
+#include "net/listen_address.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -14,11 +15,12 @@ namespace pop3d::config {
 
 namespace {
 
+enum class Unit { plain, seconds, bytes };
 struct UintRange {
     unsigned Config::*field;
     unsigned min;
     unsigned max;
-    bool seconds;  // accepts s/m/h suffixes
+    Unit unit;  // seconds accept s/m/h suffixes, bytes k/m
 };
 using Target = std::variant<std::string Config::*, bool Config::*, UintRange>;
 using Check = std::string (*)(const std::string&);  // returns an error or ""
@@ -69,6 +71,15 @@ std::string check_facility(const std::string& v) {
     return log::facility_from_name(v) < 0 ? "unknown syslog facility (mail, daemon, user, local0..local7)" : "";
 }
 
+std::string check_listen(const std::string& v) {
+    std::string error;
+    return net::parse_listen_list(v, &error) ? "" : error;
+}
+
+std::string check_process_model(const std::string& v) {
+    return v == "threads" || v == "fork" ? "" : "must be threads or fork";
+}
+
 std::string check_group(const std::string& v) {
     for (char c : v)
         if (c == '/' || c == ':' || static_cast<unsigned char>(c) <= 0x20) return "not a valid group name";
@@ -80,11 +91,11 @@ const Key kKeys[] = {
      "PAM service name used to authenticate users"},
     {"pam_confdir", &Config::pam_confdir, check_absolute_or_empty,
      "directory of PAM service files used instead of /etc/pam.d (testing; empty: the system's)"},
-    {"login_fail_delay", UintRange{&Config::login_fail_delay, 0, 60, true}, nullptr,
+    {"login_fail_delay", UintRange{&Config::login_fail_delay, 0, 60, Unit::seconds}, nullptr,
      "seconds from PASS to the answer of a failed login (same for unknown users)"},
-    {"max_auth_failures", UintRange{&Config::max_auth_failures, 1, 100, false}, nullptr,
+    {"max_auth_failures", UintRange{&Config::max_auth_failures, 1, 100, Unit::plain}, nullptr,
      "failed logins on one connection before it is closed"},
-    {"max_username_length", UintRange{&Config::max_username_length, 1, 200, false}, nullptr,
+    {"max_username_length", UintRange{&Config::max_username_length, 1, 200, Unit::plain}, nullptr,
      "longest user name accepted"},
     {"mailbox", &Config::mailbox, check_mailbox_pattern,
      "mailbox path pattern: %u user name, %h home directory, %% a percent sign"},
@@ -92,20 +103,36 @@ const Key kKeys[] = {
      "group allowed to create dotlocks in the spool directory (empty: none)"},
     {"mbox_unquote", &Config::mbox_unquote, nullptr,
      "remove one '>' from lines matching >+From when sending (mboxrd)"},
-    {"lock_timeout", UintRange{&Config::lock_timeout, 0, 3600, true}, nullptr,
+    {"lock_timeout", UintRange{&Config::lock_timeout, 0, 3600, Unit::seconds}, nullptr,
      "seconds to keep trying to lock the mailbox at login and at QUIT"},
-    {"dotlock_stale_age", UintRange{&Config::dotlock_stale_age, 10, 86400, true}, nullptr,
+    {"dotlock_stale_age", UintRange{&Config::dotlock_stale_age, 10, 86400, Unit::seconds}, nullptr,
      "age in seconds after which another program's dotlock is considered stale"},
-    {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, true}, nullptr,
+    {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, Unit::seconds}, nullptr,
      "seconds without a command before a logged-in session is closed (RFC 1939: at least 600)"},
-    {"login_timeout", UintRange{&Config::login_timeout, 1, 86400, true}, nullptr,
+    {"login_timeout", UintRange{&Config::login_timeout, 1, 86400, Unit::seconds}, nullptr,
      "seconds a client has from connecting to logging in"},
-    {"max_command_errors", UintRange{&Config::max_command_errors, 0, 100000, false}, nullptr,
+    {"max_command_errors", UintRange{&Config::max_command_errors, 0, 100000, Unit::plain}, nullptr,
      "unknown, malformed or out-of-state commands before disconnect (0: no limit)"},
     {"log_facility", &Config::log_facility, check_facility,
      "syslog facility"},
     {"log_file", &Config::log_file, check_absolute_or_empty,
      "append log lines to this file instead of sending them to syslog (empty: syslog)"},
+    {"listen", &Config::listen, check_listen,
+     "addresses the standalone daemon listens on: ADDR[:PORT], [V6ADDR][:PORT] or *[:PORT] (both families)"},
+    {"process_model", &Config::process_model, check_process_model,
+     "threads (one thread per connection) or fork (one process per connection)"},
+    {"max_connections", UintRange{&Config::max_connections, 1, 1000000, Unit::plain}, nullptr,
+     "connections served at once; more get -ERR [SYS/TEMP]"},
+    {"max_connections_per_address", UintRange{&Config::max_connections_per_address, 1, 1000000, Unit::plain},
+     nullptr, "connections served at once from one client address"},
+    {"thread_stack_size", UintRange{&Config::thread_stack_size, 64 * 1024, 64 * 1024 * 1024, Unit::bytes}, nullptr,
+     "stack size of each session thread (bytes, or with k/m); PAM modules run on it"},
+    {"pid_file", &Config::pid_file, check_absolute_or_empty,
+     "pid file written when the daemon detaches (empty: none)"},
+    {"shutdown_grace", UintRange{&Config::shutdown_grace, 0, 3600, Unit::seconds}, nullptr,
+     "seconds running sessions get to finish after SIGTERM"},
+    {"session_lock_dir", &Config::session_lock_dir, check_absolute_or_empty,
+     "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off)"},
 };
 
 const Key* find_key(std::string_view name) {
@@ -114,13 +141,19 @@ const Key* find_key(std::string_view name) {
     return nullptr;
 }
 
-std::optional<unsigned> parse_number(std::string_view v, bool seconds) {
+std::optional<unsigned> parse_number(std::string_view v, Unit unit) {
     unsigned long mult = 1;
-    if (seconds && !v.empty()) {
+    if (unit == Unit::seconds && !v.empty()) {
         switch (v.back()) {
         case 's': mult = 1; v.remove_suffix(1); break;
         case 'm': mult = 60; v.remove_suffix(1); break;
         case 'h': mult = 3600; v.remove_suffix(1); break;
+        default: break;
+        }
+    } else if (unit == Unit::bytes && !v.empty()) {
+        switch (v.back()) {
+        case 'k': case 'K': mult = 1024; v.remove_suffix(1); break;
+        case 'm': case 'M': mult = 1024 * 1024; v.remove_suffix(1); break;
         default: break;
         }
     }
@@ -152,10 +185,12 @@ std::string set_key(Config& cfg, std::string_view name, std::string_view value) 
                 if (!b) err = "expects yes or no";
                 else cfg.*t = *b;
             } else {
-                const auto n = parse_number(value, t.seconds);
+                const auto n = parse_number(value, t.unit);
+                static constexpr const char* kinds[] = {"a number ", "a duration (seconds, or with s/m/h) ",
+                                                        "a size (bytes, or with k/m) "};
                 if (!n || *n < t.min || *n > t.max)
-                    err = "expects " + std::string(t.seconds ? "a duration (seconds, or with s/m/h) " : "a number ") +
-                          "from " + std::to_string(t.min) + " to " + std::to_string(t.max);
+                    err = "expects " + std::string(kinds[static_cast<int>(t.unit)]) + "from " + std::to_string(t.min) +
+                          " to " + std::to_string(t.max);
                 else cfg.*t.field = *n;
             }
         },
@@ -183,6 +218,10 @@ Config defaults() {
     c.mailbox = POP3D_DEFAULT_MAILBOX;
     c.mail_group = "mail";
     c.log_facility = "mail";
+    c.listen = "*:110";
+    c.process_model = "threads";
+    c.pid_file = std::string(POP3D_RUNSTATEDIR) + "/pop3d.pid";
+    c.session_lock_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
     return c;
 }
 

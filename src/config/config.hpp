@@ -31,6 +31,18 @@ struct Config {
     // Logging
     std::string log_facility;         // syslog facility
     std::string log_file;             // log to this file instead of syslog
+
+    // Standalone daemon
+    std::string listen;               // addresses: "*:110", "127.0.0.1:1110 [::1]:1110"
+    std::string process_model;        // "threads" or "fork"
+    unsigned max_connections = 5000;
+    unsigned max_connections_per_address = 32;
+    unsigned thread_stack_size = 1024 * 1024;  // bytes (virtual: only touched pages cost)
+    std::string pid_file;             // written when the daemon detaches
+    unsigned shutdown_grace = 30;     // seconds sessions get to finish on SIGTERM
+    std::string session_lock_dir;     // one session per maildrop (empty: off)
+
+    bool threads() const { return process_model == "threads"; }
 };
 
 // Defaults as built by configure.

@@ -7,6 +7,7 @@
 #include "mailbox/mailbox_lock.hpp"
 #include "mailbox/maildrop.hpp"
 #include "mailbox/mbox_index.hpp"
+#include "mailbox/session_lock.hpp"
 #include "mailbox/snapshot.hpp"
 #include "mailbox/uid.hpp"
 
@@ -46,12 +47,15 @@ public:
     Result expunge(const std::vector<bool>& deleted) override;
 
     bool read_only() const { return read_only_; }
+    // Keeps the session lock for as long as the maildrop is open.
+    void hold(std::unique_ptr<SessionLock> lock) { session_lock_ = std::move(lock); }
 
 private:
     Result index();
     Snapshot snapshot() const { return {options_.path, dev_, ino_, snapshot_end_, &messages_}; }
 
     MboxOptions options_;
+    std::unique_ptr<SessionLock> session_lock_;
     UniqueFd fd_;  // invalid when the mailbox file does not exist
     bool read_only_ = false;
     dev_t dev_ = 0;

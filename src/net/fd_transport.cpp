@@ -20,16 +20,17 @@ using std::chrono::steady_clock;
 
 namespace {
 
-// Waits for `events` on fd until deadline. Returns 1 ready, 0 timeout, -1 error, -2 stop.
+// Waits for `events` on fd until deadline, waking up for a stop request.
+// Returns 1 ready, 0 timeout, -1 error, -2 stop.
 int wait_for(int fd, short events, steady_clock::time_point deadline) {
     for (;;) {
         if (stop_requested()) return -2;
         const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now());
         if (left.count() <= 0) return 0;
-        const int rc = poll_one(fd, events, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
-        if (rc > 0) return 1;
-        if (rc == 0) return 0;
-        if (errno != EINTR) return -1;
+        pollfd p[2] = {{fd, events, 0}, {stop_fd(), POLLIN, 0}};
+        const int rc = ::poll(p, stop_fd() >= 0 ? 2 : 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+        if (rc < 0 && errno != EINTR) return -1;
+        if (rc > 0 && p[0].revents != 0 && !stop_requested()) return 1;
     }
 }
 

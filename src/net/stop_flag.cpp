@@ -1,49 +1,81 @@
 #include "net/stop_flag.hpp"
 
-#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 
 namespace pop3d::net {
 
 namespace {
-std::atomic<bool> g_stop{false};
-sigset_t g_wait_mask;  // the mask while waiting: stop signals unblocked
-bool g_installed = false;
-static_assert(std::atomic<bool>::is_always_lock_free);
 
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+std::atomic<int> g_stop_fd{-1};
+std::atomic<int> g_reload_fd{-1};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
+
+void poke(int fd) noexcept {
+    if (fd < 0) return;
+    const std::uint64_t one = 1;
+    const ssize_t n = ::write(fd, &one, sizeof one);
+    (void)n;
+}
+
+extern "C" void on_stop_signal(int) { request_stop(); }
+
+extern "C" void on_reload_signal(int) {
+    g_reload.store(true);
+    poke(g_reload_fd.load());
+}
+
 }  // namespace
 
 bool stop_requested() noexcept { return g_stop.load(); }
 
+void request_stop() noexcept {
+    g_stop.store(true);
+    poke(g_stop_fd.load());  // never read back: stays readable for every poller
+}
+
+int stop_fd() noexcept { return g_stop_fd.load(); }
+
+bool take_reload_request() noexcept {
+    if (!g_reload.exchange(false)) return false;
+    std::uint64_t v;
+    const ssize_t n = ::read(g_reload_fd.load(), &v, sizeof v);  // drain (non-blocking)
+    (void)n;
+    return true;
+}
+
+int reload_fd() noexcept { return g_reload_fd.load(); }
+
+void reset_after_fork() {
+    for (auto* fd : {&g_stop_fd, &g_reload_fd}) {
+        const int old = fd->exchange(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (old >= 0) ::close(old);
+    }
+    g_stop.store(false);
+    g_reload.store(false);
+}
+
 void install_signal_handlers() {
+    if (g_stop_fd.load() < 0) g_stop_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (g_reload_fd.load() < 0) g_reload_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_stop_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, nullptr);
     struct sigaction ign {};
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, nullptr);
-
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    sigprocmask(SIG_BLOCK, &stop_signals, &g_wait_mask);
-    sigdelset(&g_wait_mask, SIGTERM);
-    sigdelset(&g_wait_mask, SIGINT);
-    g_installed = true;
-}
-
-int poll_one(int fd, short events, int timeout_ms) {
-    pollfd p{fd, events, 0};
-    timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000L};
-    return ::ppoll(&p, 1, timeout_ms < 0 ? nullptr : &ts, g_installed ? &g_wait_mask : nullptr);
 }
 
 }  // namespace pop3d::net

@@ -3,6 +3,7 @@
 #include "common/text.hpp"
 
 #include <grp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +15,7 @@ namespace pop3d::priv {
 std::optional<gid_t> lookup_group(const std::string& name) {
     if (name.empty()) return std::nullopt;
     std::vector<char> buf(16384);
-    for (;;) {
+    for (int attempt = 0;;) {
         group gr{};
         group* result = nullptr;
         const int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result);
@@ -22,6 +23,7 @@ std::optional<gid_t> lookup_group(const std::string& name) {
             buf.resize(buf.size() * 2);
             continue;
         }
+        if (rc != 0 && ++attempt < 3) continue;  // a passing NSS failure
         if (rc != 0 || result == nullptr) return std::nullopt;
         return gr.gr_gid;
     }
@@ -71,12 +73,18 @@ DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gi
     return r;
 }
 
-bool SavedGroupPrivilege::raise() { return ::setresgid(static_cast<gid_t>(-1), spool_gid_, static_cast<gid_t>(-1)) == 0; }
+bool SavedGroupPrivilege::set_egid(gid_t gid) {
+    const auto keep = static_cast<gid_t>(-1);
+    if (scope_ == Scope::thread) return ::syscall(SYS_setresgid, keep, gid, keep) == 0;
+    return ::setresgid(keep, gid, keep) == 0;
+}
+
+bool SavedGroupPrivilege::raise() { return set_egid(spool_gid_); }
 
 void SavedGroupPrivilege::lower() {
     // Going back to our own group cannot fail after raise() succeeded; if it
     // did, stop rather than go on with the mail group.
-    if (::setresgid(static_cast<gid_t>(-1), user_gid_, static_cast<gid_t>(-1)) != 0) std::abort();
+    if (!set_egid(user_gid_)) std::abort();
 }
 
 }  // namespace pop3d::priv

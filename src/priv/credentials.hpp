@@ -27,15 +27,22 @@ struct DropResult {
 // succeeds only when the account is the user we already run as. Refuses uid 0.
 DropResult drop_to_account(const auth::Account& account, std::optional<gid_t> spool_gid);
 
-// SpoolPrivilege for a process that has dropped: switches the effective gid
-// to the saved mail group and back.
+// Whether credentials change for the whole process (inetd, fork) or only
+// for the calling thread (threaded daemon, raw syscalls).
+enum class Scope { process, thread };
+
+// SpoolPrivilege after a drop: switches the effective gid to the saved mail
+// group and back, in the given scope.
 class SavedGroupPrivilege final : public mailbox::SpoolPrivilege {
 public:
-    SavedGroupPrivilege(gid_t user_gid, gid_t spool_gid) : user_gid_(user_gid), spool_gid_(spool_gid) {}
+    SavedGroupPrivilege(Scope scope, gid_t user_gid, gid_t spool_gid)
+        : scope_(scope), user_gid_(user_gid), spool_gid_(spool_gid) {}
     bool raise() override;
     void lower() override;
 
 private:
+    bool set_egid(gid_t gid);
+    Scope scope_;
     gid_t user_gid_;
     gid_t spool_gid_;
 };

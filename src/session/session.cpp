@@ -33,12 +33,12 @@ const Session::CommandSpec Session::kCommands[] = {
 
 std::string_view to_string(SessionEnd end) {
     switch (end) {
-    case SessionEnd::quit: return "quit";
-    case SessionEnd::update_failed: return "update-failed";
-    case SessionEnd::eof: return "disconnected";
+    case SessionEnd::quit: return "QUIT";
+    case SessionEnd::update_failed: return "QUIT-failed";
+    case SessionEnd::eof: return "disconnect";
     case SessionEnd::timeout: return "timeout";
-    case SessionEnd::too_many_errors: return "too-many-errors";
-    case SessionEnd::auth_failures: return "too-many-auth-failures";
+    case SessionEnd::too_many_errors: return "errors";
+    case SessionEnd::auth_failures: return "auth-failures";
     case SessionEnd::login_refused: return "maildrop-unavailable";
     case SessionEnd::io_error: return "io-error";
     case SessionEnd::stopped: return "shutdown";
@@ -56,7 +56,7 @@ Session::Session(Transport& transport, auth::Authenticator& authenticator, Maild
       client_(std::move(client)),
       out_(transport) {}
 
-std::string Session::rhost() const { return client_.address.empty() ? "unknown" : client_.address; }
+std::string Session::rip() const { return client_.address.empty() ? "unknown" : client_.address; }
 
 void Session::respond(std::string_view line) {
     out_.write(line);
@@ -120,12 +120,14 @@ SessionEnd Session::run() {
 
     const std::string why(to_string(*end_));
     if (state_ == State::transaction) {
-        const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
-        log::info("logout user=" + account_name_ + " rhost=" + rhost() + " retr=" + std::to_string(retrieved_) + "/" +
-                  std::to_string(retrieved_octets_) + " deleted=" +
-                  (*end_ == SessionEnd::quit ? std::to_string(deleted) : "0") + " end=" + why);
+        // After a failed or missing UPDATE nothing was deleted.
+        const Tally t = final_tally_ ? *final_tally_ : tally(false);
+        log::info("logout user=" + account_name_ + " rip=" + rip() + " retr=" + std::to_string(retrieved_) + "/" +
+                  std::to_string(retrieved_octets_) + " dele=" + std::to_string(t.deleted) + "/" +
+                  std::to_string(t.deleted_octets) + " left=" + std::to_string(t.left) + "/" +
+                  std::to_string(t.left_octets) + " reason=" + why);
     } else {
-        log::info("disconnect rhost=" + rhost() + " end=" + why);
+        log::info("disconnect rip=" + rip() + " reason=" + why);
     }
     return *end_;
 }
@@ -176,6 +178,20 @@ std::optional<std::size_t> Session::message_arg(std::string_view arg, bool allow
     return index;
 }
 
+Session::Tally Session::tally(bool count_deleted) const {
+    Tally t;
+    for (std::size_t i = 0; i < maildrop_->count(); ++i) {
+        if (deleted_[i] && count_deleted) {
+            ++t.deleted;
+            t.deleted_octets += maildrop_->size(i);
+        } else {
+            ++t.left;
+            t.left_octets += maildrop_->size(i);
+        }
+    }
+    return t;
+}
+
 std::pair<std::size_t, std::uint64_t> Session::totals() const {
     std::size_t n = 0;
     std::uint64_t octets = 0;
@@ -220,8 +236,7 @@ void Session::cmd_pass(std::string_view rest) {
     // Every failure is answered at the same moment, whatever PAM did.
     clock_.sleep_until(started + settings_.login_fail_delay);
     ++auth_failures_;
-    log::notice("authentication failed user=" + text::escape_for_log(user) + " rhost=" + rhost() + " (" +
-                result.detail + ")");
+    log::notice("login failed user=" + text::escape_for_log(user) + " rip=" + rip() + " (" + result.detail + ")");
     respond(result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
     if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
 }
@@ -232,7 +247,7 @@ void Session::login(const auth::Account& account) {
         const mailbox::Status s = opened.result.status;
         const std::string what = s == mailbox::Status::in_use ? "maildrop in use" : "cannot open maildrop";
         log::write(s == mailbox::Status::perm_fail ? log::Level::err : log::Level::warning,
-                   what + " user=" + account.name + " rhost=" + rhost() + ": " + opened.result.detail);
+                   what + " user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
         respond(s == mailbox::Status::in_use      ? reply::kInUse
                 : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
                                                   : reply::kMaildropTemp);
@@ -245,8 +260,8 @@ void Session::login(const auth::Account& account) {
     account_name_ = account.name;
     const auto [n, octets] = totals();
     respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
-    log::info("login user=" + account.name + " rhost=" + rhost() + " messages=" + std::to_string(n) +
-              " octets=" + std::to_string(octets));
+    log::info("login user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
+              " size=" + std::to_string(octets));
 }
 
 // ---- both states ----
@@ -259,6 +274,7 @@ void Session::cmd_quit(const Args&) {
     }
     const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
     const mailbox::Result r = maildrop_->expunge(deleted_);
+    final_tally_ = tally(r.ok());
     maildrop_.reset();
     if (!r.ok()) {
         log::err("expunge failed user=" + account_name_ + ": " + r.detail);

@@ -66,7 +66,7 @@ private:
     void end(SessionEnd why) { end_ = why; }
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
-    std::string rhost() const;
+    std::string rip() const;
 
     // Handlers get the raw argument text (USER, PASS) or the arguments
     // already split and counted against the command table.
@@ -86,6 +86,13 @@ private:
     void login(const auth::Account& account);
     bool send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line);
     std::pair<std::size_t, std::uint64_t> totals() const;  // messages and octets not deleted
+    // For the logout line: deleted and remaining messages; with
+    // count_deleted false everything counts as remaining (no UPDATE).
+    struct Tally {
+        std::size_t deleted = 0, left = 0;
+        std::uint64_t deleted_octets = 0, left_octets = 0;
+    };
+    Tally tally(bool count_deleted) const;
 
     Transport& transport_;
     auth::Authenticator& authenticator_;
@@ -106,6 +113,7 @@ private:
     std::string account_name_;
     std::unique_ptr<mailbox::Maildrop> maildrop_;
     std::vector<bool> deleted_;
+    std::optional<Tally> final_tally_;  // taken at QUIT, before the maildrop closes
     std::size_t retrieved_ = 0;
     std::uint64_t retrieved_octets_ = 0;
 };

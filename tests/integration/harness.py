@@ -59,7 +59,8 @@ def clean_stale_pam_wrapper_dirs():
 class Env:
     """One private mail system: spool, PAM, users, config, log."""
 
-    def __init__(self, pam_mode="wrapper", config=None, uid_wrapper=False):
+    def __init__(self, pam_mode=None, config=None, uid_wrapper=False):
+        pam_mode = pam_mode or os.environ.get("POP3D_PAM_MODE", "wrapper")
         self.dir = tempfile.mkdtemp(prefix="pop3d-it-")
         os.chmod(self.dir, 0o755)
         self.spool = os.path.join(self.dir, "spool")
@@ -98,11 +99,14 @@ class Env:
             for n in USERS:
                 if self.uids[n] != self.mail_gid:
                     f.write(f"{n}:x:{self.uids[n]}:\n")
+        self.run_dir = os.path.join(self.dir, "run")
+        os.mkdir(self.run_dir, 0o700)
         self.settings = {
             "mailbox": os.path.join(self.spool, "%u"),
             "log_file": self.log,
             "login_fail_delay": "0",
             "lock_timeout": "1",
+            "session_lock_dir": self.run_dir,
         }
         if pam_mode == "confdir":
             self.settings["pam_confdir"] = self.pam_dir
@@ -113,11 +117,16 @@ class Env:
 
     # ---- configuration and files ----
     def write_config(self, **changes):
+        """Writes the config; a running daemon is restarted to read it (an
+        inetd-style launch reads it at every connection anyway)."""
         self.settings.update({k: str(v) for k, v in changes.items()})
         with open(self.conf, "w") as f:
             f.write("# written by the integration harness\n")
             for k, v in self.settings.items():
                 f.write(f"{k} = {v}\n")
+        if getattr(self, "server", None) and self.launcher in ("threads", "fork", "activate-listen"):
+            self.stop()
+            self.start()
 
     def environment(self):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -128,6 +137,9 @@ class Env:
         if self.uid_wrapper:
             preload.append("libuid_wrapper.so")
             env.update(UID_WRAPPER="1", UID_WRAPPER_ROOT="1")
+        # Sanitizer settings reach the daemon (make tsan).
+        env.update({k: v for k, v in os.environ.items()
+                    if k.endswith("SAN_OPTIONS") or k == "NSS_WRAPPER_DISABLE_DEEPBIND"})
         env.update(self.extra_env)
         env.update(LD_PRELOAD=":".join(preload),
                    NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
@@ -160,41 +172,77 @@ class Env:
             return ""
 
     # ---- launching ----
-    def wrapper_script(self, extra_args=()):
-        """sh script that sets the wrapper environment and execs pop3d -i with
-        fd 2 on the socket, as inetd does: any stray stderr output would
-        corrupt the protocol and fail the byte-exact tests."""
+    def wrapper_script(self):
+        """sh script that sets the wrapper environment and execs pop3d with
+        its arguments. exec keeps the pid (systemd's LISTEN_PID)."""
         path = os.path.join(self.dir, "run-pop3d")
         exports = "".join(f"export {k}='{v}'\n" for k, v in self.environment().items())
-        args = " ".join(f"'{a}'" for a in extra_args)
         with open(path, "w") as f:
-            f.write("#!/bin/sh\n" + exports + f"exec '{POP3D}' -i -c '{self.conf}' {args} 2>&1\n")
+            f.write("#!/bin/sh\n" + exports + f'exec \'{POP3D}\' "$@"\n')
         os.chmod(path, 0o755)
         return path
 
-    def start(self, launcher="tcpserver", extra_args=()):
+    def inetd_script(self, extra_args=()):
+        """pop3d -i with fd 2 on the socket, as inetd does: any stray stderr
+        output would corrupt the protocol and fail the byte-exact tests."""
+        path = os.path.join(self.dir, "run-pop3d-i")
+        args = " ".join(f"'{a}'" for a in extra_args)
+        with open(path, "w") as f:
+            f.write(f"#!/bin/sh\nexec '{self.wrapper_script()}' -i -c '{self.conf}' {args} 2>&1\n")
+        os.chmod(path, 0o755)
+        return path
+
+    # Launchers: inetd style (one pop3d -i per connection), the standalone
+    # daemon in both process models, and systemd socket activation both ways.
+    LAUNCHERS = ("tcpserver", "socat", "systemd-socket-activate", "threads", "fork", "activate-listen",
+                 "activate-accept")
+
+    def start(self, launcher=None, extra_args=()):
+        """Starts the server; without a launcher, the one used last time."""
+        launcher = launcher or getattr(self, "launcher", "tcpserver")
         self.port = free_port()
-        script = self.wrapper_script(extra_args)
+        self.launcher = launcher
+        stderr = subprocess.DEVNULL
         if launcher == "tcpserver":
-            cmd = ["tcpserver", "-q", "-R", "-H", "-l", "localhost", "127.0.0.1", str(self.port), script]
+            cmd = ["tcpserver", "-q", "-R", "-H", "-l", "localhost", "127.0.0.1", str(self.port),
+                   self.inetd_script(extra_args)]
         elif launcher == "socat":
-            cmd = ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,fork,reuseaddr", f"EXEC:{script},nofork"]
+            cmd = ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,fork,reuseaddr",
+                   f"EXEC:{self.inetd_script(extra_args)},nofork"]
         elif launcher == "systemd-socket-activate":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd", script]
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd",
+                   self.inetd_script(extra_args)]
+        elif launcher in ("threads", "fork"):
+            cmd = [self.wrapper_script(), "-f", "-c", self.conf, "-l", f"127.0.0.1:{self.port}",
+                   "-o", f"process_model={launcher}", *extra_args]
+            stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
+        elif launcher == "activate-listen":
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", self.wrapper_script(), "-f",
+                   "-c", self.conf, *extra_args]
+            stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
+        elif launcher == "activate-accept":
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", self.wrapper_script(),
+                   "-c", self.conf, *extra_args]
         else:
             raise ValueError(launcher)
-        self.server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                       start_new_session=True)
+        self.server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        if stderr is not subprocess.DEVNULL:
+            stderr.close()
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.settimeout(5)
-                    s.recv(100)  # the greeting: the whole chain works
-                return
+                    if s.recv(100).startswith((b"+OK", b"-ERR")):  # a greeting: the whole chain works
+                        return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError(f"{launcher} did not start on port {self.port}")
+
+    def daemon_pid(self):
+        """The standalone daemon's pid (threads, fork, activate-listen)."""
+        return self.server.pid
 
     def stop(self):
         if self.server:
@@ -305,20 +353,34 @@ def mbox_message(sender, date, headers, body, newline=b"\n"):
     return text + b"\n"
 
 
+def default_launcher():
+    """The launcher for classes that do not ask for one: the test runner runs
+    the protocol suites once per launch mode with POP3D_LAUNCHER set."""
+    return os.environ.get("POP3D_LAUNCHER", "tcpserver")
+
+
+LAUNCHER_TOOLS = {"tcpserver": "tcpserver", "socat": "socat", "systemd-socket-activate": "systemd-socket-activate",
+                  "activate-listen": "systemd-socket-activate", "activate-accept": "systemd-socket-activate"}
+
+
 class EnvTestCase(unittest.TestCase):
-    """A test class with one Env and one running server shared by its tests."""
-    pam_mode = "wrapper"
-    launcher = "tcpserver"
+    """A test class with one Env and one running server shared by its tests.
+    PAM goes through pam_wrapper unless POP3D_PAM_MODE=confdir (make tsan:
+    pam_wrapper cannot run under a sanitizer)."""
+    pam_mode = None
+    launcher = None  # None: DEFAULT_LAUNCHER
     config = None
     uid_wrapper = False
 
     @classmethod
     def setUpClass(cls):
-        for tool in ("tcpserver",):
-            if not have(tool):
-                raise unittest.SkipTest(f"{tool} not installed")
-        cls.env = Env(pam_mode=cls.pam_mode, config=cls.config, uid_wrapper=cls.uid_wrapper)
-        cls.env.start(cls.launcher)
+        launcher = cls.launcher or default_launcher()
+        tool = LAUNCHER_TOOLS.get(launcher)
+        if tool and not have(tool):
+            raise unittest.SkipTest(f"{tool} not installed")
+        pam_mode = cls.pam_mode or os.environ.get("POP3D_PAM_MODE", "wrapper")
+        cls.env = Env(pam_mode=pam_mode, config=cls.config, uid_wrapper=cls.uid_wrapper)
+        cls.env.start(launcher)
 
     @classmethod
     def tearDownClass(cls):

@@ -5,11 +5,12 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import IS_ROOT, PAM_MATRIX, EnvTestCase, Raw
+from harness import IS_ROOT, PAM_MATRIX, EnvTestCase, Raw, default_launcher
 
 
 def pop3d_children_of(env):
-    """PIDs of pop3d processes serving this env's connections."""
+    """PIDs of pop3d processes serving this env (inetd children, the daemon
+    and its forked children)."""
     pids = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -24,13 +25,25 @@ def pop3d_children_of(env):
     return pids
 
 
-def proc_status(pid):
+def proc_status(path):
     fields = {}
-    with open(f"/proc/{pid}/status") as f:
+    with open(path) as f:
         for line in f:
             k, _, v = line.partition(":")
             fields[k] = v.split()
     return fields
+
+
+def task_statuses(env):
+    """/proc status of every thread of every pop3d serving env."""
+    out = []
+    for pid in pop3d_children_of(env):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                out.append(proc_status(f"/proc/{pid}/task/{tid}/status"))
+            except OSError:
+                pass
+    return out
 
 
 class AuthTest(EnvTestCase):
@@ -45,7 +58,7 @@ class AuthTest(EnvTestCase):
         self.assertEqual(c.login(), b"+OK maildrop has 2 messages (%d octets)" % len(
             b"".join(b"Subject: alice %d\r\nMessage-ID: <alice%d@x>\r\n\r\nbody of alice %d\r\n" % (i, i, i)
                      for i in (1, 2))))
-        self.assertIn("login user=alice rhost=127.0.0.1 messages=2", self.env.log_text())
+        self.assertIn("login user=alice rip=127.0.0.1 msgs=2", self.env.log_text())
 
     def test_password_with_spaces(self):
         self.assertTrue(self.connect().login("carol").startswith(b"+OK"))
@@ -69,7 +82,7 @@ class AuthTest(EnvTestCase):
         c.cmd("PASS Canary-Pw-9731")
         self.connect().login("bob")
         log = self.env.log_text()
-        self.assertIn("authentication failed user=alice rhost=127.0.0.1", log)
+        self.assertIn("login failed user=alice rip=127.0.0.1", log)
         self.assertNotIn("Canary-Pw-9731", log)
         self.assertNotIn("builder", log)
 
@@ -98,24 +111,26 @@ class AuthTest(EnvTestCase):
         c.send(b"USER alice\x00bob\r\n")
         self.assertEqual(c.line(), b"-ERR invalid characters in command")
         self.assertEqual(c.cmd("PASS secret"), b"-ERR send USER first")
-        self.assertNotIn("authentication failed", self.env.log_text()[log_before:])
+        self.assertNotIn("login failed", self.env.log_text()[log_before:])
 
     def test_every_name_gets_the_same_user_reply(self):
         self.assertEqual(self.connect().cmd("USER alice"), self.connect().cmd("USER nosuchuser"))
 
-    @unittest.skipUnless(IS_ROOT, "needs root: checks the real credentials of the session process")
-    def test_inetd_session_drops_root_for_good(self):
+    @unittest.skipUnless(IS_ROOT, "needs root: checks the real credentials of the session")
+    def test_session_drops_root_for_good(self):
         c = self.connect()
         self.assertTrue(c.login().startswith(b"+OK"))
-        pids = pop3d_children_of(self.env)
-        self.assertEqual(len(pids), 1)
-        st = proc_status(pids[0])
         uid, mail_gid = str(self.env.uids["alice"]), str(self.env.mail_gid)
+        sessions = [st for st in task_statuses(self.env) if st["Uid"][0] != "0"]
+        self.assertEqual(len(sessions), 1)  # inetd/fork: the process; threads: the session thread
+        st = sessions[0]
         self.assertEqual(st["Uid"], [uid] * 4)
         self.assertEqual(st["Gid"], [uid, uid, mail_gid, uid])  # real, effective, saved=mail, fs
         self.assertEqual(st["Groups"], [uid])
         self.assertEqual(st["CapEff"], ["0000000000000000"])
         self.assertEqual(st["CapPrm"], ["0000000000000000"])
+        if self.env.launcher == "threads":  # the listener thread stays root to accept and run PAM
+            self.assertTrue(any(s["Uid"] == ["0"] * 4 for s in task_statuses(self.env)))
         c.cmd("QUIT")
 
     @unittest.skipIf(IS_ROOT, "as root the daemon can switch to any user")
@@ -126,13 +141,21 @@ class AuthTest(EnvTestCase):
         self.assertIn("not running as root", self.env.log_text())
 
 
-@unittest.skipIf(IS_ROOT, "as root the real drop is tested (test_inetd_session_drops_root_for_good)")
+@unittest.skipIf(IS_ROOT, "as root the real drop is tested (test_session_drops_root_for_good)")
 @unittest.skipUnless(os.path.exists("/usr/lib/x86_64-linux-gnu/libuid_wrapper.so"), "libuid_wrapper not installed")
 class EmulatedRootTest(EnvTestCase):
     """Without root, libuid_wrapper lets pop3d believe it is root, so the
     whole drop sequence (initgroups, setresgid, setresuid, the checks that
-    root is gone) runs; the kernel still checks files as the real user."""
+    root is gone) runs; the kernel still checks files as the real user.
+    uid_wrapper does not emulate setfsuid, which the per-thread drop checks,
+    so this runs for the process-wide drop only (inetd, fork)."""
     uid_wrapper = True
+
+    @classmethod
+    def setUpClass(cls):
+        if (cls.launcher or default_launcher()) in ("threads", "activate-listen"):
+            raise unittest.SkipTest("uid_wrapper cannot emulate the per-thread drop (setfsuid)")
+        super().setUpClass()
 
     def test_login_after_dropping_emulated_root(self):
         self.env.write_mailbox("alice", simple(2))
@@ -235,6 +258,34 @@ class PamMappedNameTest(EnvTestCase):
         self.assertIn("PAM returned an invalid user name '../alice'", self.env.log_text())
 
 
+BIGSTACK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "build", "tests", "pam_bigstack.so")
+
+
+class DeepStackModuleTest(EnvTestCase):
+    """A PAM module that puts 512 KiB on the stack (Debian's pam_cap.so puts
+    256 KiB there): session threads must have room for it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(BIGSTACK):
+            raise unittest.SkipTest("build/tests/pam_bigstack.so not built (make check builds it)")
+        super().setUpClass()
+        passdb = service_passdb(cls.env, "pop3-bigstack")
+        with open(os.path.join(cls.env.pam_dir, "pop3-bigstack"), "w") as f:
+            f.write(f"auth optional {BIGSTACK}\nauth required {PAM_MATRIX} passdb={passdb}\n"
+                    f"account required {PAM_MATRIX} passdb={passdb}\n")
+        cls.env.write_config(pam_service="pop3-bigstack")
+
+    def test_logins_through_a_deep_stack_module(self):
+        self.env.write_mailbox("alice", simple(1))
+        for _ in range(3):
+            c = self.connect()
+            self.assertTrue(c.login().startswith(b"+OK"))
+            c.cmd("QUIT")
+        self.assertTrue(self.connect().greeting.startswith(b"+OK"))  # still serving
+
+
 class AccountPhaseTest(EnvTestCase):
     """pam_acct_mgmt is called: a good password on a refused account fails."""
 
@@ -254,7 +305,7 @@ class AccountPhaseTest(EnvTestCase):
         c = self.connect()
         self.assertEqual(c.login(), b"-ERR [AUTH] authentication failed")
         # It was the account phase that refused: authentication itself passed.
-        self.assertIn("authentication failed user=alice rhost=127.0.0.1 (PAM: Authentication failure)",
+        self.assertIn("login failed user=alice rip=127.0.0.1 (PAM: Authentication failure)",
                       self.env.log_text())
 
 

@@ -78,6 +78,27 @@ class InstallTest(unittest.TestCase):
         self.assertTrue(os.access(files["pop3d"], os.X_OK))
 
 
+@unittest.skipUnless(have("systemd-analyze"), "systemd-analyze not installed")
+class SystemdUnitsTest(unittest.TestCase):
+    def test_units_verify(self):
+        """contrib/systemd units, with ExecStart on the built binary and the
+        Documentation= lines (man pages not installed here) left out."""
+        work = tempfile.mkdtemp(prefix="pop3d-units-")
+        self.addCleanup(shutil.rmtree, work)
+        units = sorted(os.listdir(os.path.join(ROOT, "contrib", "systemd")))
+        self.assertEqual(units, ["pop3d-activate.socket", "pop3d.service", "pop3d.socket", "pop3d@.service"])
+        for name in units:
+            with open(os.path.join(ROOT, "contrib", "systemd", name)) as f:
+                text = f.read()
+            text = "\n".join(l for l in text.splitlines() if not l.startswith("Documentation="))
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text.replace("/usr/sbin/pop3d", POP3D) + "\n")
+        r = subprocess.run(["systemd-analyze", "verify", *[os.path.join(work, u) for u in units]],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual((r.stdout + r.stderr).strip(), "")
+
+
 @unittest.skipUnless(have("mandoc"), "mandoc not installed")
 class ManPageTest(unittest.TestCase):
     def test_man_pages_lint_clean(self):

@@ -54,7 +54,7 @@ class SocketActivateTest(EnvTestCase):
     def test_session(self):
         self.env.write_mailbox("alice", simple(3))
         scripted_session(self, self.env.port)
-        self.assertIn("rhost=127.0.0.1", self.env.log_text())
+        self.assertIn("rip=127.0.0.1", self.env.log_text())
 
     @unittest.skipUnless(have("curl"), "curl not installed")
     def test_curl(self):
@@ -67,6 +67,7 @@ class SocketActivateTest(EnvTestCase):
 class PamConfdirTest(EnvTestCase):
     """PAM from a private directory (pam_start_confdir), with no preload at all."""
     pam_mode = "confdir"
+    launcher = "tcpserver"
 
     def test_login_and_failure(self):
         self.env.write_mailbox("alice", simple(3))
@@ -78,6 +79,7 @@ class PamConfdirTest(EnvTestCase):
 
 class TimeoutTest(EnvTestCase):
     config = {"idle_timeout": "2", "login_timeout": "2"}
+    launcher = "tcpserver"
 
     def test_idle_timeout_closes_without_response_or_update(self):
         data = simple(2)
@@ -89,7 +91,7 @@ class TimeoutTest(EnvTestCase):
         self.assertEqual(c.read_to_eof(), b"")
         self.assertGreaterEqual(time.monotonic() - start, 1.5)
         self.assertEqual(self.env.read_mailbox("alice"), data)
-        self.assertIn("end=timeout", self.env.log_text())
+        self.assertIn("reason=timeout", self.env.log_text())
 
     def test_commands_reset_the_idle_timer(self):
         self.env.write_mailbox("alice", simple(1))
@@ -112,6 +114,8 @@ class TimeoutTest(EnvTestCase):
 
 
 class SignalTest(EnvTestCase):
+    launcher = "tcpserver"
+
     def test_sigterm_ends_the_session_without_update(self):
         data = simple(2)
         self.env.write_mailbox("alice", data)
@@ -125,7 +129,7 @@ class SignalTest(EnvTestCase):
         self.assertEqual(c.read_to_eof(), b"")
         self.assertEqual(self.env.read_mailbox("alice"), data)
         time.sleep(0.2)
-        self.assertIn("end=shutdown", self.env.log_text())
+        self.assertIn("reason=shutdown", self.env.log_text())
 
 
 class ConfigErrorTest(unittest.TestCase):
@@ -146,13 +150,14 @@ class ConfigErrorTest(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("configuration OK", r.stdout)
+        with open(self.env.conf) as f:
+            n = len(f.read().splitlines())
         with open(self.env.conf, "a") as f:
             f.write("no_such_key = 1\nmailbox = /var/mail/everyone\n")
         r = subprocess.run([POP3D, "-t", "-c", self.env.conf], capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
-        lines = self.env.conf + ":"
-        self.assertIn(f"error: {lines}6: unknown key 'no_such_key'", r.stderr)
-        self.assertIn(f"error: {lines}7: mailbox: must contain %u or %h", r.stderr)
+        self.assertIn(f"error: {self.env.conf}:{n + 1}: unknown key 'no_such_key'", r.stderr)
+        self.assertIn(f"error: {self.env.conf}:{n + 2}: mailbox: must contain %u or %h", r.stderr)
 
     def test_check_mode_diagnoses_the_setup(self):
         r = subprocess.run([POP3D, "-t", "-c", self.env.conf, "-o", "pam_service=nosuchservice",

@@ -46,6 +46,16 @@ class HostileMailboxTest(EnvTestCase):
         self.assertTrue(self.refused().startswith(b"-ERR [SYS/PERM]"))
         self.assertRegex(self.env.log_text(), r"alice is owned by uid \d+, not uid \d+")
 
+    @unittest.skipUnless(IS_ROOT, "needs root to make a root-only file")
+    def test_root_only_file_cannot_be_read_after_login(self):
+        # The session runs as alice from the login on (process or thread):
+        # the kernel refuses a root-only file even at the mailbox path.
+        self.env.write_mailbox("alice", simple(1))
+        os.chown(self.env.mailbox("alice"), 0, 0)
+        os.chmod(self.env.mailbox("alice"), 0o600)
+        self.assertTrue(self.refused().startswith(b"-ERR [SYS/PERM]"))
+        self.assertIn("alice: Permission denied", self.env.log_text())
+
     def test_mailbox_of_another_uid_is_refused(self):
         # dave's uid differs from the file's owner both as root and not.
         self.env.write_mailbox("dave", simple(1), owner="alice")
@@ -78,6 +88,44 @@ class HostileMailboxTest(EnvTestCase):
         self.env.write_mailbox("alice", b"Subject: no From_ line\n\nhello\n")
         self.assertTrue(self.refused().startswith(b"-ERR [SYS/PERM]"))
         self.assertIn("not an mbox file", self.env.log_text())
+
+
+class OneSessionPerMaildropTest(EnvTestCase):
+    def test_second_session_gets_in_use_at_once_and_the_first_goes_on(self):
+        self.env.write_mailbox("alice", simple(2))
+        first = self.connect()
+        self.assertTrue(first.login().startswith(b"+OK"))
+        second = self.connect()
+        start = time.monotonic()
+        reply = second.login()
+        self.assertLess(time.monotonic() - start, 0.9)  # no waiting for lock_timeout
+        self.assertTrue(reply.startswith(b"-ERR [IN-USE] "), reply)
+        self.assertEqual(first.cmd("NOOP"), b"+OK")
+        first.cmd("DELE 1")
+        self.assertTrue(first.cmd("QUIT").startswith(b"+OK"))
+        third = self.connect()  # released at QUIT
+        self.assertTrue(third.login().startswith(b"+OK maildrop has 1 messages"))
+
+    def test_killed_session_leaves_no_lock(self):
+        self.env.write_mailbox("alice", simple(1))
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK"))
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.sock.close()
+        deadline = time.monotonic() + 5
+        while True:
+            reply = self.connect().login()
+            if reply.startswith(b"+OK") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertTrue(reply.startswith(b"+OK"), reply)
+
+    def test_other_users_are_not_affected(self):
+        self.env.write_mailbox("alice", simple(1))
+        self.env.write_mailbox("bob", simple(1))
+        a = self.connect()
+        self.assertTrue(a.login().startswith(b"+OK"))
+        self.assertTrue(self.connect().login("bob").startswith(b"+OK"))
 
 
 class ExpungeTest(EnvTestCase):

@@ -1,6 +1,8 @@
-"""pop3d -i with the machine's own PAM (/etc/pam.d/pop3 from contrib), real
-users, real /var/mail mailboxes delivered by procmail, started per connection
-by systemd-socket-activate -a --inetd, with no configuration file at all.
+"""pop3d with the machine's own PAM (/etc/pam.d/pop3 from contrib), real
+users, real /var/mail mailboxes delivered by procmail, and no configuration
+file at all, in every launch mode: per connection (systemd-socket-activate
+-a --inetd, and -a with the connection on fd 3), the standalone daemon
+(threads and fork), and socket activation of the daemon.
 
 Changes the system (users, /etc/pam.d/pop3, /var/mail): run only on a
 throw-away machine, as root, with POP3D_SYSTEM_TESTS=1 (CI does). Everything
@@ -39,8 +41,20 @@ def message(n):
             f"body {n}\n.leading dot\nFrom the middle\n").encode()
 
 
+LAUNCH = {
+    "inetd": lambda port: ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-a", "--inetd", POP3D, "-i"],
+    "accept-fd3": lambda port: ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-a", POP3D],
+    "threads": lambda port: [POP3D, "-f", "-l", f"127.0.0.1:{port}"],
+    "fork": lambda port: [POP3D, "-f", "-l", f"127.0.0.1:{port}", "-o", "process_model=fork"],
+    "activate-listen": lambda port: ["systemd-socket-activate", "-l", f"127.0.0.1:{port}", POP3D, "-f"],
+}
+
+
 @unittest.skipUnless(os.geteuid() == 0, "needs root")
-class RealSystemTest(unittest.TestCase):
+class RealSystemBase:
+    """The tests, mixed into one TestCase per launch mode below."""
+    launch = None  # a key of LAUNCH
+
     @classmethod
     def setUpClass(cls):
         for tool in ("systemd-socket-activate", "procmail", "useradd", "chpasswd"):
@@ -61,14 +75,15 @@ class RealSystemTest(unittest.TestCase):
         for n in (1, 2, 3):  # real delivery: procmail -d, dotlock + fcntl, user-owned mailbox
             subprocess.run(["procmail", "-d", "pop3t-alice"], input=message(n), check=True, timeout=60)
         cls.port = free_port()
-        cls.server = subprocess.Popen(
-            ["systemd-socket-activate", "-l", f"127.0.0.1:{cls.port}", "-a", "--inetd", POP3D, "-i"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cls.server = subprocess.Popen(LAUNCH[cls.launch](cls.port), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", cls.port), timeout=1).close()
-                break
+                with socket.create_connection(("127.0.0.1", cls.port), timeout=1) as s:
+                    s.settimeout(5)
+                    if s.recv(10).startswith(b"+OK"):
+                        break
             except OSError:
                 time.sleep(0.05)
 
@@ -153,6 +168,26 @@ class RealSystemTest(unittest.TestCase):
         p.pass_(USERS["pop3t-bob"])
         self.assertEqual(p.stat(), (0, 0))
         p.quit()
+
+
+class InetdTest(RealSystemBase, unittest.TestCase):
+    launch = "inetd"
+
+
+class AcceptOnFd3Test(RealSystemBase, unittest.TestCase):
+    launch = "accept-fd3"
+
+
+class ThreadedDaemonTest(RealSystemBase, unittest.TestCase):
+    launch = "threads"
+
+
+class ForkingDaemonTest(RealSystemBase, unittest.TestCase):
+    launch = "fork"
+
+
+class ActivatedDaemonTest(RealSystemBase, unittest.TestCase):
+    launch = "activate-listen"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,2 @@
+build-tsan/src/common/text.o: src/common/text.cpp src/common/text.hpp
+src/common/text.hpp:

@@ -1,0 +1,273 @@
+#include "app/daemon.hpp"
+
+#include "app/serve.hpp"
+#include "auth/pam_authenticator.hpp"
+#include "common/text.hpp"
+#include "common/unique_fd.hpp"
+#include "log/log.hpp"
+#include "net/connection_table.hpp"
+#include "net/fd_transport.hpp"
+#include "net/stop_flag.hpp"
+#include "net/systemd.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace pop3d::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kTooMany[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
+constexpr char kTooManyHere[] = "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
+constexpr char kNoResources[] = "-ERR [SYS/TEMP] server busy, try again later\r\n";
+
+// At most one line per key every 10 s; the rest are counted and reported.
+class RateLimitedLog {
+public:
+    void write(const std::string& key, const std::string& line) {
+        std::lock_guard lock(mutex_);
+        Entry& e = entries_[key];
+        const auto now = Clock::now();
+        if (e.last.time_since_epoch().count() != 0 && now - e.last < std::chrono::seconds(10)) {
+            ++e.suppressed;
+            return;
+        }
+        std::string text = line;
+        if (e.suppressed > 0) text += " (" + std::to_string(e.suppressed) + " more like this suppressed)";
+        e.last = now;
+        e.suppressed = 0;
+        log::warning(text);
+    }
+
+private:
+    struct Entry {
+        Clock::time_point last{};
+        unsigned long suppressed = 0;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Entry> entries_;
+};
+
+struct Daemon {
+    std::vector<net::ListenSocket> listeners;
+    const ConfigSource& source;
+    std::shared_ptr<const config::Config> config;
+    net::ConnectionTable table;
+    RateLimitedLog limited;
+    std::map<pid_t, std::string> children;  // fork model: pid -> client address
+    Clock::time_point accept_paused_until{};
+    std::size_t last_status_count = static_cast<std::size_t>(-1);
+};
+
+// What a session thread owns; handed over through pthread_create's void*.
+struct ThreadStart {
+    UniqueFd fd;
+    std::string peer;
+    std::shared_ptr<const config::Config> config;
+    net::ConnectionTable* table;
+};
+
+extern "C" void* session_thread(void* arg) noexcept {
+    std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
+    try {
+        serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer);
+    } catch (const std::exception& e) {
+        log::err("session rip=" + start->peer + " aborted: " + e.what());
+    } catch (...) {
+        log::err("session rip=" + start->peer + " aborted");
+    }
+    start->fd.reset();
+    start->table->release(start->peer);
+    return nullptr;
+}
+
+void refuse(int fd, const char* reply) {
+    const ssize_t n = ::send(fd, reply, std::char_traits<char>::length(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n;
+}
+
+bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer) {
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
+    const int raw_fd = fd.get();
+    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, &d.table});
+    pthread_t thread;
+    const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
+    ::pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        refuse(raw_fd, kNoResources);
+        d.limited.write("thread", "cannot start a session thread: " + std::to_string(rc) + " rip=" + peer);
+        return false;  // start (and the fd) are released here
+    }
+    start.release();  // the thread owns it now
+    return true;
+}
+
+bool start_process(Daemon& d, UniqueFd fd, const std::string& peer) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        refuse(fd.get(), kNoResources);
+        d.limited.write("fork", "cannot fork a session process rip=" + peer);
+        return false;
+    }
+    if (pid == 0) {
+        for (net::ListenSocket& l : d.listeners) l.fd.reset();
+        net::reset_after_fork();
+        serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer);
+        // _exit: the atexit handlers and library destructors inherited from
+        // the daemon are the daemon's (they would remove its files).
+        ::_exit(0);
+    }
+    d.children[pid] = peer;
+    return true;
+}
+
+void reap_children(Daemon& d) {
+    for (;;) {
+        int status;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        const auto it = d.children.find(pid);
+        if (it == d.children.end()) continue;
+        d.table.release(it->second);
+        d.children.erase(it);
+    }
+}
+
+void accept_all(Daemon& d, int listen_fd) {
+    for (;;) {
+        UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (!fd) {
+            const int e = errno;
+            if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) return;
+            if (e == ECONNABORTED || e == EPROTO || e == ENETDOWN || e == ENOPROTOOPT || e == EHOSTDOWN ||
+                e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH)
+                continue;
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM...: never spin, back off.
+            d.limited.write("accept", "accept: " + text::errno_text(e) + "; pausing new connections");
+            d.accept_paused_until = Clock::now() + std::chrono::milliseconds(500);
+            return;
+        }
+        const std::string peer = net::peer_address(fd.get());
+        const config::Config& c = *d.config;
+        switch (d.table.admit(peer, c.max_connections, c.max_connections_per_address)) {
+        case net::ConnectionTable::Admit::too_many:
+            refuse(fd.get(), kTooMany);
+            d.limited.write("max_connections", "refused rip=" + peer + " reason=max_connections (" +
+                                                   std::to_string(c.max_connections) + ")");
+            continue;
+        case net::ConnectionTable::Admit::too_many_from_address:
+            refuse(fd.get(), kTooManyHere);
+            d.limited.write("per_address " + peer, "refused rip=" + peer + " reason=max_connections_per_address (" +
+                                                       std::to_string(c.max_connections_per_address) + ")");
+            continue;
+        case net::ConnectionTable::Admit::ok:
+            break;
+        }
+        const bool started = c.threads() ? start_thread(d, std::move(fd), peer) : start_process(d, std::move(fd), peer);
+        if (!started) d.table.release(peer);
+    }
+}
+
+void reload(Daemon& d) {
+    const config::LoadResult loaded = d.source.load();
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) log::err("reload: " + e.text());
+        log::err("reload failed; keeping the previous configuration");
+        return;
+    }
+    if (loaded.config.listen != d.config->listen || loaded.config.process_model != d.config->process_model)
+        log::warning("reload: listen and process_model changes take effect at the next restart");
+    auto next = std::make_shared<config::Config>(loaded.config);
+    next->listen = d.config->listen;
+    next->process_model = d.config->process_model;
+    start_logging(*next);
+    d.config = std::move(next);
+    log::notice("configuration reloaded from " + d.source.file + "; it applies to new connections");
+}
+
+void update_status(Daemon& d) {
+    const std::size_t n = d.table.count();
+    if (n == d.last_status_count) return;
+    d.last_status_count = n;
+    net::notify("STATUS=" + std::to_string(n) + " connection" + (n == 1 ? "" : "s"));
+}
+
+}  // namespace
+
+int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial) {
+    // Load the NSS modules once before any session thread needs them.
+    auth::Account warm;
+    auth::lookup_account("root", warm);
+    priv::lookup_group(initial.mail_group);
+
+    Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), {}, {}, {}, {},
+             static_cast<std::size_t>(-1)};
+    std::string names;
+    for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
+    log::notice("listening on " + names + " (" + d.config->process_model + ", max " +
+                std::to_string(d.config->max_connections) + " connections)");
+    net::notify("READY=1");
+    update_status(d);
+
+    while (!net::stop_requested()) {
+        std::vector<pollfd> fds;
+        fds.push_back({net::stop_fd(), POLLIN, 0});
+        fds.push_back({net::reload_fd(), POLLIN, 0});
+        const bool paused = Clock::now() < d.accept_paused_until;
+        if (!paused)
+            for (const auto& l : d.listeners) fds.push_back({l.fd.get(), POLLIN, 0});
+        const int timeout = paused ? 100 : (d.children.empty() ? 1000 : 200);
+        const int rc = ::poll(fds.data(), fds.size(), timeout);
+        if (rc < 0 && errno != EINTR) {
+            log::err("poll: " + text::errno_text(errno));
+            break;
+        }
+        if (!d.children.empty()) reap_children(d);
+        if (net::stop_requested()) break;
+        if (net::take_reload_request()) reload(d);
+        for (std::size_t i = 2; i < fds.size(); ++i)
+            if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd);
+        update_status(d);
+    }
+
+    // Shutdown: no new connections; sessions end at their next command.
+    net::notify("STOPPING=1");
+    d.listeners.clear();
+    const std::size_t running = d.table.count();
+    log::notice("shutting down; waiting up to " + std::to_string(d.config->shutdown_grace) + " s for " +
+                std::to_string(running) + " session" + (running == 1 ? "" : "s"));
+    for (const auto& [pid, peer] : d.children) ::kill(pid, SIGTERM);
+    const auto deadline = Clock::now() + std::chrono::seconds(d.config->shutdown_grace);
+    if (d.config->threads()) {
+        d.table.wait_empty(deadline);
+    } else {
+        while (!d.children.empty() && Clock::now() < deadline) {
+            reap_children(d);
+            if (!d.children.empty()) ::usleep(50 * 1000);
+        }
+    }
+    const std::size_t left = d.table.count();
+    if (left > 0) {
+        log::warning(std::to_string(left) + " session(s) still running after the grace period; exiting");
+        return -1;  // caller must not run static destructors under running threads
+    }
+    log::notice("stopped");
+    return 0;
+}
+
+}  // namespace pop3d::app

@@ -1,0 +1,51 @@
+#include "mailbox/session_lock.hpp"
+
+#include "common/text.hpp"
+#include "mailbox/file_io.hpp"
+#include "mailbox/sha256.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pop3d::mailbox {
+
+std::string SessionLock::file_name(const std::string& mailbox_path) {
+    Sha256 h;
+    h.update(mailbox_path.data(), mailbox_path.size());
+    const auto d = h.finish();
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string name;
+    for (std::size_t i = 0; i < 16; ++i) {
+        name.push_back(digits[d[i] >> 4]);
+        name.push_back(digits[d[i] & 15]);
+    }
+    return name + ".session";
+}
+
+std::unique_ptr<SessionLock> SessionLock::acquire(const std::string& dir, const std::string& mailbox_path,
+                                                  Result& result) {
+    const std::string path = dir + "/" + file_name(mailbox_path);
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+    if (!fd) {
+        result = {Status::temp_fail, "session lock " + path + ": " + text::errno_text(errno)};
+        return nullptr;
+    }
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd.get(), F_OFD_SETLK, &fl) != 0) {
+        if (errno == EAGAIN || errno == EACCES)
+            result = {Status::in_use, mailbox_path + " is open in another POP3 session"};
+        else
+            result = {Status::temp_fail, "session lock " + path + ": " + text::errno_text(errno)};
+        return nullptr;
+    }
+    // For the admin who wonders what the file is.
+    const std::string note = mailbox_path + "\n";
+    if (::ftruncate(fd.get(), 0) == 0) pwrite_full(fd.get(), note.data(), note.size(), 0);
+    result = Result::good();
+    return std::make_unique<SessionLock>(Key{}, std::move(fd));
+}
+
+}  // namespace pop3d::mailbox

@@ -1,0 +1,35 @@
+// One session per maildrop, across threads and processes: an OFD lock on a
+// file in a runtime directory (never on the mailbox, so MDAs are not
+// blocked). The kernel drops it when the holder's fd closes, so a killed
+// session leaves nothing for an admin to clean up.
+#pragma once
+
+#include "common/unique_fd.hpp"
+#include "mailbox/maildrop.hpp"
+
+#include <memory>
+#include <string>
+
+namespace pop3d::mailbox {
+
+class SessionLock {
+    struct Key {
+        explicit Key() = default;
+    };
+
+public:
+    SessionLock(Key, UniqueFd fd) : fd_(std::move(fd)) {}
+
+    // Locks DIR/<hash of mailbox_path>.session without waiting. nullptr with
+    // result in_use when another session holds it, temp_fail when the
+    // directory cannot be used.
+    static std::unique_ptr<SessionLock> acquire(const std::string& dir, const std::string& mailbox_path,
+                                                Result& result);
+    // The lock file's name for a mailbox path (a hash: paths may be long).
+    static std::string file_name(const std::string& mailbox_path);
+
+private:
+    UniqueFd fd_;
+};
+
+}  // namespace pop3d::mailbox
