@@ -155,6 +155,7 @@ def run_sanitized(args):
         os.environ["TSAN_OPTIONS"] = (f"log_path={tmp}/report exitcode=66 halt_on_error=0 second_deadlock_stack=1 "
                                       f"suppressions={HERE}/tsan.supp")
         os.environ["POP3D_PAM_MODE"] = "confdir"
+        os.environ["POP3D_TEST_CONFIG"] = "thread_stack_size=8m"  # TSan frames are much larger
         os.environ["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
         integration = os.path.join(HERE, "integration")
         os.environ["POP3D_LAUNCHER"] = "threads"

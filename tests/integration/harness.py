@@ -110,6 +110,11 @@ class Env:
         }
         if pam_mode == "confdir":
             self.settings["pam_confdir"] = self.pam_dir
+        # Extra settings for every test, e.g. bigger stacks under TSan:
+        # POP3D_TEST_CONFIG="thread_stack_size=8m other=value"
+        for kv in os.environ.get("POP3D_TEST_CONFIG", "").split():
+            key, _, value = kv.partition("=")
+            self.settings[key] = value
         self.settings.update(config or {})
         self.write_config()
         self.server = None
