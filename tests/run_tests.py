@@ -143,6 +143,18 @@ def run_as_nobody(args, tally):
             tally.merge(json.load(f))
 
 
+def print_summary(tally, started):
+    """The end of every run: what was skipped, what failed, and the one line."""
+    print()
+    for s in tally.skipped:
+        print(f"skipped: {s}")
+    for f in tally.failed:
+        print(f"FAILED: {f}")
+    print(f"{len(tally.skipped)} skipped; took {time.monotonic() - started:.0f} s")
+    print(f"{tally.passed} passed, {len(tally.failed)} failed")
+    return 1 if tally.failed else 0
+
+
 def run_sanitized(args):
     """make tsan: the threaded daemon under ThreadSanitizer."""
     started = time.monotonic()
@@ -165,14 +177,7 @@ def run_sanitized(args):
             with open(os.path.join(tmp, name), errors="replace") as f:
                 print(f.read())
             tally.failed.append(f"ThreadSanitizer report {name}")
-    print()
-    for s in tally.skipped:
-        print(f"skipped: {s}")
-    for f in tally.failed:
-        print(f"FAILED: {f}")
-    print(f"{len(tally.skipped)} skipped; took {time.monotonic() - started:.0f} s")
-    print(f"{tally.passed} passed, {len(tally.failed)} failed")
-    return 1 if tally.failed else 0
+    return print_summary(tally, started)
 
 
 def main():
@@ -214,14 +219,7 @@ def main():
         tally.skipped.append("[system] real PAM, users and /var/mail (set POP3D_SYSTEM_TESTS=1 on a "
                              "throw-away machine, as CI does)")
 
-    print()
-    for s in tally.skipped:
-        print(f"skipped: {s}")
-    for f in tally.failed:
-        print(f"FAILED: {f}")
-    print(f"{len(tally.skipped)} skipped; took {time.monotonic() - started:.0f} s")
-    print(f"{tally.passed} passed, {len(tally.failed)} failed")
-    return 1 if tally.failed else 0
+    return print_summary(tally, started)
 
 
 if __name__ == "__main__":

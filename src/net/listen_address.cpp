@@ -22,6 +22,7 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
     ListenAddress a;
     std::string_view host = text;
     std::string_view port;
+    bool has_port = false;
     if (!text.empty() && text.front() == '[') {
         const std::size_t close = text.find(']');
         if (close == std::string_view::npos) return fail("missing ']'");
@@ -30,6 +31,7 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
         if (!rest.empty()) {
             if (rest.front() != ':') return fail("expected ':PORT' after ']'");
             port = rest.substr(1);
+            has_port = true;
         }
         a.family = AF_INET6;
     } else {
@@ -38,10 +40,11 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
             if (text.find(':') != colon) return fail("write IPv6 addresses in brackets: [::1]:110");
             host = text.substr(0, colon);
             port = text.substr(colon + 1);
+            has_port = true;
         }
         a.family = (host.empty() || host == "*") ? AF_UNSPEC : AF_INET;
     }
-    if (!port.empty() || text.find(':') != std::string_view::npos) {
+    if (has_port) {
         const auto p = text::parse_u64(port);
         if (!p || *p == 0 || *p > 65535) return fail("port must be 1-65535");
         a.port = static_cast<std::uint16_t>(*p);

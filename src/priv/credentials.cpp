@@ -29,20 +29,25 @@ std::optional<gid_t> lookup_group(const std::string& name) {
     }
 }
 
-DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
-    DropResult r;
+bool drop_needed(const auth::Account& a, DropResult& r) {
+    r = DropResult{};
     if (a.uid == 0) {
         r.error = "refusing to serve uid 0 (" + a.name + ")";
-        return r;
+        return false;
     }
     if (::geteuid() != 0) {
-        if (a.uid != ::geteuid()) {
+        if (a.uid != ::geteuid())
             r.error = "not running as root: cannot switch to " + a.name + " (uid " + std::to_string(a.uid) + ")";
-            return r;
-        }
-        r.ok = true;
-        return r;
+        else
+            r.ok = true;
+        return false;
     }
+    return true;
+}
+
+DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
+    DropResult r;
+    if (!drop_needed(a, r)) return r;
     const gid_t keep = spool_gid.value_or(a.gid);
     if (::initgroups(a.name.c_str(), a.gid) != 0) {
         r.error = "initgroups(" + a.name + "): " + text::errno_text(errno);

@@ -22,6 +22,11 @@ struct DropResult {
     std::string error;
 };
 
+// The checks both drops make before changing anything: uid 0 is never
+// served, and without root only our own uid can be. Returns true when the
+// caller should go on and switch ids; otherwise `out` is the final answer.
+bool drop_needed(const auth::Account& account, DropResult& out);
+
 // As root: initgroups, setresgid(gid, gid, spool_gid), setresuid(uid, uid, uid),
 // then checks that every id took and that root cannot be regained. Not root:
 // succeeds only when the account is the user we already run as. Refuses uid 0.

@@ -40,18 +40,7 @@ ThreadIds thread_ids() {
 
 DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
     DropResult r;
-    if (a.uid == 0) {
-        r.error = "refusing to serve uid 0 (" + a.name + ")";
-        return r;
-    }
-    if (::geteuid() != 0) {
-        if (a.uid != ::geteuid()) {
-            r.error = "not running as root: cannot switch to " + a.name + " (uid " + std::to_string(a.uid) + ")";
-            return r;
-        }
-        r.ok = true;
-        return r;
-    }
+    if (!drop_needed(a, r)) return r;
     const gid_t keep = spool_gid.value_or(a.gid);
     const std::vector<gid_t> groups = user_groups(a);
     if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) {

@@ -113,6 +113,19 @@ class AuthTest(EnvTestCase):
         self.assertEqual(c.cmd("PASS secret"), b"-ERR send USER first")
         self.assertNotIn("login failed", self.env.log_text()[log_before:])
 
+    def test_client_data_cannot_forge_log_lines(self):
+        c = self.connect()
+        c.send(b"USER alice\r\rlogin user=root rip=1.2.3.4\r\n")
+        c.line()
+        c.send(b"USER ev\x1b[2Jil\r\nUSER " + "\u00e9vil".encode() + b"\r\nUSER x\\ny\r\nPASS z\r\n")
+        for _ in range(4):
+            c.line()
+        log = self.env.log_text()
+        self.assertNotIn("login user=root", log)
+        for ch in log:
+            self.assertTrue(ch == "\n" or 0x20 <= ord(ch) < 0x7f, repr(ch))
+        self.assertIn("login failed user=x\\x5cny", log)
+
     def test_every_name_gets_the_same_user_reply(self):
         self.assertEqual(self.connect().cmd("USER alice"), self.connect().cmd("USER nosuchuser"))
 

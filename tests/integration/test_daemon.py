@@ -135,6 +135,7 @@ class DaemonProcessTest(unittest.TestCase):
             if m == "STOPPING=1":
                 break
         self.assertEqual(p.wait(timeout=10), 0)
+        self.assertIn("pop3d: listening on", p.stderr.read())  # -f logs to stderr too
 
     def test_sd_notify_path_socket(self):
         path = os.path.join(self.env.dir, "notify")
