@@ -55,6 +55,7 @@ CORE_SRCS := \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \
+	src/mailbox/test_hooks.cpp \
 	src/mailbox/mbox_maildrop.cpp \
 	src/mailbox/session_lock.cpp \
 	src/session/line_reader.cpp \
@@ -83,9 +84,10 @@ CORE_LIB := $(BUILD)/libpop3dcore.a
 POP3D := src/pop3d
 UNIT_TESTS := $(BUILD)/unit_tests
 TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
+TEST_FAULTS := $(BUILD)/tests/libfailwrite.so
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check unit-tests demo install uninstall clean distclean help deps tsan
+.PHONY: all check unit-tests demo install uninstall clean distclean help deps tsan soak
 
 all: $(POP3D)
 
@@ -109,23 +111,36 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
 
 unit-tests: $(UNIT_TESTS)
 
+# An LD_PRELOAD shim that makes writes fail (the full-disk tests).
+$(TEST_FAULTS): tests/faults/failwrite.cpp
+	@mkdir -p $(@D)
+	$(CXX) -std=c++20 $(WARNFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
+
 # A PAM module the integration tests load (a deep stack, like pam_cap).
 $(TEST_PAM_MODULE): tests/pam/pam_bigstack.cpp
 	@mkdir -p $(@D)
 	$(CXX) -std=c++20 $(WARNFLAGS) -O0 -fPIC -shared -o $@ $< $(PAM_LIBS)
 
 # Unit tests, integration tests through real clients, one summary line.
-check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE)
+check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS)
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS)
 
 # The threaded daemon built with ThreadSanitizer, run through the threaded
 # test suites; any report fails the run.
 TSAN_BUILD := build-tsan
-tsan: src/build_config.h $(TEST_PAM_MODULE)
+tsan: src/build_config.h $(TEST_PAM_MODULE) $(TEST_FAULTS)
 	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) POP3D=$(TSAN_BUILD)/pop3d \
 	    HARDEN_CXXFLAGS="$(HARDEN_CXXFLAGS) -fsanitize=thread" \
 	    HARDEN_LDFLAGS="$(HARDEN_LDFLAGS) -fsanitize=thread" $(TSAN_BUILD)/pop3d
 	@python3 tests/run_tests.py --pop3d $(TSAN_BUILD)/pop3d --sanitizer thread
+
+# The long kill -9 loop: SOAK_TRIALS expunges killed at random instants
+# (make check runs 200). SOAK_SEED picks another random sequence.
+SOAK_TRIALS ?= 5000
+SOAK_SEED ?= 1
+soak: $(POP3D) $(TEST_FAULTS)
+	@POP3D_SOAK_TRIALS=$(SOAK_TRIALS) POP3D_SOAK_SEED=$(SOAK_SEED) python3 tests/run_tests.py --pop3d $(POP3D) \
+	    --only test_mailbox_safety.KillDuringExpungeTest
 
 # Serve a demo mailbox on 127.0.0.1:1110 (user demo, password demo).
 demo: $(POP3D)

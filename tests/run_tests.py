@@ -187,11 +187,18 @@ def main():
     ap.add_argument("--integration-only", action="store_true")
     ap.add_argument("--report")
     ap.add_argument("--label", default="")
+    ap.add_argument("--only", help="comma-separated test names (module.Class[.test]) to run alone")
     ap.add_argument("--sanitizer", choices=["thread"], help="run the threaded suites against an instrumented "
                     "daemon and count every sanitizer report as a failure")
     args = ap.parse_args()
     if args.sanitizer:
         return run_sanitized(args)
+    if args.only:
+        os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
+        started = time.monotonic()
+        tally = Tally()
+        run_suite(os.path.join(HERE, "integration"), tally, "", args.only.split(","))
+        return print_summary(tally, started)
     os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
     started = time.monotonic()
     tally = Tally()

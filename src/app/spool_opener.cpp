@@ -28,6 +28,17 @@ std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const
     return lock;
 }
 
+// The mail group is taken (around dotlock and expunge file operations) only
+// where it is what grants write access: a directory writable by that group
+// and not by everyone (Debian: /var/mail root:mail 2775).
+bool group_grants_write(const std::string& mailbox_path, gid_t gid) {
+    const std::size_t slash = mailbox_path.rfind('/');
+    const std::string dir = slash == 0 ? "/" : mailbox_path.substr(0, slash);
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_gid == gid && (st.st_mode & S_IWGRP) &&
+           !(st.st_mode & S_IWOTH);
+}
+
 }  // namespace
 
 session::OpenResult SpoolOpener::open(const auth::Account& account) {
@@ -43,14 +54,17 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     const std::optional<gid_t> spool_gid = priv::lookup_group(config_.mail_group);
     if (!config_.mail_group.empty() && !spool_gid)
         log::warning("mail_group '" + config_.mail_group + "' does not exist; dotlocks need a writable spool");
-    const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, spool_gid)
-                                                                : priv::drop_to_account(account, spool_gid);
+    // Keep the mail group (as the saved gid) only when the spool needs it.
+    const std::optional<gid_t> keep =
+        spool_gid && *spool_gid != account.gid && group_grants_write(*path, *spool_gid) ? spool_gid : std::nullopt;
+    const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, keep)
+                                                                : priv::drop_to_account(account, keep);
     if (!drop.ok) {
         out.result = {mailbox::Status::perm_fail, drop.error};
         return out;
     }
-    if (drop.dropped && spool_gid && *spool_gid != account.gid)
-        privilege_ = std::make_unique<priv::SavedGroupPrivilege>(scope_, account.gid, *spool_gid);
+    if (drop.dropped && keep)
+        privilege_ = std::make_unique<priv::SavedGroupPrivilege>(scope_, account.gid, *keep);
 
     mailbox::MboxOptions options;
     options.path = *path;
@@ -58,6 +72,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     options.unquote = config_.mbox_unquote;
     options.lock.timeout = std::chrono::seconds(config_.lock_timeout);
     options.lock.stale_age = std::chrono::seconds(config_.dotlock_stale_age);
+    options.lock.check_pid = config_.dotlock_check_pid;
     options.lock.privilege = privilege_.get();
     auto maildrop = mailbox::MboxMaildrop::open(options, out.result);
     if (maildrop) {

@@ -107,6 +107,8 @@ const Key kKeys[] = {
      "seconds to keep trying to lock the mailbox at login and at QUIT"},
     {"dotlock_stale_age", UintRange{&Config::dotlock_stale_age, 10, 86400, Unit::seconds}, nullptr,
      "age in seconds after which another program's dotlock is considered stale"},
+    {"dotlock_check_pid", &Config::dotlock_check_pid, nullptr,
+     "a dotlock naming a process that is not running is stale (set no when hosts share the spool)"},
     {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, Unit::seconds}, nullptr,
      "seconds without a command before a logged-in session is closed (RFC 1939: at least 600)"},
     {"login_timeout", UintRange{&Config::login_timeout, 1, 86400, Unit::seconds}, nullptr,

@@ -22,6 +22,7 @@ struct Config {
     bool mbox_unquote = true;         // mboxrd: ">From " -> "From " when sending
     unsigned lock_timeout = 10;       // seconds to wait for the mailbox locks
     unsigned dotlock_stale_age = 300; // seconds after which a dotlock is stale
+    bool dotlock_check_pid = true;    // a dotlock whose pid is not running is stale
 
     // Session
     unsigned idle_timeout = 600;      // seconds of inactivity in TRANSACTION

@@ -5,6 +5,7 @@
 #include "log/log.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,9 +39,42 @@ bool is_permission_error(int e) {
     return e == EACCES || e == EPERM || e == EROFS || e == ENOENT || e == ENOTDIR || e == ELOOP;
 }
 
+// The pid written in a dotlock ("1234\n", liblockfile's and ours), or 0 when
+// there is none (procmail writes none).
+pid_t lock_owner(const std::string& lock_path) {
+    UniqueFd fd(::open(lock_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return 0;
+    char buf[32];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return 0;
+    const auto pid = text::parse_u64(text::trim(std::string_view(buf, static_cast<std::size_t>(n))));
+    return pid && *pid > 1 && *pid < 0x7fffffff ? static_cast<pid_t>(*pid) : 0;
+}
+
+// A dotlock is stale when it is older than stale_age, or (check_pid) when
+// the process it names is gone. EPERM from kill() means it is alive.
+bool stale_dotlock(const std::string& lock_path, const LockSettings& settings, std::string& why) {
+    struct stat held {};
+    if (::lstat(lock_path.c_str(), &held) != 0) return false;
+    const std::time_t age = std::time(nullptr) - held.st_mtime;
+    if (age > settings.stale_age.count()) {
+        why = std::to_string(age) + " s old";
+        return true;
+    }
+    if (settings.check_pid) {
+        const pid_t pid = lock_owner(lock_path);
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            why = "its process " + std::to_string(pid) + " is gone";
+            return true;
+        }
+    }
+    return false;
+}
+
 // One attempt at the dotlock. On success sets dev/ino of the lock file.
-Try try_dotlock(const std::string& lock_path, SpoolPrivilege* privilege, std::chrono::seconds stale_age,
-                dev_t& dev, ino_t& ino, std::string& error) {
+Try try_dotlock(const std::string& lock_path, const LockSettings& settings, dev_t& dev, ino_t& ino,
+                std::string& error) {
+    SpoolPrivilege* privilege = settings.privilege;
     const std::string tmp = lock_path + "." + std::to_string(::getpid()) + "." + std::to_string(::gettid()) + "." +
                             std::to_string(g_counter.fetch_add(1));
     PrivilegeScope scope(privilege);
@@ -74,14 +108,11 @@ Try try_dotlock(const std::string& lock_path, SpoolPrivilege* privilege, std::ch
         ino = st.st_ino;
         return Try::locked;
     }
-    // Held by someone else. Break it only when it is older than stale_age.
-    struct stat held {};
-    if (::lstat(lock_path.c_str(), &held) == 0) {
-        const std::time_t age = std::time(nullptr) - held.st_mtime;
-        if (age > stale_age.count() && ::unlink(lock_path.c_str()) == 0) {
-            log::warning("removed stale lock " + lock_path + " (" + std::to_string(age) + " s old)");
-            return Try::broke_stale;
-        }
+    // Held by someone else: break it only by the rules.
+    std::string why;
+    if (stale_dotlock(lock_path, settings, why) && ::unlink(lock_path.c_str()) == 0) {
+        log::warning("removed stale lock " + lock_path + " (" + why + ")");
+        return Try::broke_stale;
     }
     return Try::busy;
 }
@@ -114,7 +145,7 @@ std::unique_ptr<MailboxLock> MailboxLock::acquire(int fd, const std::string& mai
     for (;;) {
         dev_t dev = 0;
         ino_t ino = 0;
-        const Try t = try_dotlock(lock_path, settings.privilege, settings.stale_age, dev, ino, error);
+        const Try t = try_dotlock(lock_path, settings, dev, ino, error);
         if (t == Try::failed_perm) {
             result = {Status::perm_fail, error};
             return nullptr;
@@ -138,7 +169,7 @@ std::unique_ptr<MailboxLock> MailboxLock::acquire(int fd, const std::string& mai
         if (t == Try::broke_stale && ++stale_breaks <= 3) continue;  // try again at once
         if (std::chrono::steady_clock::now() + backoff > deadline) break;
         std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
     }
     result = {Status::in_use, mailbox_path + " is locked by another program"};
     return nullptr;

@@ -27,6 +27,7 @@ public:
 struct LockSettings {
     std::chrono::milliseconds timeout{10000};  // keep trying this long
     std::chrono::seconds stale_age{300};       // a dotlock older than this is broken
+    bool check_pid = true;                     // ...and one whose pid is not running here
     SpoolPrivilege* privilege = nullptr;       // nullptr: no switch needed
 };
 

@@ -15,7 +15,8 @@ namespace pop3d::mailbox {
 enum class Status {
     ok,
     in_use,     // locked by another program or session: try later
-    temp_fail,  // transient failure (I/O, mailbox changed under us, lock timeout)
+    temp_fail,  // transient failure (I/O, lock timeout)
+    changed,    // another program rewrote the mailbox since the snapshot (temporary for the client)
     perm_fail,  // needs an administrator (wrong owner, not a regular file, not mbox)
 };
 
@@ -52,6 +53,10 @@ public:
     // Removes the messages flagged in `deleted` (size count()); keeps mail
     // delivered after the snapshot.
     virtual Result expunge(const std::vector<bool>& deleted) = 0;
+    // Whether deletions can still be carried out: false for a read-only
+    // file, and from the moment a check found the mailbox changed by
+    // another program (the session then goes on read-only).
+    virtual Result writable() const = 0;
 };
 
 }  // namespace pop3d::mailbox

@@ -1,63 +1,183 @@
 #include "mailbox/mbox_expunge.hpp"
 
 #include "common/text.hpp"
+#include "common/unique_fd.hpp"
 #include "mailbox/file_io.hpp"
+#include "mailbox/test_hooks.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <memory>
 
 namespace pop3d::mailbox {
 
-Result expunge_in_place(int fd, const Snapshot& s, const std::vector<bool>& deleted, MailboxLock& lock) {
+namespace {
+
+class Raised {
+public:
+    explicit Raised(SpoolPrivilege* p) : p_(p && p->raise() ? p : nullptr) {}
+    ~Raised() {
+        if (p_) p_->lower();
+    }
+
+private:
+    SpoolPrivilege* p_;
+};
+
+std::string dir_of(const std::string& path) {
+    const std::size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Result io_error(const std::string& what, int err) {
+    // Nothing was deleted: the original is untouched until the rename.
+    return {Status::temp_fail, what + ": " + text::errno_text(err) + "; no messages deleted"};
+}
+
+// Copies [src, src+len) of `in` to the end of `out`, in the kernel when it can.
+bool append_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint64_t& dst, MailboxLock& lock,
+                  std::chrono::steady_clock::time_point& last_touch) {
+    bool kernel_copy = true;
+    while (len > 0) {
+        const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(len, 8 * 1024 * 1024));
+        ssize_t n = -1;
+        if (kernel_copy) {
+            auto in_off = static_cast<off64_t>(src);
+            auto out_off = static_cast<off64_t>(dst);
+            n = ::copy_file_range(in, &in_off, out, &out_off, chunk, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+                kernel_copy = false;
+                continue;
+            }
+            if (n == 0) {  // the source is shorter than the snapshot says
+                errno = EIO;
+                return false;
+            }
+        } else {
+            auto buf = std::make_unique_for_overwrite<char[]>(chunk);
+            if (!pread_full(in, buf.get(), chunk, src)) {
+                if (errno == 0) errno = EIO;
+                return false;
+            }
+            n = pwrite_full(out, buf.get(), chunk, dst) ? static_cast<ssize_t>(chunk) : -1;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        src += static_cast<std::uint64_t>(n);
+        dst += static_cast<std::uint64_t>(n);
+        len -= static_cast<std::uint64_t>(n);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_touch > std::chrono::seconds(30)) {  // others must not judge a long expunge stale
+            lock.touch();
+            last_touch = now;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ".pop3d new"; }
+
+Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, MailboxLock& lock,
+               SpoolPrivilege* privilege) {
     const auto& msgs = *s.messages;
     std::size_t first = 0;
     while (first < msgs.size() && !deleted[first]) ++first;
     if (first == msgs.size()) return Result::good();
 
-    if (Result r = validate_snapshot(fd, s); !r.ok()) return r;
+    // 1. Still the file we indexed?
+    if (Result r = validate_snapshot(fd, s); !r.ok()) return {r.status, r.detail + "; no messages deleted"};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
+    if (::fstat(fd, &st) != 0) return io_error("fstat " + s.path, errno);
     const auto file_end = static_cast<std::uint64_t>(st.st_size);
+    test_pause("validated");
 
-    constexpr std::size_t kChunk = 1024 * 1024;
-    auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
-    auto last_touch = std::chrono::steady_clock::now();
-    std::uint64_t dst = msgs[first].from_offset;
-    // Moves [src, src+len) down to dst (dst <= src), front to back.
-    auto move_down = [&](std::uint64_t src, std::uint64_t len) -> bool {
-        while (len > 0) {
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, kChunk));
-            if (!pread_full(fd, buf.get(), n, src) || !pwrite_full(fd, buf.get(), n, dst)) return false;
-            src += n;
-            dst += n;
-            len -= n;
-            const auto now = std::chrono::steady_clock::now();
-            if (now - last_touch > std::chrono::seconds(30)) {
-                lock.touch();
-                last_touch = now;
-            }
+    // 2. Only the last messages go and nothing arrived: cut the file short.
+    bool suffix = true;
+    for (std::size_t i = first; i < msgs.size(); ++i) suffix = suffix && deleted[i];
+    if (suffix && file_end == s.end) {
+        if (::ftruncate(fd, static_cast<off_t>(msgs[first].from_offset)) != 0) return io_error("ftruncate", errno);
+        test_pause("truncated");
+        if (::fsync(fd) != 0) return io_error("fsync", errno);
+        return Result::good();
+    }
+
+    // 3. Write the new mailbox next to the old one.
+    const std::string tmp = expunge_temp_path(s.path);
+    UniqueFd out;
+    {
+        Raised raised(privilege);
+        ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
+        out.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+        if (!out) return io_error("cannot create " + tmp, errno);
+        // Owner, group and mode as the mailbox had them (the group may need
+        // the raised mail group; a user can only give away to own groups).
+        if ((::fchown(out.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
+            ::fchmod(out.get(), st.st_mode & 07777) != 0) {
+            const int e = errno;
+            ::unlink(tmp.c_str());
+            return io_error("cannot set owner or mode of " + tmp, e);
         }
-        return true;
+        struct stat got {};
+        if (::fstat(out.get(), &got) != 0 || got.st_uid != st.st_uid || got.st_gid != st.st_gid ||
+            (got.st_mode & 07777) != (st.st_mode & 07777)) {
+            ::unlink(tmp.c_str());
+            return {Status::perm_fail, "cannot give " + tmp + " the mailbox's owner, group and mode; no messages deleted"};
+        }
+    }
+    auto remove_tmp = [&] {
+        out.reset();
+        Raised raised(privilege);
+        ::unlink(tmp.c_str());
     };
+    auto discard = [&](const std::string& what, int err) {
+        remove_tmp();
+        return io_error(what, err);
+    };
+    test_pause("created");
 
-    // After the first deleted message every kept one lies above dst.
+    std::uint64_t dst = 0;
+    auto last_touch = std::chrono::steady_clock::now();
+    if (!append_range(fd, 0, msgs[first].from_offset, out.get(), dst, lock, last_touch))
+        return discard("writing " + tmp, errno);
     for (std::size_t i = first + 1; i < msgs.size(); ++i) {
         if (deleted[i]) continue;
         const std::uint64_t start = msgs[i].from_offset;
         const std::uint64_t end = i + 1 < msgs.size() ? msgs[i + 1].from_offset : s.end;
-        if (!move_down(start, end - start))
-            return {Status::temp_fail, "I/O error while expunging: " + text::errno_text(errno)};
+        if (!append_range(fd, start, end - start, out.get(), dst, lock, last_touch))
+            return discard("writing " + tmp, errno);
+        if (i == (first + msgs.size()) / 2) test_pause("copying");
     }
     // Mail delivered since the snapshot follows the kept messages.
-    if (file_end > s.end && !move_down(s.end, file_end - s.end))
-        return {Status::temp_fail, "I/O error while keeping new mail: " + text::errno_text(errno)};
-    if (::ftruncate(fd, static_cast<off_t>(dst)) != 0)
-        return {Status::temp_fail, "ftruncate: " + text::errno_text(errno)};
-    if (::fsync(fd) != 0) return {Status::temp_fail, "fsync: " + text::errno_text(errno)};
+    if (file_end > s.end && !append_range(fd, s.end, file_end - s.end, out.get(), dst, lock, last_touch))
+        return discard("writing " + tmp, errno);
+    test_pause("copied");
+    if (::fsync(out.get()) != 0) return discard("fsync " + tmp, errno);
+    test_pause("synced");
+
+    // 4. Swap it in, then make the rename itself durable.
+    if (Result r = validate_snapshot(fd, s); !r.ok()) {
+        remove_tmp();
+        return {r.status, r.detail + "; no messages deleted"};
+    }
+    {
+        Raised raised(privilege);
+        if (::rename(tmp.c_str(), s.path.c_str()) != 0) {
+            const int e = errno;
+            ::unlink(tmp.c_str());
+            return io_error("rename " + tmp, e);
+        }
+    }
+    test_pause("renamed");
+    UniqueFd dir(::open(dir_of(s.path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir && ::fsync(dir.get()) != 0 && errno != EINVAL)
+        return {Status::temp_fail, "fsync of the spool directory: " + text::errno_text(errno)};
     return Result::good();
 }
 

@@ -1,23 +1,30 @@
-// Removing deleted messages from an mbox file at QUIT. Called with both
-// mailbox locks held. Validates the snapshot first; on any mismatch nothing
-// is changed.
+// Removing deleted messages from an mbox file at QUIT, crash-safe. Called
+// with both mailbox locks held. The steps (docs/DESIGN.md, "Expunge"):
+//   1. validate the snapshot; on any mismatch nothing is changed;
+//   2. deletions only at the end and nothing appended: ftruncate + fsync;
+//   3. otherwise write the kept messages and the mail appended since the
+//      snapshot to MAILBOX.pop3d-new (a name no user name can produce),
+//      give it the mailbox's owner, group and mode, fsync it,
+//   4. rename() it over the mailbox and fsync the directory.
+// A crash at any instant leaves the old file or the new one, both whole.
+// A write error (ENOSPC, EDQUOT, EIO) removes the new file and deletes
+// nothing.
 #pragma once
 
-#include "mailbox/maildrop.hpp"
 #include "mailbox/mailbox_lock.hpp"
-#include "mailbox/mbox_index.hpp"
+#include "mailbox/maildrop.hpp"
 #include "mailbox/snapshot.hpp"
-
-#include <sys/types.h>
 
 #include <string>
 #include <vector>
 
 namespace pop3d::mailbox {
 
-// Compacts the file in place: kept messages move down over deleted ones,
-// mail appended after the snapshot moves with them, the file is truncated and
-// fsynced.
-Result expunge_in_place(int fd, const Snapshot& snapshot, const std::vector<bool>& deleted, MailboxLock& lock);
+// Where step 3 writes, next to the mailbox. The space cannot appear in a user
+// name, so no user's mailbox or lock can have this name.
+std::string expunge_temp_path(const std::string& mailbox_path);
+
+Result expunge(int fd, const Snapshot& snapshot, const std::vector<bool>& deleted, MailboxLock& lock,
+               SpoolPrivilege* privilege);
 
 }  // namespace pop3d::mailbox

@@ -133,7 +133,8 @@ Result MboxMaildrop::load_uids() {
     });
     if (!read_ok || bad || i != messages_.size()) {
         overrides_.clear();
-        return {Status::temp_fail, options_.path + ": mailbox changed since login (while computing UIDs)"};
+        changed_ = true;
+        return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};
     }
     make_uids_unique(messages_, overrides_);
     uids_loaded_ = true;
@@ -151,7 +152,8 @@ Result MboxMaildrop::check(std::size_t i) {
     prefetch_index_ = static_cast<std::size_t>(-1);
     auto changed = [&](const char* why) {
         std::vector<char>().swap(prefetch_);
-        return Result{Status::temp_fail, options_.path + ": mailbox changed since login: " + why + " (message " +
+        changed_ = true;
+        return Result{Status::changed, options_.path + ": mailbox changed since login: " + why + " (message " +
                                              std::to_string(i + 1) + ")"};
     };
     struct stat st {};
@@ -188,8 +190,17 @@ Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines
     std::vector<char>().swap(prefetch_);  // an idle session holds no message bytes
     prefetch_index_ = static_cast<std::size_t>(-1);
     const bool read_ok = !sink_ok || encoder.done() || read_range(fd_.get(), pos, m.content_end - pos, feed);
-    if (!read_ok) return {Status::temp_fail, options_.path + ": read error or mailbox truncated while sending"};
+    if (!read_ok) {
+        changed_ = true;
+        return {Status::changed, options_.path + ": read error or mailbox truncated while sending"};
+    }
     if (!sink_ok || !encoder.finish()) return {Status::temp_fail, "client connection lost while sending"};
+    return Result::good();
+}
+
+Result MboxMaildrop::writable() const {
+    if (read_only_) return perm(options_.path + " is read-only");
+    if (changed_) return {Status::changed, options_.path + " was changed by another program during the session"};
     return Result::good();
 }
 
@@ -197,11 +208,13 @@ Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
     bool any = false;
     for (std::size_t i = 0; i < messages_.size() && i < deleted.size(); ++i) any = any || deleted[i];
     if (!any) return Result::good();
-    if (read_only_) return perm(options_.path + " is read-only");
+    if (Result w = writable(); !w.ok()) return {w.status, w.detail + "; no messages deleted"};
     Result result;
     auto lock = MailboxLock::acquire(fd_.get(), options_.path, true, options_.lock, result);
-    if (!lock) return result;
-    return expunge_in_place(fd_.get(), snapshot(), deleted, *lock);
+    if (!lock) return {result.status, result.detail + "; no messages deleted"};
+    result = mailbox::expunge(fd_.get(), snapshot(), deleted, *lock, options_.lock.privilege);
+    if (result.status == Status::changed) changed_ = true;
+    return result;
 }
 
 }  // namespace pop3d::mailbox

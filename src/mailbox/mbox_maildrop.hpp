@@ -23,7 +23,7 @@ struct MboxOptions {
     std::string path;
     uid_t owner = static_cast<uid_t>(-1);  // the file must belong to this uid
     bool unquote = true;                   // mboxrd >From unquoting
-    LockSettings lock;
+    LockSettings lock;                     // lock.privilege also serves the expunge's rename
 };
 
 class MboxMaildrop final : public Maildrop {
@@ -45,6 +45,7 @@ public:
     Result check(std::size_t i) override;
     Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) override;
     Result expunge(const std::vector<bool>& deleted) override;
+    Result writable() const override;
 
     bool read_only() const { return read_only_; }
     // Keeps the session lock for as long as the maildrop is open.
@@ -58,6 +59,7 @@ private:
     std::unique_ptr<SessionLock> session_lock_;
     UniqueFd fd_;  // invalid when the mailbox file does not exist
     bool read_only_ = false;
+    bool changed_ = false;  // another program rewrote the mailbox: read-only from now on
     dev_t dev_ = 0;
     ino_t ino_ = 0;
     std::uint64_t snapshot_end_ = 0;

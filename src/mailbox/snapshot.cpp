@@ -12,7 +12,7 @@ namespace pop3d::mailbox {
 namespace {
 
 Result changed(const Snapshot& s, const std::string& why) {
-    return {Status::temp_fail, s.path + ": mailbox changed since login: " + why};
+    return {Status::changed, s.path + ": mailbox changed since login: " + why};
 }
 
 Result check_size(int fd, const Snapshot& s) {

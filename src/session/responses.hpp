@@ -34,6 +34,11 @@ inline constexpr std::string_view kMaildropPerm = "-ERR [SYS/PERM] cannot open t
 
 inline constexpr std::string_view kMessageUnavailable = "-ERR [SYS/TEMP] mailbox changed since login, message unavailable";
 inline constexpr std::string_view kUidsUnavailable = "-ERR [SYS/TEMP] mailbox changed since login, unique ids unavailable";
-inline constexpr std::string_view kUpdateFailed = "-ERR [SYS/TEMP] some deleted messages not removed";
+inline constexpr std::string_view kUpdateFailed = "-ERR [SYS/TEMP] no messages deleted, try again later";
+inline constexpr std::string_view kUpdateChanged = "-ERR [SYS/TEMP] mailbox changed by another program, no messages deleted";
+inline constexpr std::string_view kUpdateLocked = "-ERR [SYS/TEMP] maildrop locked by another program, no messages deleted";
+inline constexpr std::string_view kUpdateReadOnly = "-ERR [SYS/PERM] maildrop is read-only, no messages deleted";
+inline constexpr std::string_view kDeleChanged = "-ERR [SYS/TEMP] mailbox changed by another program, deleting is off for this session";
+inline constexpr std::string_view kDeleReadOnly = "-ERR [SYS/PERM] maildrop is read-only";
 
 }  // namespace pop3d::session::reply

@@ -278,7 +278,12 @@ void Session::cmd_quit(const Args&) {
     maildrop_.reset();
     if (!r.ok()) {
         log::err("expunge failed user=" + account_name_ + ": " + r.detail);
-        respond(reply::kUpdateFailed);
+        switch (r.status) {
+        case mailbox::Status::changed: respond(reply::kUpdateChanged); break;
+        case mailbox::Status::in_use: respond(reply::kUpdateLocked); break;
+        case mailbox::Status::perm_fail: respond(reply::kUpdateReadOnly); break;
+        default: respond(reply::kUpdateFailed); break;
+        }
         end(SessionEnd::update_failed);
         return;
     }
@@ -356,6 +361,10 @@ void Session::cmd_top(const Args& args) {
 void Session::cmd_dele(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
+    if (const mailbox::Result w = maildrop_->writable(); !w.ok()) {
+        respond(w.status == mailbox::Status::perm_fail ? reply::kDeleReadOnly : reply::kDeleChanged);
+        return;
+    }
     deleted_[*i] = true;
     respond("+OK message " + std::to_string(*i + 1) + " deleted");
 }

@@ -19,6 +19,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_TESTS = os.path.join(ROOT, "build", "tests")  # test-only libraries (make check builds them)
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients)
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
@@ -59,9 +60,9 @@ def clean_stale_pam_wrapper_dirs():
 class Env:
     """One private mail system: spool, PAM, users, config, log."""
 
-    def __init__(self, pam_mode=None, config=None, uid_wrapper=False):
+    def __init__(self, pam_mode=None, config=None, uid_wrapper=False, base_dir=None):
         pam_mode = pam_mode or os.environ.get("POP3D_PAM_MODE", "wrapper")
-        self.dir = tempfile.mkdtemp(prefix="pop3d-it-")
+        self.dir = tempfile.mkdtemp(prefix="pop3d-it-", dir=base_dir)
         os.chmod(self.dir, 0o755)
         self.spool = os.path.join(self.dir, "spool")
         self.log = os.path.join(self.dir, "pop3d.log")
@@ -70,6 +71,7 @@ class Env:
         self.pam_mode = pam_mode
         self.uid_wrapper = uid_wrapper  # pretend to be root (libuid_wrapper) when we are not
         self.extra_env = {}  # more environment for the daemon (restart with start())
+        self.extra_preload = []  # more LD_PRELOAD libraries for the daemon
         self.mail_gid = grp.getgrnam("mail").gr_gid if IS_ROOT else os.getegid()
         self.uids = {}
         for name, (_, root_uid) in USERS.items():
@@ -146,7 +148,7 @@ class Env:
         env.update({k: v for k, v in os.environ.items()
                     if k.endswith("SAN_OPTIONS") or k == "NSS_WRAPPER_DISABLE_DEEPBIND"})
         env.update(self.extra_env)
-        env.update(LD_PRELOAD=":".join(preload),
+        env.update(LD_PRELOAD=":".join(preload + self.extra_preload),
                    NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
                    NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"))
         return env
@@ -376,6 +378,7 @@ class EnvTestCase(unittest.TestCase):
     launcher = None  # None: DEFAULT_LAUNCHER
     config = None
     uid_wrapper = False
+    base_dir = None  # e.g. /dev/shm for timing tests that must not measure the disk
 
     @classmethod
     def setUpClass(cls):
@@ -384,7 +387,7 @@ class EnvTestCase(unittest.TestCase):
         if tool and not have(tool):
             raise unittest.SkipTest(f"{tool} not installed")
         pam_mode = cls.pam_mode or os.environ.get("POP3D_PAM_MODE", "wrapper")
-        cls.env = Env(pam_mode=pam_mode, config=cls.config, uid_wrapper=cls.uid_wrapper)
+        cls.env = Env(pam_mode=pam_mode, config=cls.config, uid_wrapper=cls.uid_wrapper, base_dir=cls.base_dir)
         cls.env.start(launcher)
 
     @classmethod

@@ -171,19 +171,37 @@ class ExpungeTest(EnvTestCase):
         c = self.connect()
         self.assertTrue(c.login().startswith(b"+OK maildrop has 3 messages"))
 
+    def rewrite_in_place(self, data):
+        with open(self.env.mailbox("alice"), "r+b") as f:  # as a MUA would, in place
+            f.write(data)
+            f.truncate()
+
     def test_mailbox_rewritten_during_the_session_is_left_alone(self):
         self.env.write_mailbox("alice", simple(3))
         c = self.connect()
         c.login()
         rewritten = simple(2, "rewritten")
-        with open(self.env.mailbox("alice"), "r+b") as f:  # as a MUA would, in place
-            f.write(rewritten)
-            f.truncate()
+        self.rewrite_in_place(rewritten)
         self.assertEqual(c.cmd("RETR 1"), b"-ERR [SYS/TEMP] mailbox changed since login, message unavailable")
-        c.cmd("DELE 1")
-        self.assertEqual(c.cmd("QUIT"), b"-ERR [SYS/TEMP] some deleted messages not removed")
+        self.assertEqual(c.cmd("TOP 2 0"), b"-ERR [SYS/TEMP] mailbox changed since login, message unavailable")
+        # The session goes on, read-only.
+        self.assertEqual(c.cmd("DELE 1"),
+                         b"-ERR [SYS/TEMP] mailbox changed by another program, deleting is off for this session")
+        self.assertTrue(c.cmd("STAT").startswith(b"+OK 3 "))
+        self.assertEqual(c.cmd("QUIT"), b"+OK pop3d signing off (0 messages deleted)")
         self.assertEqual(self.env.read_mailbox("alice"), rewritten)
         self.assertTrue(self.connect().login().startswith(b"+OK"))
+
+    def test_deletions_made_before_a_rewrite_are_not_carried_out(self):
+        self.env.write_mailbox("alice", simple(3))
+        c = self.connect()
+        c.login()
+        self.assertTrue(c.cmd("DELE 1").startswith(b"+OK"))
+        rewritten = simple(4, "rewritten")  # longer: only the From_ lines tell
+        self.rewrite_in_place(rewritten)
+        self.assertEqual(c.cmd("QUIT"), b"-ERR [SYS/TEMP] mailbox changed by another program, no messages deleted")
+        self.assertEqual(self.env.read_mailbox("alice"), rewritten)
+        self.assertIn("expunge failed user=alice", self.env.log_text())
 
 
 @unittest.skipUnless(have("dotlockfile"), "dotlockfile (liblockfile-bin) not installed")
@@ -213,7 +231,8 @@ class LockTest(EnvTestCase):
         c.cmd("DELE 1")
         self.assertEqual(self.dotlock("-l", "-r", "0").returncode, 0)
         try:
-            self.assertEqual(c.cmd("QUIT"), b"-ERR [SYS/TEMP] some deleted messages not removed")
+            self.assertEqual(c.cmd("QUIT"),
+                             b"-ERR [SYS/TEMP] maildrop locked by another program, no messages deleted")
         finally:
             self.dotlock("-u")
         self.assertEqual(self.env.read_mailbox("alice"), data)

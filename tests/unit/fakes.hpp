@@ -128,6 +128,7 @@ public:
         if (!enc.feed(m.data(), m.size()) || !enc.finish()) return {mailbox::Status::temp_fail, "sink"};
         return {};
     }
+    mailbox::Result writable() const override { return writable_result; }
     mailbox::Result expunge(const std::vector<bool>& deleted) override {
         stats_->expunged = deleted;
         ++stats_->expunge_calls;
@@ -139,6 +140,7 @@ public:
     bool fail_check = false;
     int fail_send_after = -1;
     mailbox::Result expunge_result;
+    mailbox::Result writable_result;
 
 private:
     MaildropStats own_stats_;

@@ -1,5 +1,6 @@
 // The mbox maildrop on real files: the safety checks on open, locking with
 // other programs, sending, UIDs and expunge.
+#include "mailbox/mbox_expunge.hpp"
 #include "mailbox/mbox_maildrop.hpp"
 #include "mbox_helpers.hpp"
 
@@ -159,7 +160,7 @@ TEST_F(MboxMaildropTest, NotAnMboxIsRefused) {
 
 TEST_F(MboxMaildropTest, HeldDotlockMeansInUseAndIsLeftAlone) {
     write_file(kM1);
-    write_file("12345\n", path + ".lock");
+    write_file(std::to_string(::getpid()) + "\n", path + ".lock");  // a live process
     mailbox::Result r;
     EXPECT_FALSE(open(r));
     EXPECT_EQ(r.status, mailbox::Status::in_use);
@@ -237,17 +238,53 @@ TEST_F(MboxMaildropTest, MailDeliveredDuringTheSessionIsKept) {
 }
 
 TEST_F(MboxMaildropTest, ExpungeKeepsOwnerAndMode) {
-    write_file(kM1 + kM2);
-    ::chmod(path.c_str(), 0660);
+    for (mode_t mode : {0660, 0600, 0640}) {
+        write_file(kM1 + kM2 + kM3);
+        ::chmod(path.c_str(), mode);
+        struct stat before {};
+        ::stat(path.c_str(), &before);
+        ASSERT_TRUE(open_ok()->expunge({true, false, false}).ok());  // a rewrite: a new file
+        struct stat after {};
+        ::stat(path.c_str(), &after);
+        EXPECT_NE(after.st_ino, before.st_ino);
+        EXPECT_EQ(after.st_mode, before.st_mode);
+        EXPECT_EQ(after.st_uid, before.st_uid);
+        EXPECT_EQ(after.st_gid, before.st_gid);
+        EXPECT_EQ(read_file(), kM2 + kM3);
+        EXPECT_FALSE(fs::exists(mailbox::expunge_temp_path(path)));
+    }
+}
+
+TEST_F(MboxMaildropTest, DeletingOnlyTheLastMessagesTruncatesInPlace) {
+    write_file(kM1 + kM2 + kM3);
     struct stat before {};
     ::stat(path.c_str(), &before);
-    ASSERT_TRUE(open_ok()->expunge({true, false}).ok());
+    ASSERT_TRUE(open_ok()->expunge({false, true, true}).ok());
     struct stat after {};
     ::stat(path.c_str(), &after);
     EXPECT_EQ(after.st_ino, before.st_ino);
-    EXPECT_EQ(after.st_mode, before.st_mode);
-    EXPECT_EQ(after.st_uid, before.st_uid);
-    EXPECT_EQ(after.st_gid, before.st_gid);
+    EXPECT_EQ(read_file(), kM1);
+}
+
+TEST_F(MboxMaildropTest, DeletingTheLastMessagesWithNewMailRewrites) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    std::ofstream(path, std::ios::binary | std::ios::app) << kM3;
+    ASSERT_TRUE(md->expunge({false, true}).ok());
+    EXPECT_EQ(read_file(), kM1 + kM3);
+}
+
+TEST_F(MboxMaildropTest, TempFileLeftByACrashIsReplaced) {
+    write_file(kM1 + kM2);
+    write_file("half-written garbage", mailbox::expunge_temp_path(path));
+    ASSERT_TRUE(open_ok()->expunge({true, false}).ok());
+    EXPECT_EQ(read_file(), kM2);
+    EXPECT_FALSE(fs::exists(mailbox::expunge_temp_path(path)));
+}
+
+TEST_F(MboxMaildropTest, TempFileNameCannotBeAUsersMailbox) {
+    // The space is not allowed in user names (auth::valid_username).
+    EXPECT_NE(mailbox::expunge_temp_path("/var/mail/alice").find(' '), std::string::npos);
 }
 
 TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {
@@ -257,10 +294,10 @@ TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {
     const std::string rewritten = kM2 + kM3 + kM4;
     { std::ofstream(path, std::ios::binary | std::ios::trunc) << rewritten; }
     const mailbox::Result r = md->expunge({false, true, false});
-    EXPECT_EQ(r.status, mailbox::Status::temp_fail);
+    EXPECT_EQ(r.status, mailbox::Status::changed);
     EXPECT_EQ(read_file(), rewritten);
-    StringSink s;
     EXPECT_FALSE(md->check(1).ok());
+    EXPECT_EQ(md->writable().status, mailbox::Status::changed);  // read-only from now on
 }
 
 TEST_F(MboxMaildropTest, RewriteThatMovesAFromLineIsDetectedBeforeSending) {
@@ -271,8 +308,9 @@ TEST_F(MboxMaildropTest, RewriteThatMovesAFromLineIsDetectedBeforeSending) {
     const std::string other = "From someone.else@example.org Thu Nov 26 23:59:59 2026\nSubject: x\n\ny\n\n";
     std::string rewritten = other + kM2 + std::string(100, 'z');
     { std::ofstream(path, std::ios::binary | std::ios::trunc) << rewritten; }
-    EXPECT_EQ(md->check(0).status, mailbox::Status::temp_fail);
-    EXPECT_EQ(md->check(1).status, mailbox::Status::temp_fail);
+    EXPECT_EQ(md->check(0).status, mailbox::Status::changed);
+    EXPECT_EQ(md->check(1).status, mailbox::Status::changed);
+    EXPECT_FALSE(md->writable().ok());
 }
 
 TEST_F(MboxMaildropTest, CheckThenSendReadsTheMessageOnceAndTopStopsEarly) {
@@ -292,7 +330,7 @@ TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {
     auto md = open_ok();
     write_file(kM1 + kM2, dir + "/new");
     fs::rename(dir + "/new", path);
-    EXPECT_EQ(md->expunge({true, false}).status, mailbox::Status::temp_fail);
+    EXPECT_EQ(md->expunge({true, false}).status, mailbox::Status::changed);
     EXPECT_EQ(read_file(), kM1 + kM2);
 }
 

@@ -188,7 +188,31 @@ TEST_F(SessionTest, FailedExpungeIsReported) {
     opener.tweak = [](MemoryMaildrop& md) { md.expunge_result = {mailbox::Status::temp_fail, "disk full"}; };
     const Transcript r = run_text(login() + "DELE 1\r\nQUIT\r\n");
     EXPECT_EQ(r.end, SessionEnd::update_failed);
-    EXPECT_EQ(replies(r).back(), "-ERR [SYS/TEMP] some deleted messages not removed\r");
+    EXPECT_EQ(replies(r).back(), "-ERR [SYS/TEMP] no messages deleted, try again later\r");
+}
+
+TEST_F(SessionTest, QuitSaysWhyNothingWasDeleted) {
+    const std::pair<mailbox::Status, std::string> cases[] = {
+        {mailbox::Status::changed, "-ERR [SYS/TEMP] mailbox changed by another program, no messages deleted\r"},
+        {mailbox::Status::in_use, "-ERR [SYS/TEMP] maildrop locked by another program, no messages deleted\r"},
+        {mailbox::Status::perm_fail, "-ERR [SYS/PERM] maildrop is read-only, no messages deleted\r"},
+    };
+    for (const auto& [status, text] : cases) {
+        opener.tweak = [status = status](MemoryMaildrop& md) { md.expunge_result = {status, "x"}; };
+        EXPECT_EQ(replies(run_text(login() + "DELE 1\r\nQUIT\r\n")).back(), text);
+    }
+}
+
+TEST_F(SessionTest, AfterTheMailboxChangedTheSessionIsReadOnly) {
+    opener.tweak = [](MemoryMaildrop& md) { md.writable_result = {mailbox::Status::changed, "x"}; };
+    const Transcript r = run_text(login() + "DELE 1\r\nRETR 2\r\nQUIT\r\n");
+    const auto l = replies(r);
+    EXPECT_EQ(l[2], "-ERR [SYS/TEMP] mailbox changed by another program, deleting is off for this session\r");
+    EXPECT_TRUE(starts(l[3], "+OK"));  // reading goes on
+    EXPECT_EQ(l.back(), "+OK pop3d signing off (0 messages deleted)\r");
+    EXPECT_EQ(opener.stats.expunged, std::vector<bool>({false, false, false}));
+    opener.tweak = [](MemoryMaildrop& md) { md.writable_result = {mailbox::Status::perm_fail, "x"}; };
+    EXPECT_EQ(replies(run_text(login() + "DELE 1\r\n")).back(), "-ERR [SYS/PERM] maildrop is read-only\r");
 }
 
 TEST_F(SessionTest, QuitInAuthorizationJustCloses) {
