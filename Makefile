@@ -44,6 +44,7 @@ CORE_SRCS := \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/auth/username.cpp \
+	src/auth/sasl_plain.cpp \
 	src/auth/pam_authenticator.cpp \
 	src/priv/credentials.cpp \
 	src/priv/thread_credentials.cpp \
@@ -73,6 +74,11 @@ CORE_SRCS := \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \
 	src/app/self_check.cpp
+ifeq ($(HAVE_TLS),1)
+CORE_SRCS += src/tls/tls_openssl.cpp
+else
+CORE_SRCS += src/tls/tls_none.cpp
+endif
 MAIN_SRCS := src/app/main.cpp
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 
@@ -87,7 +93,7 @@ TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
 TEST_FAULTS := $(BUILD)/tests/libfailwrite.so
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check unit-tests demo install uninstall clean distclean help deps tsan soak
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan soak
 
 all: $(POP3D)
 
@@ -104,10 +110,10 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(AR) rcs $@ $^
 
 $(POP3D): $(MAIN_OBJS) $(CORE_LIB)
-	$(CXX) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) $(CORE_LIB) $(PAM_LIBS) $(LIBS)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) $(CORE_LIB) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
 
 $(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
-	$(CXX) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(CORE_LIB) $(GTEST_LIBS) $(PAM_LIBS) $(LIBS)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(CORE_LIB) $(GTEST_LIBS) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
 
 unit-tests: $(UNIT_TESTS)
 
@@ -124,6 +130,14 @@ $(TEST_PAM_MODULE): tests/pam/pam_bigstack.cpp
 # Unit tests, integration tests through real clients, one summary line.
 check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS)
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS)
+
+# For a build configured --with-openssl: the unit tests, the TLS and SASL
+# tests, and the protocol, auth and launcher suites (CI runs it next to the
+# full make check of the default build).
+TLS_SUITES := test_tls,test_sasl,test_protocol,test_auth,test_launchers
+check-tls: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS)
+	@test "$(HAVE_TLS)" = 1 || { echo "check-tls: configure --with-openssl first"; exit 1; }
+	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS) --only $(TLS_SUITES) --with-unit
 
 # The threaded daemon built with ThreadSanitizer, run through the threaded
 # test suites; any report fails the run.
@@ -159,7 +173,7 @@ uninstall:
 	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
 
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) $(POP3D)
+	rm -rf $(BUILD) $(TSAN_BUILD) $(POP3D) build-*
 
 distclean: clean
 	rm -rf config.mk config.status config.log src/build_config.h autom4te.cache configure

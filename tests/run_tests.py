@@ -99,7 +99,7 @@ class CountingResult(unittest.TextTestResult):
 
 
 # The protocol suites that run again under every other launch mode.
-PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients"]
+PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients", "test_sasl"]
 OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
 
 
@@ -188,6 +188,7 @@ def main():
     ap.add_argument("--report")
     ap.add_argument("--label", default="")
     ap.add_argument("--only", help="comma-separated test names (module.Class[.test]) to run alone")
+    ap.add_argument("--with-unit", action="store_true", help="with --only: run the unit tests too")
     ap.add_argument("--sanitizer", choices=["thread"], help="run the threaded suites against an instrumented "
                     "daemon and count every sanitizer report as a failure")
     args = ap.parse_args()
@@ -197,6 +198,8 @@ def main():
         os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)
         started = time.monotonic()
         tally = Tally()
+        if args.with_unit:
+            run_unit(args.unit, tally)
         run_suite(os.path.join(HERE, "integration"), tally, "", args.only.split(","))
         return print_summary(tally, started)
     os.environ["POP3D_BINARY"] = os.path.abspath(args.pop3d)

@@ -64,6 +64,7 @@ struct Daemon {
     std::vector<net::ListenSocket> listeners;
     const ConfigSource& source;
     std::shared_ptr<const config::Config> config;
+    std::shared_ptr<tls::Context> tls;  // for new connections; replaced on SIGHUP
     net::ConnectionTable table;
     RateLimitedLog limited;
     std::map<pid_t, std::string> children;  // fork model: pid -> client address
@@ -76,13 +77,16 @@ struct ThreadStart {
     UniqueFd fd;
     std::string peer;
     std::shared_ptr<const config::Config> config;
+    std::shared_ptr<tls::Context> tls;
+    bool implicit_tls;
     net::ConnectionTable* table;
 };
 
 extern "C" void* session_thread(void* arg) noexcept {
     std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
     try {
-        serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer);
+        serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
+                         start->tls, start->implicit_tls);
     } catch (const std::exception& e) {
         log::err("session rip=" + start->peer + " aborted: " + e.what());
     } catch (...) {
@@ -98,13 +102,13 @@ void refuse(int fd, const char* reply) {
     (void)n;
 }
 
-bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer) {
+bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit_tls) {
     pthread_attr_t attr;
     ::pthread_attr_init(&attr);
     ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
-    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, &d.table});
+    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
@@ -117,7 +121,7 @@ bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer) {
     return true;
 }
 
-bool start_process(Daemon& d, UniqueFd fd, const std::string& peer) {
+bool start_process(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit_tls) {
     const pid_t pid = ::fork();
     if (pid < 0) {
         refuse(fd.get(), kNoResources);
@@ -127,7 +131,7 @@ bool start_process(Daemon& d, UniqueFd fd, const std::string& peer) {
     if (pid == 0) {
         for (net::ListenSocket& l : d.listeners) l.fd.reset();
         net::reset_after_fork();
-        serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer);
+        serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls);
         // _exit: the atexit handlers and library destructors inherited from
         // the daemon are the daemon's (they would remove its files).
         ::_exit(0);
@@ -148,7 +152,7 @@ void reap_children(Daemon& d) {
     }
 }
 
-void accept_all(Daemon& d, int listen_fd) {
+void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
     for (;;) {
         UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
         if (!fd) {
@@ -178,7 +182,8 @@ void accept_all(Daemon& d, int listen_fd) {
         case net::ConnectionTable::Admit::ok:
             break;
         }
-        const bool started = c.threads() ? start_thread(d, std::move(fd), peer) : start_process(d, std::move(fd), peer);
+        const bool started = c.threads() ? start_thread(d, std::move(fd), peer, implicit_tls)
+                                         : start_process(d, std::move(fd), peer, implicit_tls);
         if (!started) d.table.release(peer);
     }
 }
@@ -192,11 +197,22 @@ void reload(Daemon& d) {
     }
     if (loaded.config.listen != d.config->listen || loaded.config.process_model != d.config->process_model)
         log::warning("reload: listen and process_model changes take effect at the next restart");
+    std::string tls_error;
+    std::shared_ptr<tls::Context> tls = load_tls(loaded.config, tls_error);
+    if (loaded.config.tls_configured() && !tls) {
+        log::err("reload: TLS: " + tls_error + "; keeping the previous configuration");
+        return;
+    }
+    if (d.tls && !tls) {
+        log::err("reload: TLS cannot be switched off without a restart; keeping the previous configuration");
+        return;
+    }
     auto next = std::make_shared<config::Config>(loaded.config);
     next->listen = d.config->listen;
     next->process_model = d.config->process_model;
     start_logging(*next);
     d.config = std::move(next);
+    d.tls = std::move(tls);
     log::notice("configuration reloaded from " + d.source.file + "; it applies to new connections");
 }
 
@@ -209,14 +225,15 @@ void update_status(Daemon& d) {
 
 }  // namespace
 
-int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial) {
+int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial,
+               std::shared_ptr<tls::Context> tls) {
     // Load the NSS modules once before any session thread needs them.
     auth::Account warm;
     auth::lookup_account("root", warm);
     priv::lookup_group(initial.mail_group);
 
-    Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), {}, {}, {}, {},
-             static_cast<std::size_t>(-1)};
+    Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
+             {}, {}, {}, {}, static_cast<std::size_t>(-1)};
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::notice("listening on " + names + " (" + d.config->process_model + ", max " +
@@ -241,7 +258,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
         if (net::stop_requested()) break;
         if (net::take_reload_request()) reload(d);
         for (std::size_t i = 2; i < fds.size(); ++i)
-            if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd);
+            if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd, d.listeners[i - 2].tls);
         update_status(d);
     }
 

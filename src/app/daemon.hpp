@@ -6,6 +6,9 @@
 
 #include "config/config.hpp"
 #include "net/listener.hpp"
+#include "tls/tls.hpp"
+
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -23,6 +26,7 @@ struct ConfigSource {
 // Runs until SIGTERM/SIGINT, then stops accepting, lets sessions end at their
 // next command boundary for up to shutdown_grace seconds, and returns the
 // exit status.
-int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial);
+int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial,
+               std::shared_ptr<tls::Context> tls);
 
 }  // namespace pop3d::app

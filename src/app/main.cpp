@@ -12,6 +12,7 @@
 #include "net/listener.hpp"
 #include "net/stop_flag.hpp"
 #include "net/systemd.hpp"
+#include "tls/tls.hpp"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,7 +35,8 @@ constexpr const char* kUsage =
     "       pop3d -i [-c FILE] [-o KEY=VALUE]...                         one client on stdin/stdout\n"
     "       pop3d -t | -T | -V | -h\n"
     "  -f            stay in the foreground and log to stderr too (systemd, tests)\n"
-    "  -l ADDR[:PORT]  listen here (repeatable; [v6addr]:port, *:port); default *:110\n"
+    "  -l ADDR[:PORT][/tls]  listen here (repeatable; [v6addr]:port, *:port; /tls: pop3s);\n"
+    "                default *:110\n"
     "  -i            serve one client on stdin/stdout (inetd, systemd Accept=yes)\n"
     "  -c FILE       configuration file (default " POP3D_DEFAULT_CONFIG_FILE ")\n"
     "  -o KEY=VALUE  override one configuration key (repeatable)\n"
@@ -70,18 +72,30 @@ int run_check(const config::LoadResult& loaded, const std::string& file) {
 
 // One client on in_fd/out_fd with a permanent drop after login (inetd, or
 // systemd Accept=yes). Nothing may go to stderr: inetd puts the socket there.
-int run_single(int in_fd, int out_fd, const config::LoadResult& loaded) {
+int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool implicit_tls) {
+    auto refuse = [&] {
+        static constexpr char kReply[] = "-ERR [SYS/PERM] server configuration error\r\n";
+        if (!implicit_tls) {  // a TLS client would not understand it
+            const ssize_t n = ::write(out_fd, kReply, sizeof kReply - 1);
+            (void)n;
+        }
+        return 1;
+    };
     if (!loaded.ok()) {
         for (const auto& e : loaded.errors) log::err("configuration: " + e.text());
-        static constexpr char kReply[] = "-ERR [SYS/PERM] server configuration error\r\n";
-        const ssize_t n = ::write(out_fd, kReply, sizeof kReply - 1);
-        (void)n;
-        return 1;
+        return refuse();
     }
     app::start_logging(loaded.config);
     for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
+    std::string tls_error;
+    std::shared_ptr<tls::Context> tls = app::load_tls(loaded.config, tls_error);
+    if ((loaded.config.tls_configured() || implicit_tls) && !tls) {
+        log::err("TLS: " + (tls_error.empty() ? "implicit_tls needs tls_cert and tls_key" : tls_error));
+        return refuse();
+    }
     net::install_signal_handlers();
-    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, net::peer_address(in_fd));
+    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, net::peer_address(in_fd), tls,
+                          implicit_tls);
     return 0;
 }
 
@@ -125,7 +139,7 @@ bool write_pid_file(const std::string& path) {
 }
 
 int run_standalone(Options& opt) {
-    const std::vector<int> activated = net::take_activation_fds();
+    const std::vector<net::ActivatedFd> activated = net::take_activation_fds();
     config::LoadResult loaded = opt.source.load();
     if (!loaded.ok()) {
         for (const auto& e : loaded.errors) std::cerr << "pop3d: " << e.text() << "\n";
@@ -135,17 +149,18 @@ int run_standalone(Options& opt) {
     if (!opt.foreground && activated.empty()) log::use_stderr();
 
     // systemd Accept=yes without StandardInput=socket: one connection on fd 3.
-    if (activated.size() == 1 && !net::is_listening_socket(activated[0])) {
+    if (activated.size() == 1 && !net::is_listening_socket(activated[0].fd)) {
         quiet_stderr();
-        return run_single(activated[0], activated[0], loaded);
+        return run_single(activated[0].fd, activated[0].fd, loaded, c.implicit_tls || activated[0].name == "pop3s");
     }
     std::vector<net::ListenSocket> listeners;
-    for (int fd : activated) {
-        if (!net::is_listening_socket(fd)) {
-            std::cerr << "pop3d: fd " << fd << " from systemd is not a listening socket\n";
+    for (const net::ActivatedFd& a : activated) {
+        if (!net::is_listening_socket(a.fd)) {
+            std::cerr << "pop3d: fd " << a.fd << " from systemd is not a listening socket\n";
             return 1;
         }
-        listeners.push_back(net::adopt_listener(fd));
+        // FileDescriptorName=pop3s marks an implicit-TLS socket.
+        listeners.push_back(net::adopt_listener(a.fd, a.name == "pop3s"));
     }
     if (listeners.empty()) {
         std::string error;
@@ -153,6 +168,18 @@ int run_standalone(Options& opt) {
         if (addresses) listeners = net::bind_listeners(*addresses, error);
         if (listeners.empty()) {
             std::cerr << "pop3d: cannot listen: " << error << "\n";
+            return 1;
+        }
+    }
+    std::string tls_error;
+    std::shared_ptr<tls::Context> tls = app::load_tls(c, tls_error);
+    if (c.tls_configured() && !tls) {
+        std::cerr << "pop3d: TLS: " << tls_error << "\n";
+        return 1;
+    }
+    for (const net::ListenSocket& l : listeners) {
+        if (l.tls && !tls) {
+            std::cerr << "pop3d: " << l.name << " is an implicit-TLS listener, but no tls_cert and tls_key are set\n";
             return 1;
         }
     }
@@ -164,7 +191,7 @@ int run_standalone(Options& opt) {
     for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
     if (detached) write_pid_file(c.pid_file);
     const std::string pid_file = detached ? c.pid_file : "";
-    const int rc = app::run_daemon(std::move(listeners), opt.source, c);
+    const int rc = app::run_daemon(std::move(listeners), opt.source, c, std::move(tls));
     if (!pid_file.empty()) ::unlink(pid_file.c_str());
     if (rc < 0) std::quick_exit(0);  // sessions still running: no static destructors under them
     return rc;
@@ -198,7 +225,7 @@ int main(int argc, char** argv) {
         }
     }
     if (want_version) {
-        std::cout << "pop3d " << POP3D_VERSION << "\n";
+        std::cout << "pop3d " << POP3D_VERSION << " (TLS: " << tls::library_version() << ")\n";
         return 0;
     }
     if (optind < argc) {
@@ -215,7 +242,10 @@ int main(int argc, char** argv) {
     case Mode::inetd:
         quiet_stderr();
         log::use_syslog(log::facility_from_name("mail"));
-        return run_single(STDIN_FILENO, STDOUT_FILENO, opt.source.load());
+    {
+        const config::LoadResult loaded = opt.source.load();
+        return run_single(STDIN_FILENO, STDOUT_FILENO, loaded, loaded.config.implicit_tls);
+    }
     case Mode::check: return run_check(opt.source.load(), opt.source.file);
     case Mode::dump: {
         const config::LoadResult loaded = opt.source.load();

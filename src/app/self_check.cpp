@@ -1,5 +1,6 @@
 #include "app/self_check.hpp"
 
+#include "app/serve.hpp"
 #include "priv/credentials.hpp"
 
 #include <sys/stat.h>
@@ -60,6 +61,18 @@ CheckReport check_setup(const config::Config& c) {
         }
     }
     if (c.idle_timeout < 600) r.warnings.push_back("idle_timeout below the 600 seconds RFC 1939 requires");
+
+    // TLS: the files must load, and whatever asks for TLS must have it.
+    std::string tls_error;
+    const bool wants_tls = c.tls_configured() || c.implicit_tls || c.listen.find("/tls") != std::string::npos;
+    if (c.tls_configured()) {
+        if (load_tls(c, tls_error)) r.notes.push_back("TLS certificate " + c.tls_cert + " and key " + c.tls_key + " load");
+        else r.errors.push_back("TLS: " + tls_error);
+        if (c.allow_plaintext_auth)
+            r.warnings.push_back("allow_plaintext_auth: passwords may cross the network unencrypted");
+    } else if (wants_tls) {
+        r.errors.push_back("implicit TLS (/tls listener or implicit_tls) needs tls_cert and tls_key");
+    }
     return r;
 }
 

@@ -9,7 +9,11 @@
 
 namespace pop3d::app {
 
-session::SessionSettings session_settings(const config::Config& c) {
+bool is_loopback(const std::string& address) {
+    return address.rfind("127.", 0) == 0 || address == "::1";
+}
+
+session::SessionSettings session_settings(const config::Config& c, const std::string& peer) {
     session::SessionSettings s;
     s.idle_timeout = std::chrono::seconds(c.idle_timeout);
     s.login_timeout = std::chrono::seconds(c.login_timeout);
@@ -18,6 +22,11 @@ session::SessionSettings session_settings(const config::Config& c) {
     s.max_command_errors = c.max_command_errors;
     s.max_username_length = c.max_username_length;
     s.implementation = std::string("pop3d-") + POP3D_VERSION;
+    // With TLS configured, passwords go in the clear only on loopback or
+    // where the admin allows it (RFC 2595 §2.3).
+    s.plaintext_auth = !c.tls_configured() || c.allow_plaintext_auth || is_loopback(peer);
+    s.login_delay = c.login_delay;
+    if (c.expire != "never") s.expire_days = static_cast<unsigned>(std::stoul(c.expire));
     return s;
 }
 
@@ -32,14 +41,22 @@ void start_logging(const config::Config& c) {
     log::use_syslog(log::facility_from_name(c.log_facility));
 }
 
-void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const std::string& peer) {
+std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& error) {
+    if (!c.tls_configured()) return nullptr;
+    return tls::load({c.tls_cert, c.tls_key, c.tls_min_protocol, c.tls_ciphers}, error);
+}
+
+void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const std::string& peer,
+                      std::shared_ptr<tls::Context> tls, bool implicit_tls) {
     const auth::ClientInfo client{peer};
-    net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout));
+    net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
+                               std::chrono::seconds(c.login_timeout), peer);
     auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
     SpoolOpener opener(c, scope);
     SystemClock clock;
-    log::info("connect rip=" + (peer.empty() ? std::string("unknown") : peer));
-    session::Session session(transport, authenticator, opener, clock, session_settings(c), client);
+    log::info("connect rip=" + (peer.empty() ? std::string("unknown") : peer) + (implicit_tls ? " tls" : ""));
+    if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
+    session::Session session(transport, authenticator, opener, clock, session_settings(c, peer), client);
     session.run();
 }
 

@@ -50,6 +50,16 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     }
     auto session_lock = lock_session(config_.session_lock_dir, *path, out.result);
     if (!out.result.ok()) return out;
+    // LOGIN-DELAY: the previous login's time is the session lock file's mtime.
+    if (config_.login_delay > 0 && session_lock) {
+        const auto last = session_lock->last_login();
+        const std::time_t now = std::time(nullptr);
+        if (last && now >= *last && now - *last < static_cast<std::time_t>(config_.login_delay)) {
+            out.result = {mailbox::Status::too_soon, "last login " + std::to_string(now - *last) + " s ago, login_delay is " +
+                                                         std::to_string(config_.login_delay) + " s"};
+            return out;
+        }
+    }
 
     const std::optional<gid_t> spool_gid = priv::lookup_group(config_.mail_group);
     if (!config_.mail_group.empty() && !spool_gid)
@@ -76,6 +86,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     options.lock.privilege = privilege_.get();
     auto maildrop = mailbox::MboxMaildrop::open(options, out.result);
     if (maildrop) {
+        if (session_lock) session_lock->record_login(*path);
         maildrop->hold(std::move(session_lock));
         out.maildrop = std::move(maildrop);
     }

@@ -80,6 +80,16 @@ std::string check_process_model(const std::string& v) {
     return v == "threads" || v == "fork" ? "" : "must be threads or fork";
 }
 
+std::string check_expire(const std::string& v) {
+    if (v == "never") return {};
+    const auto n = text::parse_u64(v);
+    return n && *n <= 36500 ? "" : "must be never or a number of days (0-36500)";
+}
+
+std::string check_tls_protocol(const std::string& v) {
+    return v == "TLSv1.2" || v == "TLSv1.3" ? "" : "must be TLSv1.2 or TLSv1.3";
+}
+
 std::string check_group(const std::string& v) {
     for (char c : v)
         if (c == '/' || c == ':' || static_cast<unsigned char>(c) <= 0x20) return "not a valid group name";
@@ -109,6 +119,10 @@ const Key kKeys[] = {
      "age in seconds after which another program's dotlock is considered stale"},
     {"dotlock_check_pid", &Config::dotlock_check_pid, nullptr,
      "a dotlock naming a process that is not running is stale (set no when hosts share the spool)"},
+    {"login_delay", UintRange{&Config::login_delay, 0, 86400 * 7, Unit::seconds}, nullptr,
+     "minimum seconds between two logins of one user, advertised as LOGIN-DELAY (0: none)"},
+    {"expire", &Config::expire, check_expire,
+     "EXPIRE advertised in CAPA: never, or days; 0 deletes retrieved messages at QUIT"},
     {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, Unit::seconds}, nullptr,
      "seconds without a command before a logged-in session is closed (RFC 1939: at least 600)"},
     {"login_timeout", UintRange{&Config::login_timeout, 1, 86400, Unit::seconds}, nullptr,
@@ -135,6 +149,15 @@ const Key kKeys[] = {
      "seconds running sessions get to finish after SIGTERM"},
     {"session_lock_dir", &Config::session_lock_dir, check_absolute_or_empty,
      "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off)"},
+    {"tls_cert", &Config::tls_cert, check_absolute_or_empty,
+     "TLS certificate chain, PEM (needs a build with --with-openssl)"},
+    {"tls_key", &Config::tls_key, check_absolute_or_empty, "TLS private key, PEM"},
+    {"tls_min_protocol", &Config::tls_min_protocol, check_tls_protocol, "oldest TLS version accepted: TLSv1.2 or TLSv1.3"},
+    {"tls_ciphers", &Config::tls_ciphers, nullptr, "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)"},
+    {"allow_plaintext_auth", &Config::allow_plaintext_auth, nullptr,
+     "with TLS configured, accept USER/PASS and AUTH PLAIN before TLS from non-loopback clients"},
+    {"implicit_tls", &Config::implicit_tls, nullptr,
+     "pop3d -i and systemd Accept=yes: speak TLS from the first byte (port 995)"},
 };
 
 const Key* find_key(std::string_view name) {
@@ -221,6 +244,8 @@ Config defaults() {
     c.mail_group = "mail";
     c.log_facility = "mail";
     c.listen = "*:110";
+    c.expire = "never";
+    c.tls_min_protocol = "TLSv1.2";
     c.process_model = "threads";
     c.pid_file = std::string(POP3D_RUNSTATEDIR) + "/pop3d.pid";
     c.session_lock_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
@@ -275,6 +300,10 @@ LoadResult load(const std::string& file, bool file_required, const std::vector<s
         r.warnings.push_back({"idle_timeout", "below the 600 seconds RFC 1939 requires"});
     if (r.config.max_username_length > 200)
         r.errors.push_back({"max_username_length", "too large"});
+    if (r.config.login_delay > 0 && r.config.session_lock_dir.empty())
+        r.errors.push_back({"login_delay", "needs session_lock_dir: logins are remembered there"});
+    if (r.config.tls_cert.empty() != r.config.tls_key.empty())
+        r.errors.push_back({"tls_cert", "tls_cert and tls_key go together"});
     return r;
 }
 

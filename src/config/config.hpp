@@ -25,6 +25,8 @@ struct Config {
     bool dotlock_check_pid = true;    // a dotlock whose pid is not running is stale
 
     // Session
+    unsigned login_delay = 0;         // seconds between two logins of a user (0: none), LOGIN-DELAY
+    std::string expire;               // EXPIRE: "never", or days (0: RETR'd messages go at QUIT)
     unsigned idle_timeout = 600;      // seconds of inactivity in TRANSACTION
     unsigned login_timeout = 120;     // seconds allowed from connect to login
     unsigned max_command_errors = 10; // bad commands before disconnect (0: no limit)
@@ -43,7 +45,16 @@ struct Config {
     unsigned shutdown_grace = 30;     // seconds sessions get to finish on SIGTERM
     std::string session_lock_dir;     // one session per maildrop (empty: off)
 
+    // TLS (only with ./configure --with-openssl)
+    std::string tls_cert;             // PEM certificate chain
+    std::string tls_key;              // PEM private key
+    std::string tls_min_protocol;     // TLSv1.2 or TLSv1.3
+    std::string tls_ciphers;          // OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)
+    bool allow_plaintext_auth = false;  // USER/PASS, AUTH PLAIN before TLS from non-loopback clients
+    bool implicit_tls = false;        // -i and Accept=yes: TLS from the first byte (pop3s)
+
     bool threads() const { return process_model == "threads"; }
+    bool tls_configured() const { return !tls_cert.empty() || !tls_key.empty(); }
 };
 
 // Defaults as built by configure.

@@ -169,7 +169,7 @@ std::unique_ptr<MailboxLock> MailboxLock::acquire(int fd, const std::string& mai
         if (t == Try::broke_stale && ++stale_breaks <= 3) continue;  // try again at once
         if (std::chrono::steady_clock::now() + backoff > deadline) break;
         std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
     }
     result = {Status::in_use, mailbox_path + " is locked by another program"};
     return nullptr;

@@ -17,6 +17,7 @@ enum class Status {
     in_use,     // locked by another program or session: try later
     temp_fail,  // transient failure (I/O, lock timeout)
     changed,    // another program rewrote the mailbox since the snapshot (temporary for the client)
+    too_soon,   // the user logged in less than login_delay ago (LOGIN-DELAY)
     perm_fail,  // needs an administrator (wrong owner, not a regular file, not mbox)
 };
 

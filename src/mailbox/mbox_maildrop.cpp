@@ -5,6 +5,10 @@
 #include "mailbox/mbox_expunge.hpp"
 #include "mailbox/message_encoder.hpp"
 #include "mailbox/snapshot.hpp"
+#include "log/log.hpp"
+
+#include <algorithm>
+#include <chrono>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -210,10 +214,23 @@ Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
     if (!any) return Result::good();
     if (Result w = writable(); !w.ok()) return {w.status, w.detail + "; no messages deleted"};
     Result result;
+    const auto started = std::chrono::steady_clock::now();
     auto lock = MailboxLock::acquire(fd_.get(), options_.path, true, options_.lock, result);
     if (!lock) return {result.status, result.detail + "; no messages deleted"};
+    const auto locked = std::chrono::steady_clock::now();
     result = mailbox::expunge(fd_.get(), snapshot(), deleted, *lock, options_.lock.privilege);
+    lock.reset();
     if (result.status == Status::changed) changed_ = true;
+    if (result.ok()) {
+        using std::chrono::duration_cast;
+        using std::chrono::milliseconds;
+        const auto n = static_cast<std::size_t>(std::count(deleted.begin(), deleted.end(), true));
+        log::info("expunged " + std::to_string(n) + " of " + std::to_string(messages_.size()) + " messages from " +
+                  options_.path + " in " +
+                  std::to_string(duration_cast<milliseconds>(std::chrono::steady_clock::now() - locked).count()) +
+                  " ms (waited " + std::to_string(duration_cast<milliseconds>(locked - started).count()) +
+                  " ms for the locks)");
+    }
     return result;
 }
 

@@ -41,11 +41,20 @@ std::unique_ptr<SessionLock> SessionLock::acquire(const std::string& dir, const 
             result = {Status::temp_fail, "session lock " + path + ": " + text::errno_text(errno)};
         return nullptr;
     }
-    // For the admin who wonders what the file is.
-    const std::string note = mailbox_path + "\n";
-    if (::ftruncate(fd.get(), 0) == 0) pwrite_full(fd.get(), note.data(), note.size(), 0);
     result = Result::good();
     return std::make_unique<SessionLock>(Key{}, std::move(fd));
+}
+
+std::optional<std::time_t> SessionLock::last_login() const {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0 || st.st_size == 0) return std::nullopt;  // never written: no login yet
+    return st.st_mtime;
+}
+
+void SessionLock::record_login(const std::string& mailbox_path) {
+    // The path, for the admin who wonders what the file is; the write sets the mtime.
+    const std::string note = mailbox_path + "\n";
+    if (::ftruncate(fd_.get(), 0) == 0) pwrite_full(fd_.get(), note.data(), note.size(), 0);
 }
 
 }  // namespace pop3d::mailbox

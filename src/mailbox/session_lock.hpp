@@ -7,7 +7,9 @@
 #include "common/unique_fd.hpp"
 #include "mailbox/maildrop.hpp"
 
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pop3d::mailbox {
@@ -27,6 +29,12 @@ public:
                                                 Result& result);
     // The lock file's name for a mailbox path (a hash: paths may be long).
     static std::string file_name(const std::string& mailbox_path);
+
+    // When the previous login to this maildrop happened (the lock file's
+    // mtime), for LOGIN-DELAY; nullopt for the first one.
+    std::optional<std::time_t> last_login() const;
+    // Marks this login (writes the mailbox path into the file, for admins).
+    void record_login(const std::string& mailbox_path);
 
 private:
     UniqueFd fd_;

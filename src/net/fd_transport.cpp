@@ -1,5 +1,6 @@
 #include "net/fd_transport.hpp"
 
+#include "log/log.hpp"
 #include "net/stop_flag.hpp"
 
 #include <arpa/inet.h>
@@ -36,18 +37,46 @@ int wait_for(int fd, short events, steady_clock::time_point deadline) {
 
 }  // namespace
 
-FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout)
-    : in_(in_fd), out_(out_fd), send_timeout_(send_timeout) {
+FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::shared_ptr<tls::Context> tls,
+                         milliseconds handshake_timeout, std::string peer)
+    : in_(in_fd),
+      out_(out_fd),
+      send_timeout_(send_timeout),
+      tls_(std::move(tls)),
+      handshake_timeout_(handshake_timeout),
+      peer_(std::move(peer)) {
     ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
+    if (tls_) ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
+}
+
+FdTransport::~FdTransport() {
+    if (stream_) stream_->close_notify();  // RFC 8314 §3.4: TLS closes before TCP
 }
 
 session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
     for (;;) {
+        if (stream_) {
+            std::size_t got = 0;
+            switch (stream_->read(buf, len, got)) {
+            case tls::Io::ok: return {session::ReadStatus::data, got};
+            case tls::Io::eof: return {session::ReadStatus::eof};
+            case tls::Io::error: return {session::ReadStatus::error};
+            case tls::Io::want_write: {
+                const int w = wait_for(out_, POLLOUT, deadline);
+                if (w == 0) return {session::ReadStatus::timeout};
+                if (w == -2) return {session::ReadStatus::stopped};
+                if (w < 0) return {session::ReadStatus::error};
+                continue;
+            }
+            case tls::Io::want_read: break;
+            }
+        }
         const int w = wait_for(in_, POLLIN, deadline);
         if (w == 0) return {session::ReadStatus::timeout};
         if (w == -2) return {session::ReadStatus::stopped};
         if (w < 0) return {session::ReadStatus::error};
+        if (stream_) continue;
         const ssize_t n = ::read(in_, buf, len);
         if (n > 0) return {session::ReadStatus::data, static_cast<std::size_t>(n)};
         if (n == 0) return {session::ReadStatus::eof};
@@ -57,6 +86,23 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
 }
 
 bool FdTransport::write(const char* data, std::size_t len) {
+    return stream_ ? write_tls(data, len) : write_plain(data, len);
+}
+
+namespace {
+
+// Waits for `events` until deadline; a shutdown does not cut a reply short.
+bool wait_writable(int fd, short events, steady_clock::time_point deadline) {
+    pollfd p{fd, events, 0};
+    const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) return false;
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+    return rc >= 0 || errno == EINTR;
+}
+
+}  // namespace
+
+bool FdTransport::write_plain(const char* data, std::size_t len) {
     const auto deadline = steady_clock::now() + send_timeout_;
     while (len > 0) {
         const ssize_t n = ::write(out_, data, len);
@@ -67,17 +113,61 @@ bool FdTransport::write(const char* data, std::size_t len) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            // A shutdown does not cut a reply short; only the timeout does.
-            pollfd p{out_, POLLOUT, 0};
-            const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now());
-            if (left.count() <= 0) return false;
-            const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
-            if (rc < 0 && errno != EINTR) return false;
+            if (!wait_writable(out_, POLLOUT, deadline)) return false;
             continue;
         }
         return false;
     }
     return true;
+}
+
+bool FdTransport::write_tls(const char* data, std::size_t len) {
+    const auto deadline = steady_clock::now() + send_timeout_;
+    while (len > 0) {
+        std::size_t written = 0;
+        switch (stream_->write(data, len, written)) {
+        case tls::Io::ok:
+            data += written;
+            len -= written;
+            break;
+        case tls::Io::want_write:
+            if (!wait_writable(out_, POLLOUT, deadline)) return false;
+            break;
+        case tls::Io::want_read:
+            if (!wait_writable(in_, POLLIN, deadline)) return false;
+            break;
+        default: return false;
+        }
+    }
+    return true;
+}
+
+bool FdTransport::start_tls() {
+    if (!tls_startable()) return false;
+    const std::string rip = peer_.empty() ? "unknown" : peer_;
+    stream_ = tls::new_stream(*tls_, in_);
+    if (!stream_) {
+        log::err("TLS failed rip=" + rip + ": cannot create a TLS connection");
+        return false;
+    }
+    const auto deadline = steady_clock::now() + handshake_timeout_;
+    for (;;) {
+        int w;
+        switch (stream_->handshake()) {
+        case tls::Io::ok:
+            log::info("tls rip=" + rip + " " + stream_->description());
+            return true;
+        case tls::Io::want_read: w = wait_for(in_, POLLIN, deadline); break;
+        case tls::Io::want_write: w = wait_for(out_, POLLOUT, deadline); break;
+        default: w = -1; break;
+        }
+        if (w <= 0) {
+            std::string why = w == 0 ? "timed out" : w == -2 ? "shutdown" : stream_->last_error();
+            log::notice("TLS handshake failed rip=" + rip + ": " + (why.empty() ? "closed" : why));
+            stream_.reset();
+            return false;
+        }
+    }
 }
 
 std::string peer_address(int fd) {

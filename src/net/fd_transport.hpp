@@ -1,25 +1,47 @@
 // Transport over a pair of file descriptors (a socket on 0 and 1 under
-// inetd, or one connected socket). Reads wait with poll(); writes are
-// non-blocking with a send timeout, so a client that stops reading cannot
-// hold the session forever.
+// inetd, or one connected socket), optionally switched to TLS. Reads wait
+// with poll() and wake up for a shutdown; writes are non-blocking with a send
+// timeout, so a client that stops reading cannot hold the session forever.
 #pragma once
 
 #include "session/transport.hpp"
+#include "tls/tls.hpp"
 
 #include <chrono>
+#include <memory>
+#include <string>
 
 namespace pop3d::net {
 
 class FdTransport final : public session::Transport {
 public:
-    FdTransport(int in_fd, int out_fd, std::chrono::milliseconds send_timeout);
+    // tls: the context for STLS or implicit TLS (nullptr: plaintext only).
+    // handshake_timeout bounds a TLS handshake.
+    FdTransport(int in_fd, int out_fd, std::chrono::milliseconds send_timeout,
+                std::shared_ptr<tls::Context> tls = nullptr,
+                std::chrono::milliseconds handshake_timeout = std::chrono::seconds(60), std::string peer = {});
+    ~FdTransport() override;
+    FdTransport(const FdTransport&) = delete;
+    FdTransport& operator=(const FdTransport&) = delete;
+
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
     bool write(const char* data, std::size_t len) override;
+    bool tls_active() const override { return stream_ != nullptr; }
+    bool tls_startable() const override { return tls_ != nullptr && stream_ == nullptr; }
+    // The handshake; logs the outcome (protocol and cipher, or why it failed).
+    bool start_tls() override;
 
 private:
+    bool write_plain(const char* data, std::size_t len);
+    bool write_tls(const char* data, std::size_t len);
+
     int in_;
     int out_;
     std::chrono::milliseconds send_timeout_;
+    std::shared_ptr<tls::Context> tls_;
+    std::chrono::milliseconds handshake_timeout_;
+    std::unique_ptr<tls::Stream> stream_;
+    std::string peer_;  // for the log
 };
 
 // Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1"), or "" when

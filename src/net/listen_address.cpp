@@ -8,18 +8,23 @@
 namespace pop3d::net {
 
 std::string ListenAddress::text() const {
-    const std::string port_text = ":" + std::to_string(port);
+    const std::string port_text = ":" + std::to_string(port) + (tls ? "/tls" : "");
     if (family == AF_UNSPEC) return "*" + port_text;
     if (family == AF_INET6) return "[" + host + "]" + port_text;
     return host + port_text;
 }
 
 std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error) {
+    const std::string_view original = text;
     auto fail = [&](const std::string& why) -> std::optional<ListenAddress> {
-        if (error) *error = "'" + text::escape_for_log(text, 64) + "': " + why;
+        if (error) *error = "'" + text::escape_for_log(original, 64) + "': " + why;
         return std::nullopt;
     };
     ListenAddress a;
+    if (text.size() > 4 && text.substr(text.size() - 4) == "/tls") {
+        a.tls = true;
+        text.remove_suffix(4);
+    }
     std::string_view host = text;
     std::string_view port;
     bool has_port = false;

@@ -1,6 +1,7 @@
 // Listen addresses as admins write them: "127.0.0.1:110", "[::1]:995",
 // "*:110" (every IPv4 and IPv6 address), ":1110", "0.0.0.0", "[::]".
-// The port defaults to 110. Numeric addresses only: no DNS at startup.
+// The port defaults to 110. A "/tls" suffix makes it an implicit-TLS
+// (pop3s, RFC 8314) listener: "*:995/tls". Numeric addresses only.
 #pragma once
 
 #include <sys/socket.h>
@@ -17,6 +18,7 @@ struct ListenAddress {
     int family = AF_UNSPEC;  // AF_INET, AF_INET6, or AF_UNSPEC for "*"
     std::string host;        // numeric, empty for "*"
     std::uint16_t port = 110;
+    bool tls = false;        // implicit TLS from the first byte
     std::string text() const;
 };
 

@@ -66,7 +66,7 @@ std::vector<ListenSocket> bind_listeners(const std::vector<ListenAddress>& addre
         std::string why;
         if (a.family == AF_UNSPEC) {
             UniqueFd v6 = bind_one(AF_INET6, "", a.port, why);
-            if (v6) out.push_back({std::move(v6), ""});
+            if (v6) out.push_back({std::move(v6), "", a.tls});
             else if (why != text::errno_text(EAFNOSUPPORT)) {
                 error = "[::]:" + std::to_string(a.port) + ": " + why;
                 return {};
@@ -76,24 +76,24 @@ std::vector<ListenSocket> bind_listeners(const std::vector<ListenAddress>& addre
                 error = "0.0.0.0:" + std::to_string(a.port) + ": " + why;
                 return {};
             }
-            out.push_back({std::move(v4), ""});
+            out.push_back({std::move(v4), "", a.tls});
         } else {
             UniqueFd fd = bind_one(a.family, a.host, a.port, why);
             if (!fd) {
                 error = a.text() + ": " + why;
                 return {};
             }
-            out.push_back({std::move(fd), ""});
+            out.push_back({std::move(fd), "", a.tls});
         }
     }
-    for (ListenSocket& s : out) s.name = local_name(s.fd.get());
+    for (ListenSocket& s : out) s.name = local_name(s.fd.get()) + (s.tls ? "/tls" : "");
     return out;
 }
 
-ListenSocket adopt_listener(int fd) {
+ListenSocket adopt_listener(int fd, bool tls) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return {UniqueFd(fd), local_name(fd)};
+    return {UniqueFd(fd), local_name(fd) + (tls ? "/tls" : ""), tls};
 }
 
 }  // namespace pop3d::net

@@ -13,20 +13,27 @@
 
 namespace pop3d::net {
 
-std::vector<int> take_activation_fds() {
-    std::vector<int> fds;
+std::vector<ActivatedFd> take_activation_fds() {
+    std::vector<ActivatedFd> fds;
     const char* pid = std::getenv("LISTEN_PID");
     const char* count = std::getenv("LISTEN_FDS");
+    const char* names = std::getenv("LISTEN_FDNAMES");
     if (pid && count) {
         const auto p = text::parse_u64(pid);
         const auto n = text::parse_u64(count);
-        if (p && n && *p == static_cast<std::uint64_t>(::getpid()) && *n > 0 && *n < 1024)
-            for (int fd = 3; fd < 3 + static_cast<int>(*n); ++fd) fds.push_back(fd);
+        if (p && n && *p == static_cast<std::uint64_t>(::getpid()) && *n > 0 && *n < 1024) {
+            std::string_view rest = names ? names : "";
+            for (int fd = 3; fd < 3 + static_cast<int>(*n); ++fd) {
+                const std::size_t colon = rest.find(':');
+                fds.push_back({fd, std::string(rest.substr(0, colon))});
+                rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+            }
+        }
     }
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
     ::unsetenv("LISTEN_FDNAMES");
-    for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    for (const ActivatedFd& a : fds) ::fcntl(a.fd, F_SETFD, FD_CLOEXEC);
     return fds;
 }
 

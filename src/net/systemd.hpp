@@ -3,14 +3,20 @@
 // to $NOTIFY_SOCKET).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace pop3d::net {
 
-// The fds systemd passed to this process, or none. Unsets LISTEN_PID,
+// The fds systemd passed to this process, or none, with their names
+// (FileDescriptorName=; "pop3s" marks implicit TLS). Unsets LISTEN_PID,
 // LISTEN_FDS and LISTEN_FDNAMES so children do not see them.
-std::vector<int> take_activation_fds();
+struct ActivatedFd {
+    int fd;
+    std::string name;
+};
+std::vector<ActivatedFd> take_activation_fds();
 
 // True for a listening socket (Accept=no), false for a connection (Accept=yes).
 bool is_listening_socket(int fd);

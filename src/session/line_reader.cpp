@@ -58,4 +58,10 @@ std::span<char> LineReader::space() {
 
 void LineReader::commit(std::size_t n) { end_ += n; }
 
+void LineReader::discard_buffered() {
+    std::memset(buf_.get(), 0, capacity_);
+    start_ = end_ = scanned_ = 0;
+    discarding_ = false;
+}
+
 }  // namespace pop3d::session

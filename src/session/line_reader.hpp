@@ -19,6 +19,9 @@ public:
     Next next(std::string_view& line, std::size_t max_len);
     // Overwrites the bytes of lines already returned (passwords).
     void wipe_consumed();
+    // Drops (and wipes) everything buffered: after STLS, no plaintext that
+    // came with it may be taken as a command inside TLS.
+    void discard_buffered();
     // Room to read into, then how much was read.
     std::span<char> space();
     void commit(std::size_t n);

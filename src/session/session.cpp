@@ -1,5 +1,6 @@
 #include "session/session.hpp"
 
+#include "auth/sasl_plain.hpp"
 #include "auth/username.hpp"
 #include "common/text.hpp"
 #include "log/log.hpp"
@@ -7,6 +8,7 @@
 #include "session/responses.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace pop3d::session {
@@ -24,6 +26,7 @@ struct Session::CommandSpec {
 
 const Session::CommandSpec Session::kCommands[] = {
     {"USER", true, false, 0, 0, &Session::cmd_user}, {"PASS", true, false, 0, 0, &Session::cmd_pass},
+    {"AUTH", true, false, 0, 0, &Session::cmd_auth}, {"STLS", true, false, 0, 0, &Session::cmd_stls},
     {"QUIT", true, true, 0, 0, &Session::cmd_quit},  {"CAPA", true, true, 0, 0, &Session::cmd_capa},
     {"STAT", false, true, 0, 0, &Session::cmd_stat}, {"LIST", false, true, 0, 1, &Session::cmd_list},
     {"RETR", false, true, 1, 1, &Session::cmd_retr}, {"TOP", false, true, 2, 2, &Session::cmd_top},
@@ -78,13 +81,15 @@ SessionEnd Session::run() {
     respond(reply::kGreeting);
     while (!end_) {
         std::string_view line;
-        const LineReader::Next next = reader_.next(line, kMaxCommandLine);
+        const LineReader::Next next = reader_.next(line, sasl_pending_ ? kMaxSaslLine : kMaxCommandLine);
         if (next == LineReader::Next::line) {
-            dispatch(line);
+            if (sasl_pending_) sasl_response(line);
+            else dispatch(line);
             reader_.wipe_consumed();  // the line may have held a password
             continue;
         }
         if (next == LineReader::Next::too_long) {
+            sasl_pending_ = false;
             protocol_error(reply::kLineTooLong);
             reader_.wipe_consumed();
             continue;
@@ -207,6 +212,10 @@ std::pair<std::size_t, std::uint64_t> Session::totals() const {
 
 void Session::cmd_user(std::string_view rest) {
     user_.clear();
+    if (!plaintext_allowed()) {
+        respond(reply::kNeedTls);
+        return;
+    }
     while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
     if (rest.empty()) {
         protocol_error(reply::kBadArguments);
@@ -227,8 +236,84 @@ void Session::cmd_pass(std::string_view rest) {
         return;
     }
     const std::string user = std::exchange(user_, {});  // PASS after a failed PASS needs a new USER
+    try_login(user, rest);
+}
+
+bool Session::plaintext_allowed() const { return settings_.plaintext_auth || transport_.tls_active(); }
+
+void Session::cmd_auth(std::string_view rest) {
+    user_.clear();
+    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    if (rest.empty()) {  // the mechanisms, as Outlook asks with a bare AUTH
+        respond(reply::kSaslList);
+        if (plaintext_allowed()) respond("PLAIN");
+        respond(".");
+        return;
+    }
+    const std::size_t sp = rest.find(' ');
+    const std::string_view mechanism = rest.substr(0, sp);
+    if (!text::iequals(mechanism, "PLAIN")) {
+        respond(reply::kSaslUnknown);
+        return;
+    }
+    if (!plaintext_allowed()) {
+        respond(reply::kNeedTls);
+        return;
+    }
+    if (sp == std::string_view::npos) {  // no initial response: ask for it
+        respond(reply::kSaslContinue);
+        sasl_pending_ = true;
+        return;
+    }
+    plain_login(rest.substr(sp + 1));
+}
+
+void Session::sasl_response(std::string_view line) {
+    sasl_pending_ = false;
+    if (line == "*") {
+        respond(reply::kSaslCancelled);
+        return;
+    }
+    plain_login(line);
+}
+
+void Session::plain_login(std::string_view response) {
+    std::optional<std::string> decoded = auth::decode_base64_strict(response);
+    if (!decoded) {
+        protocol_error(reply::kSaslBadBase64);
+        return;
+    }
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { explicit_bzero(s.data(), s.size()); }
+    } wipe{*decoded};
+    std::optional<auth::PlainCredentials> c = auth::parse_plain(*decoded);
+    if (!c) {
+        respond(reply::kSaslBadPlain);
+        return;
+    }
+    Wipe wipe_password{c->password};
+    if (!auth::valid_username(c->authcid, settings_.max_username_length)) {
+        protocol_error(reply::kBadUserName);
+        return;
+    }
+    if (!c->authzid.empty() && c->authzid != c->authcid) {
+        // No proxy authorization: act as someone else? Refused like a bad password.
+        const auto started = clock_.now();
+        clock_.sleep_until(started + settings_.login_fail_delay);
+        ++auth_failures_;
+        log::notice("login failed user=" + c->authcid + " rip=" + rip() + " (authorization identity '" +
+                    text::escape_for_log(c->authzid) + "' differs)");
+        respond(reply::kAuthFailed);
+        if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
+        return;
+    }
+    try_login(c->authcid, c->password);
+}
+
+void Session::try_login(const std::string& user, std::string_view password) {
     const auto started = clock_.now();
-    const auth::AuthResult result = authenticator_.authenticate(user, rest, client_);
+    const auth::AuthResult result = authenticator_.authenticate(user, password, client_);
     if (result.status == auth::AuthStatus::ok) {
         login(result.account);
         return;
@@ -241,14 +326,45 @@ void Session::cmd_pass(std::string_view rest) {
     if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
 }
 
+void Session::cmd_stls(std::string_view rest) {
+    if (const auto args = split_args(rest, 0); !args) {
+        protocol_error(reply::kBadArguments);
+        return;
+    }
+    if (transport_.tls_active()) {
+        respond(reply::kStlsActive);
+        return;
+    }
+    if (!transport_.tls_startable()) {
+        respond(reply::kStlsUnavailable);
+        return;
+    }
+    respond(reply::kStlsGo);
+    if (!out_.flush()) {
+        end(SessionEnd::io_error);
+        return;
+    }
+    // Whatever the client sent after STLS in plaintext is dropped unread:
+    // nothing pipelined with STLS may run inside TLS (CVE-2011-0411).
+    reader_.discard_buffered();
+    user_.clear();
+    if (!transport_.start_tls()) {  // the transport logs why
+        end(SessionEnd::io_error);
+        return;
+    }
+}
+
 void Session::login(const auth::Account& account) {
     OpenResult opened = opener_.open(account);
     if (!opened.result.ok()) {
         const mailbox::Status s = opened.result.status;
-        const std::string what = s == mailbox::Status::in_use ? "maildrop in use" : "cannot open maildrop";
+        const std::string what = s == mailbox::Status::in_use     ? "maildrop in use"
+                                 : s == mailbox::Status::too_soon ? "login delay"
+                                                                  : "cannot open maildrop";
         log::write(s == mailbox::Status::perm_fail ? log::Level::err : log::Level::warning,
                    what + " user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
         respond(s == mailbox::Status::in_use      ? reply::kInUse
+                : s == mailbox::Status::too_soon  ? reply::kLoginDelay
                 : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
                                                   : reply::kMaildropTemp);
         end(SessionEnd::login_refused);
@@ -256,6 +372,7 @@ void Session::login(const auth::Account& account) {
     }
     maildrop_ = std::move(opened.maildrop);
     deleted_.assign(maildrop_->count(), false);
+    if (settings_.expire_days == 0u) retrieved_set_.assign(maildrop_->count(), false);
     state_ = State::transaction;
     account_name_ = account.name;
     const auto [n, octets] = totals();
@@ -272,6 +389,10 @@ void Session::cmd_quit(const Args&) {
         end(SessionEnd::quit);
         return;
     }
+    // EXPIRE 0: what the client retrieved goes too (RFC 2449 §6.7), but only
+    // if the maildrop can still be changed.
+    if (!retrieved_set_.empty() && maildrop_->writable().ok())
+        for (std::size_t i = 0; i < deleted_.size(); ++i) deleted_[i] = deleted_[i] || retrieved_set_[i];
     const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
     const mailbox::Result r = maildrop_->expunge(deleted_);
     final_tally_ = tally(r.ok());
@@ -291,11 +412,24 @@ void Session::cmd_quit(const Args&) {
     end(SessionEnd::quit);
 }
 
+std::vector<std::string> Session::capabilities() const {
+    std::vector<std::string> caps = {"TOP", "UIDL"};
+    if (plaintext_allowed()) {  // only what this connection may use now (RFC 2595 §2.3)
+        caps.emplace_back("USER");
+        caps.emplace_back("SASL PLAIN");
+    }
+    caps.insert(caps.end(), {"RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"});
+    if (state_ == State::authorization && transport_.tls_startable() && !transport_.tls_active())
+        caps.emplace_back("STLS");
+    if (settings_.login_delay > 0) caps.push_back("LOGIN-DELAY " + std::to_string(settings_.login_delay));
+    caps.push_back(settings_.expire_days ? "EXPIRE " + std::to_string(*settings_.expire_days) : "EXPIRE NEVER");
+    if (state_ == State::transaction) caps.push_back("IMPLEMENTATION " + settings_.implementation);
+    return caps;
+}
+
 void Session::cmd_capa(const Args&) {
     respond(reply::kCapaFollows);
-    static constexpr std::string_view kAlways[] = {"TOP", "UIDL", "USER", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"};
-    for (std::string_view cap : kAlways) respond(cap);
-    if (state_ == State::transaction) respond("IMPLEMENTATION " + settings_.implementation);
+    for (const std::string& cap : capabilities()) respond(cap);
     respond(".");
 }
 
@@ -344,6 +478,7 @@ void Session::cmd_retr(const Args& args) {
     if (send_message(*i, std::nullopt, "+OK " + std::to_string(size) + " octets")) {
         ++retrieved_;
         retrieved_octets_ += size;
+        if (!retrieved_set_.empty()) retrieved_set_[*i] = true;
     }
 }
 

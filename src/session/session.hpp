@@ -29,6 +29,9 @@ struct SessionSettings {
     unsigned max_command_errors = 10;  // 0: no limit
     std::size_t max_username_length = 64;
     std::string implementation = "pop3d";
+    bool plaintext_auth = true;            // USER/PASS and AUTH PLAIN allowed without TLS here
+    unsigned login_delay = 0;              // advertised LOGIN-DELAY seconds (0: none)
+    std::optional<unsigned> expire_days;   // EXPIRE; nullopt: NEVER; 0: RETR'd messages go at QUIT
 };
 
 enum class SessionEnd {
@@ -48,7 +51,10 @@ std::string_view to_string(SessionEnd end);
 class Session {
 public:
     static constexpr std::size_t kMaxCommandLine = 255;  // RFC 2449 §4, with CRLF
-    static constexpr std::size_t kInputBuffer = 1024;
+    // A SASL response line (RFC 5034 §4 lets it exceed 255 octets): room for
+    // PLAIN's three 255-octet fields in base64, with CRLF.
+    static constexpr std::size_t kMaxSaslLine = 1024 + 2;
+    static constexpr std::size_t kInputBuffer = 2048;
 
     Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
             SessionSettings settings, auth::ClientInfo client);
@@ -72,6 +78,14 @@ private:
     // already split and counted against the command table.
     void cmd_user(std::string_view rest);
     void cmd_pass(std::string_view rest);
+    void cmd_auth(std::string_view rest);
+    void cmd_stls(std::string_view rest);
+    void sasl_response(std::string_view line);
+    void plain_login(std::string_view response);
+    // PASS and AUTH end here: PAM, the uniform delay on failure, the maildrop.
+    void try_login(const std::string& user, std::string_view password);
+    bool plaintext_allowed() const;
+    std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
     void cmd_capa(const Args& args);
     void cmd_stat(const Args& args);
@@ -110,9 +124,11 @@ private:
     unsigned auth_failures_ = 0;
 
     std::string user_;  // name given by USER, waiting for PASS
+    bool sasl_pending_ = false;  // "+ " sent: the next line is the SASL response
     std::string account_name_;
     std::unique_ptr<mailbox::Maildrop> maildrop_;
     std::vector<bool> deleted_;
+    std::vector<bool> retrieved_set_;  // for EXPIRE 0: retrieved messages go at QUIT
     std::optional<Tally> final_tally_;  // taken at QUIT, before the maildrop closes
     std::size_t retrieved_ = 0;
     std::uint64_t retrieved_octets_ = 0;

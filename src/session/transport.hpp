@@ -22,6 +22,13 @@ public:
     virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
+
+    // TLS (RFC 2595 STLS): whether the stream is encrypted now, whether it
+    // can be switched to TLS, and the switch itself (the handshake, right
+    // after the +OK). Plain transports say no.
+    virtual bool tls_active() const { return false; }
+    virtual bool tls_startable() const { return false; }
+    virtual bool start_tls() { return false; }
 };
 
 }  // namespace pop3d::session

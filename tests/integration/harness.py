@@ -204,8 +204,9 @@ class Env:
     LAUNCHERS = ("tcpserver", "socat", "systemd-socket-activate", "threads", "fork", "activate-listen",
                  "activate-accept")
 
-    def start(self, launcher=None, extra_args=()):
-        """Starts the server; without a launcher, the one used last time."""
+    def start(self, launcher=None, extra_args=(), fdname=None, probe=None):
+        """Starts the server; without a launcher, the one used last time.
+        probe(port) -> bool says the server answers (default: a greeting)."""
         launcher = launcher or getattr(self, "launcher", "tcpserver")
         self.port = free_port()
         self.launcher = launcher
@@ -224,24 +225,28 @@ class Env:
                    "-o", f"process_model={launcher}", *extra_args]
             stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
         elif launcher == "activate-listen":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", self.wrapper_script(), "-f",
-                   "-c", self.conf, *extra_args]
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}",
+                   *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-f", "-c", self.conf,
+                   *extra_args]
             stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
         elif launcher == "activate-accept":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", self.wrapper_script(),
-                   "-c", self.conf, *extra_args]
+            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a",
+                   *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-c", self.conf, *extra_args]
         else:
             raise ValueError(launcher)
         self.server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         if stderr is not subprocess.DEVNULL:
             stderr.close()
+        def greets(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.settimeout(5)
+                return s.recv(100).startswith((b"+OK", b"-ERR"))  # a greeting: the whole chain works
+
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.settimeout(5)
-                    if s.recv(100).startswith((b"+OK", b"-ERR")):  # a greeting: the whole chain works
-                        return
+                if (probe or greets)(self.port):
+                    return
             except OSError:
                 pass
             time.sleep(0.05)

@@ -86,7 +86,8 @@ class SystemdUnitsTest(unittest.TestCase):
         work = tempfile.mkdtemp(prefix="pop3d-units-")
         self.addCleanup(shutil.rmtree, work)
         units = sorted(os.listdir(os.path.join(ROOT, "contrib", "systemd")))
-        self.assertEqual(units, ["pop3d-activate.socket", "pop3d.service", "pop3d.socket", "pop3d@.service"])
+        self.assertEqual(units, ["pop3d-activate.socket", "pop3d.service", "pop3d.socket", "pop3d@.service",
+                                 "pop3s-activate.socket"])
         for name in units:
             with open(os.path.join(ROOT, "contrib", "systemd", name)) as f:
                 text = f.read()

@@ -180,7 +180,7 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertIn("idle_timeout = 700\n", r.stdout)
         self.assertIn("pam_service = pop3\n", r.stdout)
         r = subprocess.run([POP3D, "-V"], capture_output=True, text=True)
-        self.assertRegex(r.stdout, r"^pop3d \d+\.\d+\.\d+\n$")
+        self.assertRegex(r.stdout, r"^pop3d \d+\.\d+\.\d+ \(TLS: [^)]+\)\n$")
         r = subprocess.run([POP3D, "-h"], capture_output=True, text=True)
         self.assertIn("usage: pop3d", r.stdout)
         r = subprocess.run([POP3D, "-Z"], capture_output=True, text=True)

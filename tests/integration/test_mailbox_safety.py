@@ -342,15 +342,20 @@ class ConcurrentDeliveryTest(EnvTestCase):
               f"{len(self.quit_times)} sessions, {len(remaining)} left, all whole", flush=True)
 
     def test_nobody_waits_for_pop3d(self):
-        """One procmail (so procmails do not wait for each other): a delivery
-        collides with a session's lock work at most once, which costs it one
-        LOCKSLEEP second; a QUIT waits at most for a delivery's lock work."""
+        """One procmail (so procmails do not wait for each other). A delivery
+        that meets a session's lock work waits one LOCKSLEEP second, no more.
+        A QUIT waits at most for a delivery's lock work, which can itself be a
+        second: procmail sleeps LOCKSLEEP while holding its locks when the
+        mailbox changed between its stat() and its lock (strace shows it)."""
         self.run_with_sessions(1, 30)
         self.assertEqual(self.errors, [])
+        waits = [int(w) for w in re.findall(r"\(waited (\d+) ms for the locks\)", self.env.log_text())]
         print(f"\n  30 deliveries during {len(self.quit_times)} sessions: slowest delivery "
-              f"{max(self.delivery_times):.2f} s, slowest QUIT {max(self.quit_times):.2f} s", flush=True)
+              f"{max(self.delivery_times):.2f} s, slowest QUIT {max(self.quit_times):.2f} s "
+              f"(lock waits at QUIT: {sorted(waits)[-3:]} ms)", flush=True)
         self.assertLess(max(self.delivery_times), 1.5)
-        self.assertLess(max(self.quit_times), 1.0)
+        self.assertLess(max(self.quit_times), 1.5)
+        self.assertLess(max(waits, default=0), 1300)
 
 
 class OwnershipTest(EnvTestCase):

@@ -22,7 +22,8 @@ class ProtocolTest(EnvTestCase):
         status, body = c.multiline("CAPA")
         self.assertEqual(status, b"+OK capability list follows")
         before = body.split(b"\r\n")[:-2]
-        self.assertEqual(before, [b"TOP", b"UIDL", b"USER", b"RESP-CODES", b"AUTH-RESP-CODE", b"PIPELINING"])
+        self.assertEqual(before, [b"TOP", b"UIDL", b"USER", b"SASL PLAIN", b"RESP-CODES", b"AUTH-RESP-CODE",
+                                  b"PIPELINING", b"EXPIRE NEVER"])
         self.assertTrue(c.login().startswith(b"+OK"))
         _, body = c.multiline("CAPA")
         after = body.split(b"\r\n")[:-2]

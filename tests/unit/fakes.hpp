@@ -56,9 +56,20 @@ public:
         output.append(data, len);
         return true;
     }
+    bool tls_active() const override { return tls_on; }
+    bool tls_startable() const override { return tls_capable && !tls_on; }
+    bool start_tls() override {
+        output += "<TLS>";
+        tls_on = tls_handshake_ok;
+        return tls_handshake_ok;
+    }
+
     std::string output;
     int writes = 0;
     bool fail_writes = false;
+    bool tls_capable = false;
+    bool tls_on = false;
+    bool tls_handshake_ok = true;
     std::vector<std::chrono::milliseconds> timeouts;
 
 private:

@@ -240,10 +240,10 @@ TEST_F(SessionTest, TopSendsHeadersBlankLineAndNLines) {
 
 TEST_F(SessionTest, CapaBeforeAndAfterLogin) {
     const Transcript r = run_text("CAPA\r\n" + login() + "CAPA\r\n");
-    const std::string before = "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
-                               "PIPELINING\r\n.\r\n";
+    const std::string before = "+OK capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\nRESP-CODES\r\n"
+                               "AUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\n.\r\n";
     EXPECT_NE(r.output.find(before), std::string::npos);
-    EXPECT_NE(r.output.find("PIPELINING\r\nIMPLEMENTATION pop3d\r\n.\r\n"), std::string::npos);
+    EXPECT_NE(r.output.find("PIPELINING\r\nEXPIRE NEVER\r\nIMPLEMENTATION pop3d\r\n.\r\n"), std::string::npos);
     EXPECT_EQ(r.output.find("IMPLEMENTATION"), r.output.rfind("IMPLEMENTATION"));  // only after login
 }
 
