@@ -70,6 +70,7 @@ CORE_SRCS := \
 	src/net/connection_table.cpp \
 	src/net/fd_transport.cpp \
 	src/app/mailbox_path.cpp \
+	src/app/failure_table.cpp \
 	src/app/spool_opener.cpp \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \
@@ -91,9 +92,13 @@ POP3D := src/pop3d
 UNIT_TESTS := $(BUILD)/unit_tests
 TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
 TEST_FAULTS := $(BUILD)/tests/libfailwrite.so
+FUZZ_TARGETS := session mbox config sasl
+# The fuzz targets built with g++ and a plain main(): make check replays the
+# seed corpora through them (make fuzz runs them under libFuzzer).
+FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan soak
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan asan soak fuzz
 
 all: $(POP3D)
 
@@ -117,6 +122,11 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
 
 unit-tests: $(UNIT_TESTS)
 
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $(BUILD)/tests/fuzz/fuzz_$*.o $(BUILD)/tests/fuzz/replay_main.o $(CORE_LIB) \
+	    $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
+
 # An LD_PRELOAD shim that makes writes fail (the full-disk tests).
 $(TEST_FAULTS): tests/faults/failwrite.cpp
 	@mkdir -p $(@D)
@@ -128,8 +138,8 @@ $(TEST_PAM_MODULE): tests/pam/pam_bigstack.cpp
 	$(CXX) -std=c++20 $(WARNFLAGS) -O0 -fPIC -shared -o $@ $< $(PAM_LIBS)
 
 # Unit tests, integration tests through real clients, one summary line.
-check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS)
-	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS)
+check: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS) $(FUZZ_REPLAYS)
+	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS) --fuzz-replays $(BUILD)/fuzz
 
 # For a build configured --with-openssl: the unit tests, the TLS and SASL
 # tests, and the protocol, auth and launcher suites (CI runs it next to the
@@ -147,6 +157,38 @@ tsan: src/build_config.h $(TEST_PAM_MODULE) $(TEST_FAULTS)
 	    HARDEN_CXXFLAGS="$(HARDEN_CXXFLAGS) -fsanitize=thread" \
 	    HARDEN_LDFLAGS="$(HARDEN_LDFLAGS) -fsanitize=thread" $(TSAN_BUILD)/pop3d
 	@python3 tests/run_tests.py --pop3d $(TSAN_BUILD)/pop3d --sanitizer thread
+
+# libFuzzer (clang-14) on each target for FUZZ_SECONDS, with ASan and UBSan;
+# the corpus grows in build-fuzz/corpus, crashes land in build-fuzz/artifacts
+# (copy one to tests/fuzz/regressions/TARGET/ and make check replays it).
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++-14
+FUZZ_BUILD := build-fuzz
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzz: src/build_config.h
+	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz: $(FUZZ_CXX) not found: apt-get install clang-14 libclang-rt-14-dev"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) \
+	    HARDEN_CXXFLAGS="-g -O1 -fno-omit-frame-pointer $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link" \
+	    HARDEN_LDFLAGS="$(FUZZ_SANITIZE)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+	@sh tests/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $(BUILD)/tests/fuzz/fuzz_$*.o $(CORE_LIB) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
+
+# Every test (unit, fuzz replays, integration in every launch mode) against
+# binaries built with AddressSanitizer and UBSan; any report fails the run.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# GCC 12 warns falsely in libstdc++ <regex> under the sanitizers.
+ASAN_WARN := -Wno-maybe-uninitialized
+asan: src/build_config.h $(TEST_PAM_MODULE) $(TEST_FAULTS)
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) POP3D=$(ASAN_BUILD)/pop3d \
+	    HARDEN_CXXFLAGS="-fstack-protector-strong -fPIE $(ASAN_FLAGS) $(ASAN_WARN)" CXXFLAGS="-g -O1" \
+	    HARDEN_LDFLAGS="-pie $(ASAN_FLAGS)" $(ASAN_BUILD)/pop3d $(ASAN_BUILD)/unit_tests \
+	    $(FUZZ_TARGETS:%=$(ASAN_BUILD)/fuzz/replay_%)
+	@python3 tests/run_tests.py --pop3d $(ASAN_BUILD)/pop3d --unit $(ASAN_BUILD)/unit_tests \
+	    --fuzz-replays $(ASAN_BUILD)/fuzz --sanitizer address
 
 # The long kill -9 loop: SOAK_TRIALS expunges killed at random instants
 # (make check runs 200). SOAK_SEED picks another random sequence.
@@ -173,7 +215,7 @@ uninstall:
 	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
 
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) $(POP3D) build-*
+	rm -rf $(BUILD) $(POP3D) build-*
 
 distclean: clean
 	rm -rf config.mk config.status config.log src/build_config.h autom4te.cache configure
@@ -184,4 +226,4 @@ help:
 	@echo "make demo       serve a demo mailbox on 127.0.0.1:1110 (demo/demo)"
 	@echo "make install    install (DESTDIR, prefix from configure)"
 
--include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d)

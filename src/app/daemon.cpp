@@ -65,6 +65,7 @@ struct Daemon {
     const ConfigSource& source;
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<tls::Context> tls;  // for new connections; replaced on SIGHUP
+    std::unique_ptr<FailureTable> failures;  // failed logins per address, shared with every session
     net::ConnectionTable table;
     RateLimitedLog limited;
     std::map<pid_t, std::string> children;  // fork model: pid -> client address
@@ -80,13 +81,14 @@ struct ThreadStart {
     std::shared_ptr<tls::Context> tls;
     bool implicit_tls;
     net::ConnectionTable* table;
+    session::LoginThrottle* throttle;
 };
 
 extern "C" void* session_thread(void* arg) noexcept {
     std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
     try {
         serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
-                         start->tls, start->implicit_tls);
+                         start->tls, start->implicit_tls, start->throttle);
     } catch (const std::exception& e) {
         log::err("session rip=" + start->peer + " aborted: " + e.what());
     } catch (...) {
@@ -108,7 +110,8 @@ bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit
     ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
-    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table});
+    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table,
+                                                                  d.failures.get()});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
@@ -131,7 +134,13 @@ bool start_process(Daemon& d, UniqueFd fd, const std::string& peer, bool implici
     if (pid == 0) {
         for (net::ListenSocket& l : d.listeners) l.fd.reset();
         net::reset_after_fork();
-        serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls);
+        try {
+            serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
+                             d.failures.get());
+        } catch (const std::exception& e) {
+            log::err("session rip=" + peer + " aborted: " + e.what());
+            ::_exit(1);
+        }
         // _exit: the atexit handlers and library destructors inherited from
         // the daemon are the daemon's (they would remove its files).
         ::_exit(0);
@@ -147,6 +156,13 @@ void reap_children(Daemon& d) {
         if (pid <= 0) return;
         const auto it = d.children.find(pid);
         if (it == d.children.end()) continue;
+        // A session process ends with status 0; anything else is a bug or a kill worth a line.
+        if (WIFSIGNALED(status))
+            log::err("session process " + std::to_string(pid) + " rip=" + it->second + " failed: killed by signal " +
+                     std::to_string(WTERMSIG(status)));
+        else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+            log::err("session process " + std::to_string(pid) + " rip=" + it->second + " failed: exit status " +
+                     std::to_string(WEXITSTATUS(status)));
         d.table.release(it->second);
         d.children.erase(it);
     }
@@ -213,6 +229,7 @@ void reload(Daemon& d) {
     start_logging(*next);
     d.config = std::move(next);
     d.tls = std::move(tls);
+    if (d.failures) d.failures->set_window(std::chrono::seconds(d.config->auth_fail_window));
     log::notice("configuration reloaded from " + d.source.file + "; it applies to new connections");
 }
 
@@ -233,7 +250,8 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     priv::lookup_group(initial.mail_group);
 
     Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
-             {}, {}, {}, {}, static_cast<std::size_t>(-1)};
+             nullptr, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
+    d.failures = open_failure_table(*d.config);
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::notice("listening on " + names + " (" + d.config->process_model + ", max " +

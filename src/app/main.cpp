@@ -94,8 +94,9 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
         return refuse();
     }
     net::install_signal_handlers();
+    const auto failures = app::open_failure_table(loaded.config);  // shared with the other inetd processes
     app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, net::peer_address(in_fd), tls,
-                          implicit_tls);
+                          implicit_tls, failures.get());
     return 0;
 }
 

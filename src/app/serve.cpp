@@ -7,6 +7,8 @@
 #include "log/log.hpp"
 #include "net/fd_transport.hpp"
 
+#include <sys/stat.h>
+
 namespace pop3d::app {
 
 bool is_loopback(const std::string& address) {
@@ -18,6 +20,9 @@ session::SessionSettings session_settings(const config::Config& c, const std::st
     s.idle_timeout = std::chrono::seconds(c.idle_timeout);
     s.login_timeout = std::chrono::seconds(c.login_timeout);
     s.login_fail_delay = std::chrono::seconds(c.login_fail_delay);
+    s.login_fail_delay_max = std::chrono::seconds(c.login_fail_delay_max);
+    s.auth_fail_budget = c.auth_fail_budget;
+    s.auth_fail_window = std::chrono::seconds(c.auth_fail_window);
     s.max_auth_failures = c.max_auth_failures;
     s.max_command_errors = c.max_command_errors;
     s.max_username_length = c.max_username_length;
@@ -46,8 +51,23 @@ std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& err
     return tls::load({c.tls_cert, c.tls_key, c.tls_min_protocol, c.tls_ciphers}, error);
 }
 
+std::unique_ptr<FailureTable> open_failure_table(const config::Config& c) {
+    const std::chrono::seconds window(c.auth_fail_window);
+    const std::string path = c.session_lock_dir.empty() ? "" : c.session_lock_dir + "/auth-failures";
+    std::string error;
+    auto table = FailureTable::open(path, window, &error);  // anonymous memory when the file fails
+    if (!error.empty() && ::mkdir(c.session_lock_dir.c_str(), 0700) == 0) {
+        error.clear();
+        table = FailureTable::open(path, window, &error);
+    }
+    // Threads and forked children still share the counts; inetd processes do not.
+    if (path.empty()) error = "session_lock_dir is empty";
+    if (!error.empty()) log::warning("failed logins are counted per process only: " + error);
+    return table;
+}
+
 void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const std::string& peer,
-                      std::shared_ptr<tls::Context> tls, bool implicit_tls) {
+                      std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle) {
     const auth::ClientInfo client{peer};
     net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
                                std::chrono::seconds(c.login_timeout), peer);
@@ -56,7 +76,7 @@ void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scop
     SystemClock clock;
     log::info("connect rip=" + (peer.empty() ? std::string("unknown") : peer) + (implicit_tls ? " tls" : ""));
     if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
-    session::Session session(transport, authenticator, opener, clock, session_settings(c, peer), client);
+    session::Session session(transport, authenticator, opener, clock, session_settings(c, peer), client, throttle);
     session.run();
 }
 

@@ -13,6 +13,9 @@ struct Config {
     std::string pam_service;          // PAM service name
     std::string pam_confdir;          // private PAM config dir (empty: the system's)
     unsigned login_fail_delay = 2;    // seconds before a failed login is answered
+    unsigned login_fail_delay_max = 30;  // ...doubling per recent failure from the address, up to this
+    unsigned auth_fail_budget = 20;   // failed logins per address per window, then refused (0: no limit)
+    unsigned auth_fail_window = 900;  // seconds
     unsigned max_auth_failures = 3;   // failed logins before the connection is closed
     unsigned max_username_length = 64;
 

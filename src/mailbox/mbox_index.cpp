@@ -112,10 +112,6 @@ void MboxIndexer::begin_message(std::uint64_t offset) {
 }
 
 void MboxIndexer::end_message(std::uint64_t end) {
-    if (in_from_line_) {  // From_ line without a line end at EOF
-        cur_.content_offset = end;
-        in_from_line_ = false;
-    }
     std::uint64_t content_end = end;
     std::uint64_t bare = bare_lf_;
     std::uint64_t tail = 0;
@@ -134,7 +130,14 @@ void MboxIndexer::end_message(std::uint64_t end) {
 }
 
 bool MboxIndexer::finish() {
-    if (have_message_) {
+    end_ = pos_;
+    if (have_message_ && in_from_line_) {
+        // The file ends inside a From_ line: a delivery cut short (or still
+        // being written by an MDA that does not lock). It is no message; its
+        // bytes lie past the snapshot, so an expunge keeps them as they are.
+        end_ = cur_.from_offset;
+        have_message_ = in_from_line_ = false;
+    } else if (have_message_) {
         end_message(pos_);
     } else if (line_start_ < pos_) {
         not_mbox_ = true;  // text without a final newline and no From_ line at all

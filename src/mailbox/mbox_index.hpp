@@ -37,6 +37,9 @@ public:
     // End of input; false (and error()) when the data is not an mbox file.
     bool finish();
     const std::string& error() const { return error_; }
+    // After finish(): where the indexed messages end. Short of the input's
+    // end when that is an incomplete From_ line (no message yet).
+    std::uint64_t end() const { return end_; }
     std::vector<MessageEntry>& messages() { return messages_; }
 
 private:
@@ -66,6 +69,7 @@ private:
     bool last_line_bare_ = false;
 
     std::vector<MessageEntry> messages_;
+    std::uint64_t end_ = 0;
     std::string error_;
 };
 

@@ -92,6 +92,7 @@ Result MboxMaildrop::index() {
     });
     if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
     if (!indexer.finish()) return perm(options_.path + ": " + indexer.error());
+    snapshot_end_ = indexer.end();
     messages_ = std::move(indexer.messages());
     messages_.shrink_to_fit();
     return Result::good();

@@ -39,6 +39,10 @@ inline constexpr std::string_view kStlsActive = "-ERR TLS is already active";
 inline constexpr std::string_view kStlsUnavailable = "-ERR TLS is not available";
 inline constexpr std::string_view kLoginDelay = "-ERR [LOGIN-DELAY] minimum time between logins not reached, try later";
 inline constexpr std::string_view kAuthUnavailable = "-ERR [SYS/TEMP] Service temporarily unavailable, try later";
+// Past the per-address failure budget; PAM is not asked. ("Service ...
+// unavailable" is what fetchmail reads as "busy, come back later".)
+inline constexpr std::string_view kAuthBlocked =
+    "-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address";
 inline constexpr std::string_view kInUse = "-ERR [IN-USE] maildrop is locked by another session or program, try later";
 inline constexpr std::string_view kMaildropTemp = "-ERR [SYS/TEMP] Service temporarily unavailable, try later";
 inline constexpr std::string_view kMaildropPerm = "-ERR [SYS/PERM] cannot open the maildrop, contact your administrator";

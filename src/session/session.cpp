@@ -50,13 +50,14 @@ std::string_view to_string(SessionEnd end) {
 }
 
 Session::Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
-                 SessionSettings settings, auth::ClientInfo client)
+                 SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle)
     : transport_(transport),
       authenticator_(authenticator),
       opener_(opener),
       clock_(clock),
       settings_(std::move(settings)),
       client_(std::move(client)),
+      throttle_(throttle),
       out_(transport) {}
 
 std::string Session::rip() const { return client_.address.empty() ? "unknown" : client_.address; }
@@ -299,31 +300,56 @@ void Session::plain_login(std::string_view response) {
     }
     if (!c->authzid.empty() && c->authzid != c->authcid) {
         // No proxy authorization: act as someone else? Refused like a bad password.
-        const auto started = clock_.now();
-        clock_.sleep_until(started + settings_.login_fail_delay);
-        ++auth_failures_;
-        log::notice("login failed user=" + c->authcid + " rip=" + rip() + " (authorization identity '" +
-                    text::escape_for_log(c->authzid) + "' differs)");
-        respond(reply::kAuthFailed);
-        if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
+        const unsigned recent = throttle_ ? throttle_->failures(client_.address) : 0;
+        login_failed(clock_.now(), recent, c->authcid,
+                     "authorization identity '" + text::escape_for_log(c->authzid) + "' differs", reply::kAuthFailed);
         return;
     }
     try_login(c->authcid, c->password);
 }
 
+std::chrono::milliseconds Session::fail_delay(unsigned recent) const {
+    // Doubles with each recent failure from the address, up to the maximum.
+    using std::chrono::milliseconds;
+    const milliseconds base = settings_.login_fail_delay;
+    const milliseconds cap = std::max<milliseconds>(base, settings_.login_fail_delay_max);
+    milliseconds d = base;
+    for (unsigned i = 0; i < recent && d < cap; ++i) d *= 2;
+    return std::min(d, cap);
+}
+
+void Session::login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
+                           std::string_view response) {
+    // Every failure is answered at the same moment, whatever PAM did; the
+    // wait blocks only this session.
+    clock_.sleep_until(started + fail_delay(recent));
+    ++auth_failures_;
+    if (throttle_) throttle_->record_failure(client_.address);
+    log::notice("login failed user=" + text::escape_for_log(user) + " rip=" + rip() + " (" + std::string(why) + ")");
+    respond(response);
+    if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
+}
+
 void Session::try_login(const std::string& user, std::string_view password) {
     const auto started = clock_.now();
+    const unsigned recent = throttle_ ? throttle_->failures(client_.address) : 0;
+    if (settings_.auth_fail_budget > 0 && recent >= settings_.auth_fail_budget) {
+        // Past the budget PAM is not even asked: no more guesses from here.
+        clock_.sleep_until(started + fail_delay(recent));
+        log::warning("login blocked user=" + text::escape_for_log(user) + " rip=" + rip() + " (" +
+                     std::to_string(recent) + " failed logins from this address within " +
+                     std::to_string(settings_.auth_fail_window.count()) + " s)");
+        respond(reply::kAuthBlocked);
+        end(SessionEnd::auth_failures);
+        return;
+    }
     const auth::AuthResult result = authenticator_.authenticate(user, password, client_);
     if (result.status == auth::AuthStatus::ok) {
         login(result.account);
         return;
     }
-    // Every failure is answered at the same moment, whatever PAM did.
-    clock_.sleep_until(started + settings_.login_fail_delay);
-    ++auth_failures_;
-    log::notice("login failed user=" + text::escape_for_log(user) + " rip=" + rip() + " (" + result.detail + ")");
-    respond(result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
-    if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
+    login_failed(started, recent, user, result.detail,
+                 result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
 }
 
 void Session::cmd_stls(std::string_view rest) {

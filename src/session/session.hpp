@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "mailbox/maildrop.hpp"
 #include "session/line_reader.hpp"
+#include "session/login_throttle.hpp"
 #include "session/maildrop_opener.hpp"
 #include "session/output_buffer.hpp"
 #include "session/transport.hpp"
@@ -24,7 +25,10 @@ namespace pop3d::session {
 struct SessionSettings {
     std::chrono::seconds idle_timeout{600};
     std::chrono::seconds login_timeout{120};
-    std::chrono::seconds login_fail_delay{2};
+    std::chrono::seconds login_fail_delay{2};      // after the first failure from an address
+    std::chrono::seconds login_fail_delay_max{30};  // the delay doubles per recent failure up to this
+    unsigned auth_fail_budget = 0;                  // failures per address per window, then refused (0: none)
+    std::chrono::seconds auth_fail_window{900};     // (for the log line; the throttle keeps the window)
     unsigned max_auth_failures = 3;
     unsigned max_command_errors = 10;  // 0: no limit
     std::size_t max_username_length = 64;
@@ -56,8 +60,9 @@ public:
     static constexpr std::size_t kMaxSaslLine = 1024 + 2;
     static constexpr std::size_t kInputBuffer = 2048;
 
+    // throttle: failed logins per address across sessions (nullptr: this session's only).
     Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
-            SessionSettings settings, auth::ClientInfo client);
+            SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle = nullptr);
     SessionEnd run();
 
 private:
@@ -84,6 +89,11 @@ private:
     void plain_login(std::string_view response);
     // PASS and AUTH end here: PAM, the uniform delay on failure, the maildrop.
     void try_login(const std::string& user, std::string_view password);
+    // A failed login: waits out the delay (counted from `started`), logs,
+    // answers, records it against the address, and may end the session.
+    void login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
+                      std::string_view reply);
+    std::chrono::milliseconds fail_delay(unsigned recent) const;
     bool plaintext_allowed() const;
     std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
@@ -114,6 +124,7 @@ private:
     Clock& clock_;
     SessionSettings settings_;
     auth::ClientInfo client_;
+    LoginThrottle* throttle_;
 
     LineReader reader_{kInputBuffer};
     OutputBuffer out_;

@@ -33,6 +33,11 @@ USERS = {  # name: (password, uid offset as root)
 }
 
 
+# make tsan / make asan: the daemon is instrumented; figures about memory,
+# CPU or the binary's own hardening mean nothing then.
+SANITIZED = any(k.endswith("SAN_OPTIONS") for k in os.environ)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,6 +112,7 @@ class Env:
             "mailbox": os.path.join(self.spool, "%u"),
             "log_file": self.log,
             "login_fail_delay": "0",
+            "auth_fail_budget": "0",  # tests that want it set it
             "lock_timeout": "1",
             "session_lock_dir": self.run_dir,
         }
@@ -278,8 +284,10 @@ class Env:
 class Raw:
     """A byte-exact POP3 client over a plain socket."""
 
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, source=None):
+        # source: another loopback address (127.0.0.2) to look like a second client host
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.line()
 
@@ -399,7 +407,7 @@ class EnvTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.env.close()
 
-    def connect(self):
-        c = Raw(self.env.port)
+    def connect(self, source=None):
+        c = Raw(self.env.port, source=source)
         self.addCleanup(c.close)
         return c

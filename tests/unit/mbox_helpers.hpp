@@ -23,13 +23,14 @@ struct StringSink final : mailbox::ByteSink {
 struct Indexed {
     bool ok;
     std::vector<mailbox::MessageEntry> messages;
+    std::uint64_t end = 0;  // where the indexed messages end
 };
 
 inline Indexed index_mbox(const std::string& mbox, bool unquote = true, std::size_t chunk = 1 << 20) {
     mailbox::MboxIndexer ix(unquote);
     for (std::size_t i = 0; i < mbox.size(); i += chunk) ix.feed(mbox.data() + i, std::min(chunk, mbox.size() - i));
     const bool ok = ix.finish();
-    return {ok, ix.messages()};
+    return {ok, ix.messages(), ix.end()};
 }
 
 inline std::string encode(const std::string& content, bool unquote, bool dot_stuff,

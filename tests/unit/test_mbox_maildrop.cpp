@@ -274,6 +274,20 @@ TEST_F(MboxMaildropTest, DeletingTheLastMessagesWithNewMailRewrites) {
     EXPECT_EQ(read_file(), kM1 + kM3);
 }
 
+TEST_F(MboxMaildropTest, IncompleteFromLineAtTheEndIsServedNeverAndKeptAlways) {
+    const std::string partial = "From mailer-daemon Thu Nov";
+    write_file(kM1 + kM2 + partial);
+    auto md = open_ok();
+    ASSERT_EQ(md->count(), 2u);
+    EXPECT_EQ(retr(*md, 1), "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
+    ASSERT_TRUE(md->expunge({false, true}).ok());
+    EXPECT_EQ(read_file(), kM1 + partial);
+    md.reset();
+    md = open_ok();
+    ASSERT_TRUE(md->expunge({true}).ok());
+    EXPECT_EQ(read_file(), partial);
+}
+
 TEST_F(MboxMaildropTest, TempFileLeftByACrashIsReplaced) {
     write_file(kM1 + kM2);
     write_file("half-written garbage", mailbox::expunge_temp_path(path));

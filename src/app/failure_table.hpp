@@ -1,0 +1,50 @@
+// Failed logins per client address, shared by every thread and process of
+// pop3d on the host: a fixed-size table in a file of the runtime directory,
+// mapped MAP_SHARED and guarded by a robust process-shared mutex (a holder
+// killed with -9 cannot wedge it). Threads, forked children and separate
+// inetd processes all see the same counts. IPv6 addresses count per /64 (a
+// single host usually owns one). When the file cannot be used the table
+// lives in anonymous shared memory: still shared by threads and by children
+// forked after it was made, not by separate inetd processes.
+#pragma once
+
+#include "session/login_throttle.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace pop3d::app {
+
+class FailureTable final : public session::LoginThrottle {
+public:
+    // path empty: anonymous memory. `error` says why the file was not used.
+    static std::unique_ptr<FailureTable> open(const std::string& path, std::chrono::seconds window,
+                                              std::string* error);
+    ~FailureTable() override;
+    FailureTable(const FailureTable&) = delete;
+    FailureTable& operator=(const FailureTable&) = delete;
+
+    unsigned failures(std::string_view address) override;
+    void record_failure(std::string_view address) override;
+    void set_window(std::chrono::seconds window) { window_ = window.count(); }  // SIGHUP, with sessions running
+
+    static constexpr std::size_t kSlots = 4096;  // addresses remembered (128 KiB)
+
+    struct Layout;
+    FailureTable(Layout* map, std::size_t length, std::chrono::seconds window)
+        : map_(map), length_(length), window_(window.count()) {}
+
+private:
+    template <typename F>
+    auto with_slot(std::string_view address, bool create, F&& f) -> decltype(f(nullptr, 0u));
+
+    Layout* map_;
+    std::size_t length_;
+    std::atomic<std::int64_t> window_;  // seconds
+};
+
+}  // namespace pop3d::app

@@ -1,0 +1,199 @@
+// libFuzzer target: the mbox indexer and the RETR/TOP writer fed arbitrary
+// mailbox bytes. Every message of whatever indexes is served: LIST sizes
+// must equal the bytes RETR sends (less the stuffed dots), the wire form
+// must match a simple model of the conversion, no line may be a lone ".",
+// TOP must be a prefix of RETR, UIDs must be unique and well-formed, and an
+// expunge must keep the other messages byte for byte.
+//
+// Input: byte 0 = flags (bit 0 unquote, bits 1-3 indexer chunk size, bits
+// 4-7 TOP body lines), byte 1 = which messages to delete; then the mailbox.
+#include "mailbox/mbox_index.hpp"
+#include "mailbox/mbox_maildrop.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include "fuzz_check.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace pop3d;
+using namespace pop3d::mailbox;
+
+namespace {
+
+
+struct StringSink final : ByteSink {
+    std::string bytes;
+    bool write(std::string_view b) override {
+        bytes.append(b);
+        return true;
+    }
+};
+
+// A private directory for the mailbox and its dotlock, removed at exit.
+struct ScratchDir {
+    std::string path;
+    ScratchDir() {
+        char templ[] = "/tmp/pop3d-fuzz-XXXXXX";
+        FUZZ_REQUIRE(::mkdtemp(templ) != nullptr);
+        path = templ;
+    }
+    ~ScratchDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+const std::string& scratch_dir() {
+    static const ScratchDir dir;
+    return dir.path;
+}
+
+void write_file(const std::string& path, std::string_view bytes) {
+    ::unlink(path.c_str());
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FUZZ_REQUIRE(fd >= 0);
+    FUZZ_REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+}
+
+bool is_quoted_from(std::string_view line) {
+    const std::size_t gts = line.find_first_not_of('>');
+    return gts != 0 && gts != std::string_view::npos && line.substr(gts).starts_with("From ");
+}
+
+// The model: CRLF line ends, one '>' off ">+From " lines, a final line end.
+std::string canonical(std::string_view raw, bool unquote) {
+    std::string out;
+    std::size_t at = 0;
+    while (at < raw.size()) {
+        std::size_t lf = raw.find('\n', at);
+        const bool has_lf = lf != std::string_view::npos;
+        std::string_view line = raw.substr(at, (has_lf ? lf : raw.size()) - at);
+        at = has_lf ? lf + 1 : raw.size();
+        if (has_lf && line.ends_with('\r')) line.remove_suffix(1);
+        if (unquote && is_quoted_from(line)) line.remove_prefix(1);
+        out.append(line);
+        out.append("\r\n");
+    }
+    return out;
+}
+
+// Undoes dot-stuffing; no line on the wire may be a lone "." (it would end the reply).
+std::string unstuff(const std::string& wire) {
+    std::string out;
+    bool line_start = true;
+    for (std::size_t i = 0; i < wire.size(); ++i) {
+        if (line_start && wire[i] == '.') {
+            FUZZ_REQUIRE(wire.compare(i, 3, ".\r\n") != 0 && i + 1 < wire.size());
+            line_start = false;
+            continue;
+        }
+        out += wire[i];
+        line_start = wire[i] == '\n';
+    }
+    return out;
+}
+
+std::unique_ptr<MboxMaildrop> open_mailbox(const std::string& path, bool unquote) {
+    MboxOptions options;
+    options.path = path;
+    options.owner = ::geteuid();
+    options.unquote = unquote;
+    options.lock.timeout = std::chrono::milliseconds(2000);
+    Result result;
+    return MboxMaildrop::open(options, result);
+}
+
+std::vector<std::string> retrieve_all(MboxMaildrop& md) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < md.count(); ++i) {
+        const Result checked = md.check(i);
+        if (!checked.ok()) std::fprintf(stderr, "check(%zu): %s\n", i, checked.detail.c_str());
+        FUZZ_REQUIRE(checked.ok());
+        StringSink sink;
+        FUZZ_REQUIRE(md.send(i, std::nullopt, sink).ok());
+        out.push_back(unstuff(sink.bytes));
+        FUZZ_REQUIRE(out.back().size() == md.size(i));
+    }
+    return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size < 2) return 0;
+    const bool unquote = data[0] & 1;
+    const std::size_t chunk = 1u << ((data[0] >> 1) & 7);  // 1..128
+    const std::uint64_t top_lines = data[0] >> 4;
+    const std::uint8_t delete_mask = data[1];
+    const std::string_view mbox(reinterpret_cast<const char*>(data + 2), size - 2);
+
+    // The indexer gives the same answer whatever the chunking.
+    MboxIndexer whole(unquote);
+    whole.feed(mbox.data(), mbox.size());
+    const bool ok = whole.finish();
+    MboxIndexer pieces(unquote);
+    for (std::size_t at = 0; at < mbox.size(); at += chunk) pieces.feed(mbox.data() + at, std::min(chunk, mbox.size() - at));
+    FUZZ_REQUIRE(pieces.finish() == ok);
+    if (!ok) return 0;
+    const std::vector<MessageEntry>& entries = whole.messages();
+    FUZZ_REQUIRE(entries.size() == pieces.messages().size());
+    std::uint64_t previous_end = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const MessageEntry& e = entries[i];
+        const MessageEntry& p = pieces.messages()[i];
+        FUZZ_REQUIRE(e.from_offset == p.from_offset && e.content_offset == p.content_offset &&
+                e.content_end == p.content_end && e.size == p.size);
+        FUZZ_REQUIRE(e.from_offset >= previous_end && e.from_offset < e.content_offset && e.content_offset <= e.content_end);
+        FUZZ_REQUIRE(e.content_end <= mbox.size() && mbox.substr(e.from_offset, 5) == "From ");
+        FUZZ_REQUIRE(e.from_offset == 0 || mbox[e.from_offset - 1] == '\n');
+        previous_end = e.content_end;
+    }
+
+    const std::string path = scratch_dir() + "/mbox";
+    write_file(path, mbox);
+    auto md = open_mailbox(path, unquote);
+    FUZZ_REQUIRE(md != nullptr && md->count() == entries.size());
+    const std::vector<std::string> messages = retrieve_all(*md);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const MessageEntry& e = entries[i];
+        FUZZ_REQUIRE(messages[i] == canonical(mbox.substr(e.content_offset, e.content_end - e.content_offset), unquote));
+        StringSink top;
+        FUZZ_REQUIRE(md->check(i).ok() && md->send(i, top_lines, top).ok());
+        FUZZ_REQUIRE(messages[i].starts_with(unstuff(top.bytes)));
+    }
+    FUZZ_REQUIRE(md->load_uids().ok());
+    std::set<std::string> uids;
+    for (std::size_t i = 0; i < md->count(); ++i) {
+        const std::string uid = md->uid(i);
+        FUZZ_REQUIRE(!uid.empty() && uid.size() <= 70);
+        FUZZ_REQUIRE(std::all_of(uid.begin(), uid.end(), [](char c) { return c >= 0x21 && c <= 0x7e; }));
+        FUZZ_REQUIRE(uids.insert(uid).second);
+    }
+
+    // Expunge: the kept messages come back byte for byte, in order.
+    if (md->count() == 0 || !md->writable().ok()) return 0;
+    std::vector<bool> deleted(md->count());
+    std::vector<std::string> kept;
+    for (std::size_t i = 0; i < deleted.size(); ++i) {
+        deleted[i] = (delete_mask >> (i % 8)) & 1;
+        if (!deleted[i]) kept.push_back(messages[i]);
+    }
+    FUZZ_REQUIRE(md->expunge(deleted).ok());
+    md.reset();
+    auto after = open_mailbox(path, unquote);
+    FUZZ_REQUIRE(after != nullptr);
+    FUZZ_REQUIRE(retrieve_all(*after) == kept);
+    return 0;
+}

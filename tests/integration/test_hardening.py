@@ -1,0 +1,113 @@
+"""Brute force: rising failed-login delays per client address, the
+per-address failure budget (shared by every thread and process), and log
+lines that the shipped fail2ban filter reads."""
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import unittest
+
+from fixtures import simple
+from harness import ROOT, EnvTestCase, have
+
+FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
+BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
+
+
+class FailureBudgetTest(EnvTestCase):
+    """Runs under every launcher: separate inetd processes share the counts
+    through the table in session_lock_dir."""
+    config = {"auth_fail_budget": "3", "auth_fail_window": "600"}
+
+    def test_budget_per_address_then_pam_is_not_asked(self):
+        self.env.write_mailbox("alice", simple(1))
+        c = self.connect()
+        self.assertEqual(c.cmd("USER alice"), b"+OK send PASS")
+        self.assertEqual(c.cmd("PASS wrong1"), b"-ERR [AUTH] authentication failed")
+        c = self.connect()  # a new connection (a new process under inetd) remembers
+        c.cmd("USER nosuchuser")
+        self.assertEqual(c.cmd("PASS wrong2"), b"-ERR [AUTH] authentication failed")
+        c.cmd("USER alice")
+        self.assertEqual(c.cmd("PASS wrong3"), b"-ERR [AUTH] authentication failed")
+        c = self.connect()
+        c.cmd("USER alice")
+        self.assertEqual(c.cmd("PASS secret"), BLOCKED)  # even the right password
+        self.assertEqual(c.sock.recv(10), b"")  # and the connection is closed
+        c = self.connect()
+        self.assertEqual(c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="), BLOCKED)
+        log = self.env.log_text()
+        self.assertIn("login blocked user=alice rip=127.0.0.1 (3 failed logins from this address within 600 s)", log)
+        # Another client address is not affected.
+        other = self.connect(source="127.0.0.2")
+        self.assertTrue(other.login().startswith(b"+OK"), "127.0.0.2 must log in")
+        other.cmd("QUIT")
+
+
+class RisingDelayTest(EnvTestCase):
+    config = {"login_fail_delay": "1", "login_fail_delay_max": "2"}
+
+    def timed_failure(self, source=None, results=None):
+        c = self.connect(source=source)
+        c.cmd("USER alice")
+        start = time.monotonic()
+        reply = c.cmd("PASS wrong")
+        elapsed = time.monotonic() - start
+        if results is not None:
+            results[source] = elapsed
+        self.assertEqual(reply, b"-ERR [AUTH] authentication failed")
+        return elapsed
+
+    def test_delay_rises_per_address_and_blocks_only_that_session(self):
+        self.env.write_mailbox("alice", simple(1))
+        first = self.timed_failure()
+        self.assertGreaterEqual(first, 0.95)
+        self.assertLess(first, 1.6)
+        # The second failure from 127.0.0.1 waits 2 s; meanwhile a client at
+        # 127.0.0.2 gets its first (1 s) answer: nobody waits for another.
+        results = {}
+        t = threading.Thread(target=self.timed_failure, kwargs={"source": "127.0.0.2", "results": results})
+        t.start()
+        second = self.timed_failure()
+        t.join()
+        self.assertGreaterEqual(second, 1.95)
+        self.assertLess(second, 2.6)
+        self.assertGreaterEqual(results["127.0.0.2"], 0.95)
+        self.assertLess(results["127.0.0.2"], 1.6)
+        third = self.timed_failure()  # capped at login_fail_delay_max
+        self.assertGreaterEqual(third, 1.95)
+        self.assertLess(third, 2.6)
+
+
+class Fail2banFilterTest(EnvTestCase):
+    config = {"auth_fail_budget": "2"}
+
+    def test_filter_finds_every_failure_and_only_the_real_address(self):
+        if not have("fail2ban-regex") or not os.path.exists("/etc/fail2ban/filter.d/common.conf"):
+            self.skipTest("fail2ban is not installed (apt-get install fail2ban)")
+        self.env.write_mailbox("alice", simple(1))
+        c = self.connect()
+        c.cmd("USER alice")
+        c.cmd("PASS wrong")
+        # A user name that tries to plant another address in the log line.
+        c.cmd("USER x)rip=10.9.9.9")
+        c.cmd("PASS wrong")
+        c = self.connect()
+        c.cmd("USER alice")
+        self.assertEqual(c.cmd("PASS secret"), BLOCKED)
+        c = self.connect()
+        c.cmd("USER x rip=10.9.9.9 (")
+        c = self.connect(source="127.0.0.2")
+        self.assertTrue(c.login().startswith(b"+OK"))
+        c.cmd("QUIT")
+        # The filter as installed: next to fail2ban's own common.conf.
+        filters = os.path.join(self.env.dir, "filter.d")
+        os.makedirs(filters, exist_ok=True)
+        shutil.copy("/etc/fail2ban/filter.d/common.conf", filters)
+        shutil.copy(FAIL2BAN_FILTER, filters)
+        r = subprocess.run(["fail2ban-regex", "-o", "ip", self.env.log, os.path.join(filters, "pop3d.conf")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Two failures and the blocked attempt, all from the real address.
+        self.assertEqual(r.stdout.split(), ["127.0.0.1"] * 3, r.stdout + self.env.log_text())
