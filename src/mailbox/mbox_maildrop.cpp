@@ -31,6 +31,8 @@ Result check_file(int fd, const std::string& path, uid_t owner, struct stat& st)
     if (st.st_uid != owner)
         return perm(path + " is owned by uid " + std::to_string(st.st_uid) + ", not uid " + std::to_string(owner));
     if (st.st_nlink != 1) return perm(path + " has " + std::to_string(st.st_nlink) + " links");
+    // Anyone could have forged or cut the mail in it: the admin must look first.
+    if (st.st_mode & S_IWOTH) return perm(path + " is writable by everyone (chmod o-w it)");
     return Result::good();
 }
 

@@ -38,6 +38,15 @@ USERS = {  # name: (password, uid offset as root)
 SANITIZED = any(k.endswith("SAN_OPTIONS") for k in os.environ)
 
 
+def wait_for(predicate, timeout=10.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

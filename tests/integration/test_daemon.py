@@ -11,16 +11,9 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import IS_ROOT, POP3D, SANITIZED, Env, EnvTestCase, Raw, USERS, free_port, mbox_message, unstuff
+from harness import (IS_ROOT, POP3D, SANITIZED, Env, EnvTestCase, Raw, USERS, free_port, mbox_message, unstuff,
+                     wait_for)
 
-
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 def raise_fd_limit(n):

@@ -4,13 +4,14 @@ lines that the shipped fail2ban filter reads."""
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
 import unittest
 
 from fixtures import simple
-from harness import ROOT, EnvTestCase, have
+from harness import ROOT, EnvTestCase, have, wait_for
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -111,3 +112,27 @@ class Fail2banFilterTest(EnvTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # Two failures and the blocked attempt, all from the real address.
         self.assertEqual(r.stdout.split(), ["127.0.0.1"] * 3, r.stdout + self.env.log_text())
+
+
+class StalledReaderTest(EnvTestCase):
+    """A client that asks for a huge message and stops reading is cut off by
+    the send timeout (idle_timeout); its session ends, its maildrop is free
+    again and nothing is deleted."""
+    launcher = "threads"
+    config = {"idle_timeout": "2"}
+
+    def test_client_that_stops_reading_is_cut_off(self):
+        big = (b"From a@x Thu Nov 26 10:00:00 2026\nSubject: big\n\n" + (b"x" * 999 + b"\n") * 30000 + b"\n")
+        self.env.write_mailbox("alice", big)
+        c = self.connect()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.assertTrue(c.login().startswith(b"+OK"))
+        c.send("DELE 1\r\nRETR 1\r\n")  # DELE first: a cut session must not expunge it
+        start = time.monotonic()
+        self.assertTrue(wait_for(lambda: "reason=io-error" in self.env.log_text() or
+                                 "reason=timeout" in self.env.log_text(), 15), self.env.log_text())
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual(self.env.read_mailbox("alice"), big)
+        again = self.connect()
+        self.assertTrue(again.login().startswith(b"+OK maildrop has 1 messages"))
+        again.cmd("QUIT")

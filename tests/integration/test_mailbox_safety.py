@@ -13,7 +13,7 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import BUILD_TESTS, IS_ROOT, Env, EnvTestCase, Raw, have, mbox_message, unstuff
+from harness import BUILD_TESTS, IS_ROOT, SANITIZED, Env, EnvTestCase, Raw, have, mbox_message, unstuff
 
 
 def mailbox_messages(n, seed, big_every=7):
@@ -353,6 +353,8 @@ class ConcurrentDeliveryTest(EnvTestCase):
         print(f"\n  30 deliveries during {len(self.quit_times)} sessions: slowest delivery "
               f"{max(self.delivery_times):.2f} s, slowest QUIT {max(self.quit_times):.2f} s "
               f"(lock waits at QUIT: {sorted(waits)[-3:]} ms)", flush=True)
+        if SANITIZED:
+            return  # an instrumented daemon's lock work takes longer: times mean nothing
         self.assertLess(max(self.delivery_times), 1.5)
         self.assertLess(max(self.quit_times), 1.5)
         self.assertLess(max(waits, default=0), 1300)

@@ -46,6 +46,11 @@ class HostileMailboxTest(EnvTestCase):
         self.assertTrue(self.refused().startswith(b"-ERR [SYS/PERM]"))
         self.assertRegex(self.env.log_text(), r"alice is owned by uid \d+, not uid \d+")
 
+    def test_world_writable_mailbox_is_refused(self):
+        self.env.write_mailbox("alice", simple(1), mode=0o666)
+        self.assertTrue(self.refused().startswith(b"-ERR [SYS/PERM]"))
+        self.assertIn("alice is writable by everyone (chmod o-w it)", self.env.log_text())
+
     @unittest.skipUnless(IS_ROOT, "needs root to make a root-only file")
     def test_root_only_file_cannot_be_read_after_login(self):
         # The session runs as alice from the login on (process or thread):

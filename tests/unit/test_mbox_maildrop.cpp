@@ -137,6 +137,17 @@ TEST_F(MboxMaildropTest, HardLinkedFileIsRefused) {
     EXPECT_EQ(r.status, mailbox::Status::perm_fail);
 }
 
+TEST_F(MboxMaildropTest, WorldWritableFileIsRefused) {
+    write_file(kM1);
+    ::chmod(path.c_str(), 0666);
+    mailbox::Result r;
+    EXPECT_EQ(open(r), nullptr);
+    EXPECT_EQ(r.status, mailbox::Status::perm_fail);
+    EXPECT_NE(r.detail.find("writable by everyone"), std::string::npos) << r.detail;
+    ::chmod(path.c_str(), 0660);  // group mail may write (Debian's USER:mail 0660)
+    EXPECT_NE(open_ok(), nullptr);
+}
+
 TEST_F(MboxMaildropTest, FifoIsRefusedWithoutHanging) {
     ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
     mailbox::Result r;
