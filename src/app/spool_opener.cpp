@@ -80,6 +80,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     options.path = *path;
     options.owner = account.uid;
     options.unquote = config_.mbox_unquote;
+    options.max_messages = config_.max_messages;
     options.lock.timeout = std::chrono::seconds(config_.lock_timeout);
     options.lock.stale_age = std::chrono::seconds(config_.dotlock_stale_age);
     options.lock.check_pid = config_.dotlock_check_pid;

@@ -119,6 +119,8 @@ const Key kKeys[] = {
      "group allowed to create dotlocks in the spool directory (empty: none)"},
     {"mbox_unquote", &Config::mbox_unquote, nullptr,
      "remove one '>' from lines matching >+From when sending (mboxrd)"},
+    {"max_messages", UintRange{&Config::max_messages, 1, 100000000, Unit::plain}, nullptr,
+     "messages a session serves from one mailbox (56 bytes of memory each); the rest wait until those are deleted"},
     {"lock_timeout", UintRange{&Config::lock_timeout, 0, 3600, Unit::seconds}, nullptr,
      "seconds to keep trying to lock the mailbox at login and at QUIT"},
     {"dotlock_stale_age", UintRange{&Config::dotlock_stale_age, 10, 86400, Unit::seconds}, nullptr,

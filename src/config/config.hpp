@@ -23,6 +23,7 @@ struct Config {
     std::string mailbox;              // path pattern: %u user, %h home, %% percent
     std::string mail_group;           // group that may create dotlocks in the spool
     bool mbox_unquote = true;         // mboxrd: ">From " -> "From " when sending
+    unsigned max_messages = 1000000;  // messages indexed per session (56 bytes each)
     unsigned lock_timeout = 10;       // seconds to wait for the mailbox locks
     unsigned dotlock_stale_age = 300; // seconds after which a dotlock is stale
     bool dotlock_check_pid = true;    // a dotlock whose pid is not running is stale

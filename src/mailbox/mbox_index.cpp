@@ -11,7 +11,7 @@ constexpr std::uint32_t kFromLen = 5;
 
 void MboxIndexer::feed(const char* data, std::size_t n) {
     std::size_t i = 0;
-    while (i < n) {
+    while (i < n && !full_) {
         switch (state_) {
         case State::line_start: {
             const char c = data[i];
@@ -74,6 +74,11 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
 void MboxIndexer::on_from_match() {
     if (gts_ == 0) {
         if (have_message_) end_message(line_start_);
+        if (messages_.size() >= max_messages_) {
+            full_ = true;  // the index ends where this message starts
+            end_ = line_start_;
+            return;
+        }
         begin_message(line_start_);
     } else if (unquote_ && have_message_ && !in_from_line_) {
         ++unquoted_;
@@ -130,6 +135,7 @@ void MboxIndexer::end_message(std::uint64_t end) {
 }
 
 bool MboxIndexer::finish() {
+    if (full_) return true;
     end_ = pos_;
     if (have_message_ && in_from_line_) {
         // The file ends inside a From_ line: a delivery cut short (or still

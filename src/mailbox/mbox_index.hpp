@@ -31,7 +31,10 @@ static_assert(sizeof(MessageEntry) <= 64, "index entry grew past 64 bytes");
 
 class MboxIndexer {
 public:
-    explicit MboxIndexer(bool unquote) : unquote_(unquote) {}
+    // max_messages: index no more; the rest of the input is left alone, as
+    // if it had been appended later (finish() then reports full()).
+    explicit MboxIndexer(bool unquote, std::size_t max_messages = static_cast<std::size_t>(-1))
+        : unquote_(unquote), max_messages_(max_messages) {}
     // Feed the file's bytes in order, in chunks of any size.
     void feed(const char* data, std::size_t len);
     // End of input; false (and error()) when the data is not an mbox file.
@@ -40,6 +43,8 @@ public:
     // After finish(): where the indexed messages end. Short of the input's
     // end when that is an incomplete From_ line (no message yet).
     std::uint64_t end() const { return end_; }
+    // max_messages were indexed and another From_ line followed: stop feeding.
+    bool full() const { return full_; }
     std::vector<MessageEntry>& messages() { return messages_; }
 
 private:
@@ -50,6 +55,8 @@ private:
     void end_message(std::uint64_t end);
 
     bool unquote_;
+    std::size_t max_messages_;
+    bool full_ = false;
     State state_ = State::line_start;
     std::uint64_t pos_ = 0;         // offset of the next byte fed
     std::uint64_t line_start_ = 0;  // offset of the current line

@@ -87,14 +87,17 @@ Result MboxMaildrop::index() {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
     snapshot_end_ = static_cast<std::uint64_t>(st.st_size);
-    MboxIndexer indexer(options_.unquote);
+    MboxIndexer indexer(options_.unquote, options_.max_messages);
     const bool read_ok = read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {
         indexer.feed(p, n);
-        return true;
+        return !indexer.full();
     });
     if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
     if (!indexer.finish()) return perm(options_.path + ": " + indexer.error());
     snapshot_end_ = indexer.end();
+    if (indexer.full())
+        log::warning(options_.path + " holds more than " + std::to_string(options_.max_messages) +
+                     " messages (max_messages): serving the first ones; the rest come after they are deleted");
     messages_ = std::move(indexer.messages());
     messages_.shrink_to_fit();
     return Result::good();

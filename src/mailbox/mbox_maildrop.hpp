@@ -23,6 +23,7 @@ struct MboxOptions {
     std::string path;
     uid_t owner = static_cast<uid_t>(-1);  // the file must belong to this uid
     bool unquote = true;                   // mboxrd >From unquoting
+    std::size_t max_messages = static_cast<std::size_t>(-1);  // index no more (the rest waits for later)
     LockSettings lock;                     // lock.privilege also serves the expunge's rename
 };
 

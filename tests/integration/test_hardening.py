@@ -11,7 +11,7 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import ROOT, EnvTestCase, have, wait_for
+from harness import ROOT, SANITIZED, EnvTestCase, have, wait_for
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -136,3 +136,62 @@ class StalledReaderTest(EnvTestCase):
         again = self.connect()
         self.assertTrue(again.login().startswith(b"+OK maildrop has 1 messages"))
         again.cmd("QUIT")
+
+
+TINY = b"From a@x Thu Nov 26 10:00:00 2026\nX\n\n"
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+class HugeMailboxTest(EnvTestCase):
+    """A million tiny messages and one 2 GiB message: memory stays bounded
+    (the index is 56 bytes a message, at most max_messages of them, and
+    messages are streamed) and the bytes sent are the bytes stored."""
+    launcher = "threads"
+    config = {"max_messages": "100000", "idle_timeout": "120"}
+
+    def test_a_million_tiny_messages_are_served_up_to_max_messages(self):
+        self.env.write_mailbox("alice", TINY * 1000000)
+        c = self.connect()
+        self.assertEqual(c.login(), b"+OK maildrop has 100000 messages (300000 octets)")
+        self.assertIn("holds more than 100000 messages (max_messages)", self.env.log_text())
+        _, uidl = c.multiline("UIDL")
+        self.assertEqual(uidl.count(b"\r\n") - 1, 100000)
+        c.cmd("DELE 1")
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+        self.assertEqual(self.env.read_mailbox("alice"), TINY * 999999)  # the rest kept, byte for byte
+        if not SANITIZED:
+            self.assertLess(peak_rss_kib(self.env.daemon_pid()), 64 * 1024)
+
+    def test_a_2_gib_message_is_streamed_byte_for_byte(self):
+        if SANITIZED:
+            self.skipTest("2 GiB through an instrumented daemon takes too long")
+        head = b"From a@x Thu Nov 26 10:00:00 2026\nSubject: big\n\n"
+        path = self.env.write_mailbox("alice", head)
+        body = 2 * 1024 ** 3 + 5  # NUL bytes, a sparse file: no disk used
+        os.truncate(path, len(head) + body)
+        with open(path, "ab") as f:
+            f.write(b"\nend\n")
+        expected = len(b"Subject: big\r\n\r\n") + body + len(b"\r\nend\r\n")
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK maildrop has 1 messages"))
+        self.assertEqual(c.cmd("LIST 1"), f"+OK 1 {expected}".encode())
+        c.send("RETR 1\r\n")
+        self.assertEqual(c.line(), f"+OK {expected} octets".encode())
+        received, tail = len(c.buf), c.buf[-16:]
+        c.buf = b""
+        while not tail.endswith(b"\r\n.\r\n"):
+            chunk = c.sock.recv(1 << 20)
+            self.assertTrue(chunk, "connection closed during RETR")
+            received += len(chunk)
+            tail = (tail + chunk)[-16:]
+        self.assertEqual(received - len(b".\r\n"), expected)  # NULs and letters: nothing to stuff
+        self.assertTrue(tail.endswith(b"\r\nend\r\n.\r\n"))
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+        self.assertLess(peak_rss_kib(self.env.daemon_pid()), 64 * 1024)

@@ -201,3 +201,25 @@ TEST(MboxIndex, RandomMailboxesSizesAlwaysMatch) {
         expect_sizes_match(mbox, round % 2 == 0);
     }
 }
+
+// max_messages: the index stops at the From_ line after the last one it
+// may hold, whatever the chunking, and ends there.
+TEST(MboxIndex, StopsAtMaxMessages) {
+    const std::string m = kFrom1 + "S: x\n\nbody\n\n";
+    const std::string mbox = m + m + m + m;
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{1} << 20}) {
+        mailbox::MboxIndexer ix(true, 2);
+        for (std::size_t i = 0; i < mbox.size() && !ix.full(); i += chunk)
+            ix.feed(mbox.data() + i, std::min(chunk, mbox.size() - i));
+        EXPECT_TRUE(ix.full());
+        ASSERT_TRUE(ix.finish());
+        ASSERT_EQ(ix.messages().size(), 2u);
+        EXPECT_EQ(ix.end(), 2 * m.size());
+        EXPECT_EQ(served(mbox, ix.messages()[1]), "S: x\r\n\r\nbody\r\n");
+    }
+    mailbox::MboxIndexer exact(true, 4);
+    exact.feed(mbox.data(), mbox.size());
+    EXPECT_TRUE(exact.finish());
+    EXPECT_FALSE(exact.full());
+    EXPECT_EQ(exact.messages().size(), 4u);
+}

@@ -299,6 +299,25 @@ TEST_F(MboxMaildropTest, IncompleteFromLineAtTheEndIsServedNeverAndKeptAlways) {
     EXPECT_EQ(read_file(), partial);
 }
 
+TEST_F(MboxMaildropTest, MaxMessagesServesTheFirstAndKeepsTheRest) {
+    write_file(kM1 + kM2 + kM3 + kM4);
+    auto o = options();
+    o.max_messages = 2;
+    mailbox::Result r;
+    auto md = mailbox::MboxMaildrop::open(o, r);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_EQ(md->count(), 2u);
+    EXPECT_EQ(retr(*md, 1), "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
+    ASSERT_TRUE(md->expunge({true, false}).ok());
+    EXPECT_EQ(read_file(), kM2 + kM3 + kM4);
+    md.reset();
+    md = mailbox::MboxMaildrop::open(o, r);  // the next session sees the next ones
+    ASSERT_EQ(md->count(), 2u);
+    EXPECT_EQ(retr(*md, 1), "Subject: three\r\n\r\nbody three\r\n");
+    ASSERT_TRUE(md->expunge({true, true}).ok());
+    EXPECT_EQ(read_file(), kM4);
+}
+
 TEST_F(MboxMaildropTest, TempFileLeftByACrashIsReplaced) {
     write_file(kM1 + kM2);
     write_file("half-written garbage", mailbox::expunge_temp_path(path));
