@@ -324,7 +324,9 @@ void Session::login_failed(Clock::time_point started, unsigned recent, std::stri
     // wait blocks only this session.
     clock_.sleep_until(started + fail_delay(recent));
     ++auth_failures_;
-    if (throttle_) throttle_->record_failure(client_.address);
+    // Only credentials count against the address: a PAM outage must not
+    // leave every client blocked once it is over.
+    if (throttle_ && response == reply::kAuthFailed) throttle_->record_failure(client_.address);
     log::notice("login failed user=" + text::escape_for_log(user) + " rip=" + rip() + " (" + std::string(why) + ")");
     respond(response);
     if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);

@@ -50,10 +50,10 @@ LAUNCH = {
 }
 
 
-@unittest.skipUnless(os.geteuid() == 0, "needs root")
 FAILURE_TABLE = "/run/pop3d/auth-failures"  # in the default session_lock_dir
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
 class RealSystemBase:
     """The tests, mixed into one TestCase per launch mode below."""
     launch = None  # a key of LAUNCH

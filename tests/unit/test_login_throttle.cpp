@@ -95,6 +95,13 @@ TEST_F(ThrottleTest, PastTheBudgetPamIsNotAskedAndTheSessionEnds) {
     EXPECT_TRUE(l[0].rfind("+OK maildrop", 0) == 0);
 }
 
+TEST_F(ThrottleTest, PamOutagesDoNotCountAgainstTheAddress) {
+    auth.unavailable = true;
+    const auto l = run("USER alice\r\nPASS secret\r\n");
+    EXPECT_EQ(l[1], "-ERR [SYS/TEMP] Service temporarily unavailable, try later\r");
+    EXPECT_EQ(throttle.counts["192.0.2.1"], 0u);
+}
+
 TEST_F(ThrottleTest, NoBudgetMeansPamIsAlwaysAsked) {
     settings.auth_fail_budget = 0;
     throttle.counts["192.0.2.1"] = 1000;
