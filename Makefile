@@ -161,6 +161,7 @@ tsan: src/build_config.h $(TEST_PAM_MODULE) $(TEST_FAULTS)
 # libFuzzer (clang-14) on each target for FUZZ_SECONDS, with ASan and UBSan;
 # the corpus grows in build-fuzz/corpus, crashes land in build-fuzz/artifacts
 # (copy one to tests/fuzz/regressions/TARGET/ and make check replays it).
+# FUZZ_SEED=N makes a run repeatable (CI uses 1).
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 FUZZ_BUILD := build-fuzz

@@ -74,7 +74,8 @@ bool is_quoted_from(std::string_view line) {
     return gts != 0 && gts != std::string_view::npos && line.substr(gts).starts_with("From ");
 }
 
-// The model: CRLF line ends, one '>' off ">+From " lines, a final line end.
+// The model: CRLF line ends, one '>' off ">+From " lines, a final line end
+// (docs/DESIGN.md, "The mbox format, exactly").
 std::string canonical(std::string_view raw, bool unquote) {
     std::string out;
     std::size_t at = 0;
@@ -86,7 +87,8 @@ std::string canonical(std::string_view raw, bool unquote) {
         if (has_lf && line.ends_with('\r')) line.remove_suffix(1);
         if (unquote && is_quoted_from(line)) line.remove_prefix(1);
         out.append(line);
-        out.append("\r\n");
+        // A last line without LF gets CRLF, or just LF after a final CR.
+        out.append(!has_lf && line.ends_with('\r') ? "\n" : "\r\n");
     }
     return out;
 }
