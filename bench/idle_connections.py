@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 from fixtures import simple  # noqa: E402
-from harness import Env, Raw  # noqa: E402
+from harness import Env  # noqa: E402
+import bench_common  # noqa: E402
 
 
 def memory_kib(pids):
@@ -46,12 +47,7 @@ def daemon_pids(env):
 
 
 def timed_login(port):
-    start = time.perf_counter()
-    c = Raw(port, timeout=60)
-    reply = c.login()
-    elapsed = time.perf_counter() - start
-    c.cmd("QUIT")
-    c.close()
+    elapsed, reply = bench_common.timed_login(port)
     assert reply.startswith(b"+OK"), reply
     return elapsed
 

@@ -23,7 +23,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 from fixtures import simple  # noqa: E402
-from harness import Env, Raw  # noqa: E402
+from harness import Env  # noqa: E402
+import bench_common  # noqa: E402
 
 
 def connect_from(port, source):
@@ -35,12 +36,7 @@ def connect_from(port, source):
 
 
 def timed_login(port):
-    start = time.perf_counter()
-    c = Raw(port, timeout=30)
-    reply = c.login()
-    elapsed = time.perf_counter() - start
-    c.cmd("QUIT")
-    c.close()
+    elapsed, reply = bench_common.timed_login(port, timeout=30)
     return elapsed, reply.startswith(b"+OK")
 
 
