@@ -91,7 +91,7 @@ CORE_LIB := $(BUILD)/libpop3dcore.a
 POP3D := src/pop3d
 UNIT_TESTS := $(BUILD)/unit_tests
 TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
-TEST_FAULTS := $(BUILD)/tests/libfailwrite.so
+TEST_FAULTS := $(BUILD)/tests/libfailwrite.so $(BUILD)/tests/libsetuid_probe.so
 FUZZ_TARGETS := session mbox config sasl
 # The fuzz targets built with g++ and a plain main(): make check replays the
 # seed corpora through them (make fuzz runs them under libFuzzer).
@@ -127,8 +127,9 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_
 	$(CXX) $(ALL_LDFLAGS) -o $@ $(BUILD)/tests/fuzz/fuzz_$*.o $(BUILD)/tests/fuzz/replay_main.o $(CORE_LIB) \
 	    $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
 
-# An LD_PRELOAD shim that makes writes fail (the full-disk tests).
-$(TEST_FAULTS): tests/faults/failwrite.cpp
+# LD_PRELOAD shims: libfailwrite makes writes fail (the full-disk tests),
+# libsetuid_probe tries to regain root after the drop (the privilege tests).
+$(BUILD)/tests/lib%.so: tests/faults/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) -std=c++20 $(WARNFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
@@ -161,7 +162,8 @@ tsan: src/build_config.h $(TEST_PAM_MODULE) $(TEST_FAULTS)
 # libFuzzer (clang-14) on each target for FUZZ_SECONDS, with ASan and UBSan;
 # the corpus grows in build-fuzz/corpus, crashes land in build-fuzz/artifacts
 # (copy one to tests/fuzz/regressions/TARGET/ and make check replays it).
-# FUZZ_SEED=N makes a run repeatable (CI uses 1).
+# FUZZ_SEED=N makes a run repeatable (CI uses 1); FUZZ_RUNS=N stops each
+# target after N runs (FUZZ_SECONDS still caps it).
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 FUZZ_BUILD := build-fuzz

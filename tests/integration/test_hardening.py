@@ -11,7 +11,7 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import ROOT, SANITIZED, EnvTestCase, have, wait_for
+from harness import BUILD_TESTS, IS_ROOT, ROOT, SANITIZED, EnvTestCase, have, wait_for
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -141,12 +141,20 @@ class StalledReaderTest(EnvTestCase):
 TINY = b"From a@x Thu Nov 26 10:00:00 2026\nX\n\n"
 
 
-def peak_rss_kib(pid):
+def status_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def peak_rss_kib(pid):
+    return status_kib(pid, "VmHWM")
+
+
+def rss_kib(pid):
+    return status_kib(pid, "VmRSS")
 
 
 class HugeMailboxTest(EnvTestCase):
@@ -195,3 +203,108 @@ class HugeMailboxTest(EnvTestCase):
         self.assertTrue(tail.endswith(b"\r\nend\r\n.\r\n"))
         self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
         self.assertLess(peak_rss_kib(self.env.daemon_pid()), 64 * 1024)
+
+
+
+class FloodTest(EnvTestCase):
+    """Giant lines and command floods from many clients at once: the daemon
+    never holds a line whole (a too-long line is discarded as it arrives)
+    nor more than 64 KiB of output for a client that does not read, so its
+    memory does not grow with what clients send."""
+    launcher = "threads"
+    config = {"max_connections_per_address": "100", "idle_timeout": "60", "login_timeout": "60"}
+    CLIENTS = 24
+
+    def flood(self, payload, read_replies):
+        """Every client sends payload from its own thread; once all are
+        stalled or done, read_replies(client) reads what each got back.
+        Returns how far the daemon's RSS rose meanwhile, in KiB."""
+        pid = self.env.daemon_pid()
+        before, peak, done = rss_kib(pid), [0], threading.Event()
+
+        def sample():
+            while not done.wait(0.01):
+                peak[0] = max(peak[0], rss_kib(pid))
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            cs = [self.connect() for _ in range(self.CLIENTS)]
+            senders = [threading.Thread(target=c.send, args=(payload,)) for c in cs]
+            for t in senders:
+                t.start()
+            time.sleep(1)  # senders whose replies are not read stall here, with full buffers
+            for c in cs:
+                read_replies(c)
+                self.assertEqual(c.cmd("USER bob"), b"+OK send PASS")  # the session carries on
+                self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+                c.close()
+            for t in senders:
+                t.join()
+        finally:
+            done.set()
+            sampler.join()
+        return peak[0] - before
+
+    def test_giant_lines_are_discarded_as_they_arrive(self):
+        def replies(c):
+            self.assertEqual(c.line(), b"-ERR line too long")
+            self.assertTrue(c.line().startswith(b"+OK"))  # CAPA after it
+            self.assertTrue(c.multiline_raw().endswith(b"\r\n.\r\n"))
+        grown = self.flood(b"USER " + b"A" * (4 << 20) + b"\r\nCAPA\r\n", replies)
+        if not SANITIZED:  # 24 clients x 4 MiB: 96 MiB if lines were held whole
+            self.assertLess(grown, 4 * 1024, f"RSS grew by {grown} KiB")
+
+    def test_command_flood_from_clients_that_do_not_read(self):
+        count = 100000  # 1.2 MB of commands and 1.5 MB of replies a client
+
+        def replies(c):
+            for _ in range(count):
+                self.assertEqual(c.line(), b"+OK send PASS")
+        grown = self.flood(b"USER alice\r\n" * count, replies)
+        if not SANITIZED:  # 24 clients x 1.5 MB: 36 MB if replies were queued
+            self.assertLess(grown, 4 * 1024, f"RSS grew by {grown} KiB")
+
+
+@unittest.skipUnless(IS_ROOT, "needs root: the drop from root is what is tested")
+class RootCannotBeRegainedTest(EnvTestCase):
+    """inetd mode (one pop3d -i per connection): right after the session
+    process drops to the user, code running in it (the setuid_probe shim)
+    cannot get root back nor open a root-only file."""
+    launcher = "systemd-socket-activate"
+
+    @classmethod
+    def setUpClass(cls):
+        shim = os.path.join(BUILD_TESTS, "libsetuid_probe.so")
+        if not os.path.exists(shim):
+            raise unittest.SkipTest("build/tests/libsetuid_probe.so not built (make check builds it)")
+        super().setUpClass()
+        cls.probe_log = os.path.join(cls.env.dir, "setuid-probe.log")
+        cls.secret = os.path.join(cls.env.dir, "root-only")
+        with open(cls.secret, "w") as f:
+            f.write("secret\n")
+        os.chmod(cls.secret, 0o600)
+        cls.env.stop()
+        cls.env.extra_preload = [shim]
+        cls.env.extra_env = {"SETUID_PROBE_LOG": cls.probe_log, "SETUID_PROBE_SECRET": cls.secret}
+        cls.env.start()
+
+    def test_setuid_0_fails_after_the_drop(self):
+        self.env.write_mailbox("alice", b"")
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK"))
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+        with open(self.probe_log) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 1, lines)  # one session process, one drop
+        self.assertRegex(lines[0], rf"^pid=\d+ uid={self.env.uids['alice']} setuid\(0\)=-1/EPERM "
+                                   r"seteuid\(0\)=-1/EPERM setresuid\(0,0,0\)=-1/EPERM open\(secret\)=-1/EACCES$")
+
+
+class RootCannotBeRegainedAcceptYesTest(RootCannotBeRegainedTest):
+    """The same for systemd's Accept=yes (one pop3d per connection, no -i)."""
+    launcher = "activate-accept"
+
+
+class RootCannotBeRegainedForkTest(RootCannotBeRegainedTest):
+    """The same for the standalone daemon's fork process model."""
+    launcher = "fork"
