@@ -208,14 +208,38 @@ demo: $(POP3D)
 deps:
 	@sh tests/ensure-deps check
 
+# make install: the daemon, the man pages, the contrib files as examples in
+# docdir, and two files an admin edits, installed only when absent: the
+# configuration (sysconfdir/pop3d.conf) and the PAM service file (pamdir).
+# make uninstall removes those two only while they are unchanged.
+INSTALL_EXAMPLES := contrib/pop3d.conf contrib/pam.d/pop3 contrib/inetd/pop3d.inetd contrib/xinetd/pop3d \
+	$(wildcard contrib/systemd/*) contrib/fail2ban/filter.d/pop3d.conf contrib/fail2ban/jail.d/pop3d.conf
+ADMIN_FILES := $(sysconfdir)/pop3d.conf:contrib/pop3d.conf $(pamdir)/$(PAM_SERVICE):contrib/pam.d/pop3
+
 install: $(POP3D)
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(docdir)/examples
 	install -m 0755 $(POP3D) $(DESTDIR)$(sbindir)/pop3d
 	install -m 0644 man/pop3d.8 $(DESTDIR)$(mandir)/man8/pop3d.8
 	install -m 0644 man/pop3d.conf.5 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
+	install -m 0644 README $(DESTDIR)$(docdir)/README
+	install -m 0644 docs/DESIGN.md $(DESTDIR)$(docdir)/DESIGN.md
+	@for f in $(INSTALL_EXAMPLES); do install -D -m 0644 $$f $(DESTDIR)$(docdir)/examples/$${f#contrib/} || exit 1; done
+	@for pair in $(ADMIN_FILES); do \
+	    dest=$(DESTDIR)$${pair%%:*} src=$${pair#*:}; \
+	    if [ -e "$$dest" ]; then echo "kept the existing $$dest (the shipped one is $(docdir)/examples)"; \
+	    elif install -d "$${dest%/*}" 2>/dev/null && install -m 0644 "$$src" "$$dest" 2>/dev/null; then echo "installed $$dest"; \
+	    else echo "warning: could not install $$dest: copy $$src there as root"; fi; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
+	rm -rf $(DESTDIR)$(docdir)
+	@for pair in $(ADMIN_FILES); do \
+	    dest=$(DESTDIR)$${pair%%:*} src=$${pair#*:}; \
+	    if [ ! -e "$$dest" ]; then :; \
+	    elif cmp -s "$$src" "$$dest"; then rm -f "$$dest" && echo "removed $$dest"; \
+	    else echo "kept $$dest: it was changed since it was installed"; fi; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(POP3D) build-*

@@ -66,18 +66,54 @@ class HardeningTest(unittest.TestCase):
 
 
 class InstallTest(unittest.TestCase):
-    def test_install_into_destdir(self):
+    EXAMPLES = ["fail2ban/filter.d/pop3d.conf", "fail2ban/jail.d/pop3d.conf", "inetd/pop3d.inetd", "pam.d/pop3",
+                "pop3d.conf", "systemd/pop3d-activate.socket", "systemd/pop3d.service", "systemd/pop3d.socket",
+                "systemd/pop3d@.service", "systemd/pop3s-activate.socket", "xinetd/pop3d"]
+
+    def setUp(self):
         if subprocess.run(["make", "-s", "-q", "-C", ROOT, "all"], capture_output=True).returncode != 0:
             self.skipTest("the build is not up to date (make check builds it first)")
-        dest = tempfile.mkdtemp(prefix="pop3d-dest-")
-        self.addCleanup(shutil.rmtree, dest)
-        r = subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={dest}"], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        files = {os.path.basename(f): os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs}
-        self.assertEqual(sorted(files), ["pop3d", "pop3d.8", "pop3d.conf.5"])
-        self.assertTrue(files["pop3d"].endswith("/sbin/pop3d"))
-        self.assertTrue(files["pop3d.8"].endswith("/man8/pop3d.8"))
-        self.assertTrue(os.access(files["pop3d"], os.X_OK))
+        self.dest = tempfile.mkdtemp(prefix="pop3d-dest-")
+        self.addCleanup(shutil.rmtree, self.dest)
+
+    def make(self, target):
+        r = subprocess.run(["make", "-s", "-C", ROOT, target, f"DESTDIR={self.dest}", "prefix=/opt/p",
+                            "sysconfdir=/etc/p", "pamdir=/etc/pam.d"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def files(self):
+        return sorted(os.path.relpath(os.path.join(d, f), self.dest) for d, _, fs in os.walk(self.dest) for f in fs)
+
+    def test_install_honours_destdir_prefix_and_sysconfdir(self):
+        out = self.make("install")
+        self.assertEqual(self.files(), sorted(["etc/p/pop3d.conf", "etc/pam.d/pop3", "opt/p/sbin/pop3d",
+                                               "opt/p/share/man/man8/pop3d.8", "opt/p/share/man/man5/pop3d.conf.5",
+                                               "opt/p/share/doc/pop3d/README", "opt/p/share/doc/pop3d/DESIGN.md"] +
+                                              [f"opt/p/share/doc/pop3d/examples/{e}" for e in self.EXAMPLES]))
+        self.assertTrue(os.access(os.path.join(self.dest, "opt/p/sbin/pop3d"), os.X_OK))
+        self.assertIn(f"installed {self.dest}/etc/pam.d/pop3", out)
+        with open(os.path.join(self.dest, "etc/pam.d/pop3")) as f, \
+                open(os.path.join(ROOT, "contrib", "pam.d", "pop3")) as g:
+            self.assertEqual(f.read(), g.read())
+
+    def test_admin_files_are_never_overwritten_and_kept_when_changed(self):
+        self.make("install")
+        conf = os.path.join(self.dest, "etc/p/pop3d.conf")
+        with open(conf, "a") as f:
+            f.write("idle_timeout = 900\n")
+        out = self.make("install")
+        self.assertIn(f"kept the existing {conf}", out)
+        with open(conf) as f:
+            self.assertTrue(f.read().endswith("idle_timeout = 900\n"))
+        out = self.make("uninstall")
+        self.assertIn(f"kept {conf}: it was changed since it was installed", out)
+        self.assertEqual(self.files(), ["etc/p/pop3d.conf"])  # the unchanged PAM file went too
+
+    def test_uninstall_removes_every_file(self):
+        self.make("install")
+        self.make("uninstall")
+        self.assertEqual(self.files(), [])
 
 
 @unittest.skipUnless(have("systemd-analyze"), "systemd-analyze not installed")
