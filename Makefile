@@ -96,9 +96,11 @@ FUZZ_TARGETS := session mbox config sasl
 # The fuzz targets built with g++ and a plain main(): make check replays the
 # seed corpora through them (make fuzz runs them under libFuzzer).
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+# Kept, not deleted as intermediates (whose "rm" would follow the summary line).
+.SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay_main.o
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan asan soak fuzz
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan asan soak fuzz dist distcheck deb
 
 all: $(POP3D)
 
@@ -241,6 +243,35 @@ uninstall:
 	    else echo "kept $$dest: it was changed since it was installed"; fi; \
 	done
 
+# make dist: pop3d-VERSION.tar.gz with every file git tracks (or, in an
+# unpacked release, every file MANIFEST lists) plus the generated configure,
+# so that a machine without autoconf builds it. make distcheck proves that.
+DISTNAME = $(PACKAGE_TARNAME)-$(PACKAGE_VERSION)
+dist: configure
+	@rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist/$(DISTNAME)
+	@if [ -e .git ] && command -v git >/dev/null; then git ls-files; else cat MANIFEST; fi | \
+	    grep -v -x -e configure -e MANIFEST >$(BUILD)/dist/files
+	@echo configure >>$(BUILD)/dist/files
+	@tar -cf - -T $(BUILD)/dist/files | tar -xf - -C $(BUILD)/dist/$(DISTNAME)
+	@(cat $(BUILD)/dist/files; echo MANIFEST) | LC_ALL=C sort >$(BUILD)/dist/$(DISTNAME)/MANIFEST
+	@tar -C $(BUILD)/dist -czf $(DISTNAME).tar.gz --owner=0 --group=0 --numeric-owner --sort=name $(DISTNAME)
+	@rm -rf $(BUILD)/dist
+	@echo "$(DISTNAME).tar.gz: $$(tar -tzf $(DISTNAME).tar.gz | grep -vc '/$$') files"
+
+distcheck: dist
+	@sh tests/distcheck $(DISTNAME).tar.gz
+
+# make deb: a Debian package built by dpkg-buildpackage from the release
+# tarball with contrib/debian as debian/; the .deb ends up in build/deb/.
+deb: dist
+	@command -v dh >/dev/null || { echo "deb: dh not found: apt-get install --no-install-recommends debhelper"; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	tar -xzf $(DISTNAME).tar.gz -C $(BUILD)/deb
+	cp -R contrib/debian $(BUILD)/deb/$(DISTNAME)/debian
+	cd $(BUILD)/deb/$(DISTNAME) && dpkg-buildpackage -b -us -uc -j$$(getconf _NPROCESSORS_ONLN) >../build.log 2>&1 || \
+	    { tail -30 ../build.log; exit 1; }
+	@ls $(BUILD)/deb/*.deb
+
 clean:
 	rm -rf $(BUILD) $(POP3D) build-*
 
@@ -251,6 +282,8 @@ help:
 	@echo "make            build src/pop3d (runs configure when needed)"
 	@echo "make check      build and run every test; ends with 'N passed, M failed'"
 	@echo "make demo       serve a demo mailbox on 127.0.0.1:1110 (demo/demo)"
-	@echo "make install    install (DESTDIR, prefix from configure)"
+	@echo "make install    install (DESTDIR, prefix from configure); make uninstall"
+	@echo "make dist       the release tarball; make distcheck builds and tests it"
+	@echo "make deb        a Debian package in build/deb (needs debhelper)"
 
 -include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d)

@@ -1,6 +1,9 @@
 #include "app/self_check.hpp"
 
 #include "app/serve.hpp"
+#include "common/text.hpp"
+#include "net/listen_address.hpp"
+#include "net/listener.hpp"
 #include "priv/credentials.hpp"
 
 #include <sys/stat.h>
@@ -14,6 +17,29 @@ std::string octal_mode(mode_t m) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
     return buf;
+}
+
+// Each listen address is bound for a moment, so that every problem is named.
+void check_listen(const config::Config& c, CheckReport& r) {
+    std::string error;
+    const auto addresses = net::parse_listen_list(c.listen, &error);
+    if (!addresses) {
+        r.errors.push_back("listen: " + error);
+        return;
+    }
+    for (const net::ListenAddress& a : *addresses) {
+        const auto bound = net::bind_listeners({a}, error);
+        if (!bound.empty()) {
+            r.notes.push_back("can listen on " + a.text());
+        } else if (error.ends_with(text::errno_text(EADDRINUSE))) {
+            r.warnings.push_back("cannot listen on " + error +
+                                 " (a running pop3d or another server has it; the standalone daemon needs it free)");
+        } else if (error.ends_with(text::errno_text(EACCES)) && ::geteuid() != 0) {
+            r.warnings.push_back("cannot listen on " + error + " (ports below 1024 need root: run pop3d -t as root)");
+        } else {
+            r.errors.push_back("cannot listen on " + error);
+        }
+    }
 }
 
 }  // namespace
@@ -53,6 +79,9 @@ CheckReport check_setup(const config::Config& c) {
         } else {
             r.notes.push_back("spool directory " + spool + " is mode " + octal_mode(st.st_mode) + " uid " +
                               std::to_string(st.st_uid) + " gid " + std::to_string(st.st_gid));
+            if (st.st_uid != 0 && st.st_uid != ::geteuid())
+                r.warnings.push_back(spool + " is owned by uid " + std::to_string(st.st_uid) +
+                                     ", not root: that user can replace anyone's mailbox");
             if (st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX))
                 r.warnings.push_back(spool + " is world-writable without the sticky bit");
             if (mail_gid && !(st.st_gid == *mail_gid && (st.st_mode & S_IWGRP)) && !(st.st_mode & S_IWOTH))
@@ -60,6 +89,8 @@ CheckReport check_setup(const config::Config& c) {
                                      ": pop3d cannot create dotlocks there (Debian uses root:mail 2775)");
         }
     }
+    // Standalone daemon only: inetd and systemd pass the sockets in.
+    check_listen(c, r);
     if (c.idle_timeout < 600) r.warnings.push_back("idle_timeout below the 600 seconds RFC 1939 requires");
 
     // TLS: the files must load, and whatever asks for TLS must have it.

@@ -1,6 +1,7 @@
 """The build: configure's messages and paths, hardening flags, install, man pages."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -146,6 +147,51 @@ class ManPageTest(unittest.TestCase):
                                capture_output=True, text=True)
             self.assertEqual(r.stdout + r.stderr, "", page)
             self.assertEqual(r.returncode, 0, page)
+
+
+def man_paragraphs(page):
+    """{name: text} for every ".TP / .B name" entry of a man page."""
+    with open(os.path.join(ROOT, "man", page)) as f:
+        text = f.read()
+    out = {}
+    for block in re.split(r"\n\.(?:TP|SH)[^\n]*", text):
+        m = re.match(r"\.B (\S+)\n", block.lstrip("\n"))
+        if m:
+            out[m.group(1)] = block
+    return out
+
+
+class ManPageContentTest(unittest.TestCase):
+    def test_every_config_key_is_documented_with_default_and_range(self):
+        dump = subprocess.run([POP3D, "-T", "-c", "/nonexistent"], capture_output=True, text=True).stdout
+        keys = dict(line.split(" = ", 1) for line in dump.splitlines())
+        self.assertGreater(len(keys), 30)
+        paragraphs = man_paragraphs("pop3d.conf.5")
+        for key, default in keys.items():
+            with self.subTest(key=key):
+                self.assertIn(key, paragraphs, "pop3d.conf.5 has no entry")
+                text = paragraphs[key]
+                self.assertRegex(text, r"[Dd]efault")
+                if re.fullmatch(r"\d+", default):  # the range the parser enforces, and the default
+                    r = subprocess.run([POP3D, "-t", "-c", "/dev/null", "-o", f"{key}=99999999999"],
+                                       capture_output=True, text=True)
+                    low, high = re.search(r"from (\d+) to (\d+)", r.stderr).groups()
+                    self.assertIn(f"Range {low}\\-{high}", text)
+                    self.assertIn(f"default {default}", text)
+
+    def test_every_option_is_in_pop3d_8(self):
+        usage = subprocess.run([POP3D, "-h"], capture_output=True, text=True).stdout
+        options = sorted(set(re.findall(r"^  (-[a-zA-Z])\b", usage, re.M)))
+        self.assertEqual(options, ["-T", "-V", "-c", "-f", "-h", "-i", "-l", "-o", "-t"])
+        with open(os.path.join(ROOT, "man", "pop3d.8")) as f:
+            page = f.read()
+        for opt in options:
+            self.assertRegex(page, rf"\n\.It Fl {opt[1]}\b|\n\.B \\{opt}\b|\n\.BI? \\{opt}\b", opt)
+        for section in ("SYNOPSIS", "OPTIONS", "LAUNCH MODES", "SIGNALS", "FILES", "MAILBOXES AND LOCKING",
+                        "LOGGING", "EXIT STATUS", "SECURITY", "STANDARDS", "SEE ALSO"):
+            self.assertIn(f"\n.SH {section}\n", page)
+        for rfc in ("1939", "2449", "3206", "5034"):
+            self.assertIn(f"RFC {rfc}", page)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """pop3d -i under each inetd-style launcher, PAM without preload, timeouts,
 signals and configuration errors."""
 
+import grp
 import os
 import poplib
 import signal
+import socket
 import subprocess
 import time
 import unittest
 
 from fixtures import simple
-from harness import POP3D, EnvTestCase, Env, Raw, have, unstuff
+from harness import IS_ROOT, POP3D, EnvTestCase, Env, Raw, free_port, have, unstuff
 
 
 def scripted_session(test, port):
@@ -167,6 +169,56 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertIn("no PAM service file", r.stderr)
         self.assertIn("mail_group 'nosuchgroup' does not exist", r.stderr)
         self.assertIn("spool directory /nonexistent/spool does not exist", r.stderr)
+
+    def check(self, *overrides):
+        args = [POP3D, "-t", "-c", self.env.conf, "-o", f"pam_confdir={self.env.pam_dir}"]
+        for o in overrides:
+            args += ["-o", o]
+        return subprocess.run(args, capture_output=True, text=True)
+
+    def test_check_mode_binds_every_listen_address(self):
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        busy_port, free = busy.getsockname()[1], free_port()
+        r = self.check(f"listen=127.0.0.1:{free} 127.0.0.1:{busy_port}")
+        self.assertEqual(r.returncode, 0, r.stderr)  # in use: perhaps by the running daemon
+        self.assertIn(f"ok: can listen on 127.0.0.1:{free}\n", r.stdout)
+        self.assertIn(f"warning: cannot listen on 127.0.0.1:{busy_port}: Address already in use", r.stderr)
+        r = self.check("listen=192.0.2.1:1110")  # TEST-NET-1: no address of this host
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("error: cannot listen on 192.0.2.1:1110: Cannot assign requested address", r.stderr)
+        r = self.check("listen=localhost:110")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("listen", r.stderr)
+
+    def test_check_mode_diagnoses_the_spool(self):
+        spool = self.env.spool
+        group = grp.getgrgid(os.stat(spool).st_gid).gr_name
+        free = f"listen=127.0.0.1:{free_port()}"
+        os.chmod(spool, 0o777)
+        r = self.check(free, f"mail_group={group}")
+        self.assertIn(f"warning: {spool} is world-writable without the sticky bit", r.stderr)
+        os.chmod(spool, 0o755)
+        r = self.check(free, f"mail_group={group}")
+        self.assertIn(f"warning: {spool} is not writable by group {group}: pop3d cannot create dotlocks there",
+                      r.stderr)
+        if IS_ROOT:
+            os.chown(spool, self.env.uids["alice"], -1)
+            r = self.check(free)
+            self.assertIn(f"warning: {spool} is owned by uid {self.env.uids['alice']}, not root", r.stderr)
+        os.chmod(spool, 0o2775)
+        os.rmdir(spool)
+        with open(spool, "w"):
+            pass
+        r = self.check(free)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"error: {spool} is not a directory", r.stderr)
+        os.unlink(spool)
+        r = self.check(free)
+        self.assertIn(f"error: spool directory {spool} does not exist", r.stderr)
+        os.mkdir(spool)  # for the cleanup
 
     def test_missing_named_config_file(self):
         r = subprocess.run([POP3D, "-t", "-c", "/nonexistent.conf"], capture_output=True, text=True)
