@@ -221,8 +221,10 @@ ADMIN_FILES := $(sysconfdir)/pop3d.conf:contrib/pop3d.conf $(pamdir)/$(PAM_SERVI
 install: $(POP3D)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(docdir)/examples
 	install -m 0755 $(POP3D) $(DESTDIR)$(sbindir)/pop3d
-	install -m 0644 man/pop3d.8 $(DESTDIR)$(mandir)/man8/pop3d.8
-	install -m 0644 man/pop3d.conf.5 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
+	@# The pages say /etc/pop3d.conf; the installed ones name the real path.
+	sed 's|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g' man/pop3d.8 >$(DESTDIR)$(mandir)/man8/pop3d.8
+	sed 's|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g' man/pop3d.conf.5 >$(DESTDIR)$(mandir)/man5/pop3d.conf.5
+	chmod 0644 $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
 	install -m 0644 README $(DESTDIR)$(docdir)/README
 	install -m 0644 docs/DESIGN.md $(DESTDIR)$(docdir)/DESIGN.md
 	@for f in $(INSTALL_EXAMPLES); do install -D -m 0644 $$f $(DESTDIR)$(docdir)/examples/$${f#contrib/} || exit 1; done

@@ -94,6 +94,8 @@ class InstallTest(unittest.TestCase):
                                               [f"opt/p/share/doc/pop3d/examples/{e}" for e in self.EXAMPLES]))
         self.assertTrue(os.access(os.path.join(self.dest, "opt/p/sbin/pop3d"), os.X_OK))
         self.assertIn(f"installed {self.dest}/etc/pam.d/pop3", out)
+        with open(os.path.join(self.dest, "opt/p/share/man/man8/pop3d.8")) as f:
+            self.assertIn(".IR /etc/p/pop3d.conf .", f.read())  # the page names the configured path
         with open(os.path.join(self.dest, "etc/pam.d/pop3")) as f, \
                 open(os.path.join(ROOT, "contrib", "pam.d", "pop3")) as g:
             self.assertEqual(f.read(), g.read())
