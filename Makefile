@@ -6,7 +6,7 @@ SHELL := /bin/sh
 .DELETE_ON_ERROR:
 
 .DEFAULT_GOAL := all
-NOCONFIG_GOALS := clean distclean help deps
+NOCONFIG_GOALS := clean distclean maintainer-clean help deps
 GOALS := $(or $(MAKECMDGOALS),all)
 ifneq ($(filter-out $(NOCONFIG_GOALS),$(GOALS)),)
 include config.mk
@@ -100,7 +100,7 @@ FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay_main.o
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean help deps tsan asan soak fuzz dist distcheck deb
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb
 
 all: $(POP3D)
 
@@ -277,8 +277,13 @@ deb: dist
 clean:
 	rm -rf $(BUILD) $(POP3D) build-*
 
+# distclean leaves the tree as the release tarball has it (configure kept);
+# maintainer-clean also removes what autoreconf generates.
 distclean: clean
-	rm -rf config.mk config.status config.log src/build_config.h autom4te.cache configure
+	rm -rf config.mk config.status config.log src/build_config.h
+
+maintainer-clean: distclean
+	rm -rf autom4te.cache configure configure~
 
 help:
 	@echo "make            build src/pop3d (runs configure when needed)"
