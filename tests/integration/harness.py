@@ -47,6 +47,15 @@ def wait_for(predicate, timeout=10.0, step=0.05):
     return predicate()
 
 
+def proc_status_kib(pid, field):
+    """A KiB figure of /proc/PID/status: VmRSS (now), VmHWM (peak)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

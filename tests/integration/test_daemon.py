@@ -11,8 +11,8 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import (IS_ROOT, POP3D, SANITIZED, Env, EnvTestCase, Raw, USERS, free_port, mbox_message, unstuff,
-                     wait_for)
+from harness import (IS_ROOT, POP3D, SANITIZED, Env, EnvTestCase, Raw, USERS, free_port, mbox_message,
+                     proc_status_kib, unstuff, wait_for)
 
 
 
@@ -320,8 +320,7 @@ class SessionMemoryTest(EnvTestCase):
                     f"account required {PAM_MATRIX} passdb={passdb}\n")
         self.env.write_config(pam_service="pop3-mem", max_connections_per_address="100")
         def rss_kib():
-            with open(f"/proc/{self.env.daemon_pid()}/status") as f:
-                return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+            return proc_status_kib(self.env.daemon_pid(), "VmRSS")
 
         before = rss_kib()
         held = []

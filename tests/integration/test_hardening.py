@@ -11,7 +11,7 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import BUILD_TESTS, IS_ROOT, ROOT, SANITIZED, EnvTestCase, have, wait_for
+from harness import BUILD_TESTS, IS_ROOT, ROOT, SANITIZED, EnvTestCase, have, proc_status_kib, wait_for
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -141,20 +141,12 @@ class StalledReaderTest(EnvTestCase):
 TINY = b"From a@x Thu Nov 26 10:00:00 2026\nX\n\n"
 
 
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def peak_rss_kib(pid):
-    return status_kib(pid, "VmHWM")
+    return proc_status_kib(pid, "VmHWM")
 
 
 def rss_kib(pid):
-    return status_kib(pid, "VmRSS")
+    return proc_status_kib(pid, "VmRSS")
 
 
 class HugeMailboxTest(EnvTestCase):
