@@ -20,7 +20,8 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_TESTS = os.path.join(ROOT, "build", "tests")  # test-only libraries (make check builds them)
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients)
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients, free_ports)
+from free_ports import free_port  # noqa: E402,F401 (the tests import it from here)
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
 IS_ROOT = os.geteuid() == 0
@@ -54,12 +55,6 @@ def proc_status_kib(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def have(program):
@@ -230,37 +225,51 @@ class Env:
 
     def start(self, launcher=None, extra_args=(), fdname=None, probe=None):
         """Starts the server; without a launcher, the one used last time.
-        probe(port) -> bool says the server answers (default: a greeting)."""
+        probe(port) -> bool says the server answers (default: a greeting).
+        A launcher that exits at once (its port was taken after all, say
+        as a client's source port) is started again on another port."""
         launcher = launcher or getattr(self, "launcher", "tcpserver")
-        self.port = free_port()
         self.launcher = launcher
-        stderr = subprocess.DEVNULL
+        for _ in range(3):
+            if self.start_once(launcher, extra_args, fdname, probe):
+                return
+            self.server.wait()
+            self.server = None
+        raise RuntimeError(f"{launcher} exited at once three times (last port {self.port})")
+
+    def launch_command(self, launcher, extra_args, fdname):
+        """The command line of one launcher and whether its stderr is kept."""
         if launcher == "tcpserver":
-            cmd = ["tcpserver", "-q", "-R", "-H", "-l", "localhost", "127.0.0.1", str(self.port),
-                   self.inetd_script(extra_args)]
-        elif launcher == "socat":
-            cmd = ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,fork,reuseaddr",
-                   f"EXEC:{self.inetd_script(extra_args)},nofork"]
-        elif launcher == "systemd-socket-activate":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd",
-                   self.inetd_script(extra_args)]
-        elif launcher in ("threads", "fork"):
-            cmd = [self.wrapper_script(), "-f", "-c", self.conf, "-l", f"127.0.0.1:{self.port}",
-                   "-o", f"process_model={launcher}", *extra_args]
-            stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
-        elif launcher == "activate-listen":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}",
-                   *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-f", "-c", self.conf,
-                   *extra_args]
-            stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab")
-        elif launcher == "activate-accept":
-            cmd = ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a",
-                   *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-c", self.conf, *extra_args]
-        else:
-            raise ValueError(launcher)
+            return ["tcpserver", "-q", "-R", "-H", "-l", "localhost", "127.0.0.1", str(self.port),
+                    self.inetd_script(extra_args)], False
+        if launcher == "socat":
+            return ["socat", f"TCP-LISTEN:{self.port},bind=127.0.0.1,fork,reuseaddr",
+                    f"EXEC:{self.inetd_script(extra_args)},nofork"], False
+        if launcher == "systemd-socket-activate":
+            return ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd",
+                    self.inetd_script(extra_args)], False
+        if launcher in ("threads", "fork"):
+            return [self.wrapper_script(), "-f", "-c", self.conf, "-l", f"127.0.0.1:{self.port}",
+                    "-o", f"process_model={launcher}", *extra_args], True
+        if launcher == "activate-listen":
+            return ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}",
+                    *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-f", "-c", self.conf,
+                    *extra_args], True
+        if launcher == "activate-accept":
+            return ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a",
+                    *([f"--fdname={fdname}"] if fdname else []), self.wrapper_script(), "-c", self.conf,
+                    *extra_args], False
+        raise ValueError(launcher)
+
+    def start_once(self, launcher, extra_args, fdname, probe):
+        """False when the launcher exited before it answered."""
+        self.port = free_port()
+        cmd, keep_stderr = self.launch_command(launcher, extra_args, fdname)
+        stderr = open(os.path.join(self.dir, "daemon.stderr"), "ab") if keep_stderr else subprocess.DEVNULL
         self.server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
-        if stderr is not subprocess.DEVNULL:
+        if keep_stderr:
             stderr.close()
+
         def greets(port):
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.settimeout(5)
@@ -268,9 +277,11 @@ class Env:
 
         deadline = time.time() + 10
         while time.time() < deadline:
+            if self.server.poll() is not None:
+                return False
             try:
                 if (probe or greets)(self.port):
-                    return
+                    return True
             except OSError:
                 pass
             time.sleep(0.05)

@@ -10,23 +10,20 @@ import glob
 import os
 import poplib
 import shutil
-import socket
 import subprocess
+import sys
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from free_ports import free_port  # noqa: E402
+
 USER, PASSWORD = "pop3t-deb", "Deb-Pw-7?"
 INSTALLED = ["/usr/sbin/pop3d", "/etc/pop3d.conf", "/etc/pam.d/pop3", "/usr/share/man/man8/pop3d.8.gz",
              "/usr/share/man/man5/pop3d.conf.5.gz", "/lib/systemd/system/pop3d.service",
              "/lib/systemd/system/pop3d.socket", "/lib/systemd/system/pop3d@.service",
              "/etc/fail2ban/filter.d/pop3d.conf", "/usr/share/doc/pop3d/examples/inetd/pop3d.inetd"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(*cmd, **kw):

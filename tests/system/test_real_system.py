@@ -24,16 +24,11 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+from free_ports import free_port  # noqa: E402
 from mail_clients import run_fetchmail, run_getmail  # noqa: E402
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 USERS = {"pop3t-alice": "Real-Pw-1!", "pop3t-bob": "other pass"}
 PAM_FILE = "/etc/pam.d/pop3"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def message(n):

@@ -1,0 +1,61 @@
+"""Loopback ports for test servers, safe when several test processes run at
+once (make check runs a root pass and a nobody pass side by side).
+
+bind(0) alone is not enough: between handing out a port and the server
+binding it, another process may be handed the same port, and then one test
+talks to the other's server. So each port is also reserved with a lock on
+a file of its own, which the other processes respect; a reservation lapses
+after RESERVED more ports, when the server has long since bound it."""
+
+import collections
+import fcntl
+import os
+import socket
+import tempfile
+
+RESERVED = 64
+_DIR = os.path.join(tempfile.gettempdir(), "pop3d-test-ports")
+_held = collections.deque()  # lock file fds, oldest first
+
+
+def _lock_dir():
+    os.makedirs(_DIR, exist_ok=True)
+    try:
+        os.chmod(_DIR, 0o1777)  # root and nobody share it
+    except PermissionError:
+        pass  # created by the other user, who set the mode
+    return _DIR
+
+
+def _open_lock(path):
+    # O_CREAT only when the file is missing: with fs.protected_regular, an
+    # O_CREAT open of another user's file in a sticky directory fails even
+    # for root.
+    while True:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            pass
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            pass
+
+
+def free_port():
+    directory = _lock_dir()
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        fd = _open_lock(os.path.join(directory, str(port)))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # another process holds it: not ours to use
+            continue
+        _held.append(fd)
+        if len(_held) > RESERVED:
+            os.close(_held.popleft())
+        return port
+    raise RuntimeError("no free loopback port")
