@@ -100,7 +100,7 @@ FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay_main.o
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build tsan-build
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build tsan-build bench
 
 all: $(POP3D)
 
@@ -209,6 +209,22 @@ soak: $(POP3D) $(TEST_FAULTS)
 	@POP3D_SOAK_TRIALS=$(SOAK_TRIALS) POP3D_SOAK_SEED=$(SOAK_SEED) python3 tests/run_tests.py --pop3d $(POP3D) \
 	    --only test_mailbox_safety.KillDuringExpungeTest
 
+# pop3d against popa3d and Dovecot (bench/run_bench.py; needs root, fetches
+# the peers' Debian packages). BENCH_ARGS=--quick: the 160 MB workload only.
+BENCH_TOOLS := $(BUILD)/bench/gen_mbox $(BUILD)/bench/pop3_bench $(BUILD)/bench/pam_loop $(BUILD)/bench/mbox_kernels
+.SECONDARY: $(BENCH_TOOLS:%=%.o)
+bench: $(POP3D) $(BENCH_TOOLS)
+	@python3 bench/run_bench.py $(BENCH_ARGS)
+
+$(BUILD)/bench/mbox_kernels: $(BUILD)/bench/mbox_kernels.o $(CORE_LIB)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
+
+$(BUILD)/bench/pam_loop: $(BUILD)/bench/pam_loop.o
+	$(CXX) $(ALL_LDFLAGS) -o $@ $< $(PAM_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o
+	$(CXX) $(ALL_LDFLAGS) -o $@ $<
+
 # Serve a demo mailbox on 127.0.0.1:1110 (user demo, password demo).
 demo: $(POP3D)
 	@sh tests/demo/run-demo $(POP3D)
@@ -299,4 +315,4 @@ help:
 	@echo "make dist       the release tarball; make distcheck builds and tests it"
 	@echo "make deb        a Debian package in build/deb (needs debhelper)"
 
--include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d)
+-include $(CORE_OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/bench/*.d) $(wildcard $(BUILD)/tests/fuzz/*.d)

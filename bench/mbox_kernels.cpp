@@ -1,0 +1,115 @@
+// pop3d's mailbox code without the network, through the same classes a
+// session uses: how fast it opens (locks and indexes), computes UIDs and
+// encodes every message for RETR, beside a plain memchr pass over the same
+// file read the same way (the limit an indexer can approach).
+//
+//     mbox_kernels MODE FILE [REPEATS=5]
+//
+// MODE: memchr, open, uidl, retr. Prints "MODE_s SECONDS" (best of REPEATS)
+// and "bytes N" (open also "heap_per_message"). Run it under callgrind with REPEATS=1 for instruction counts.
+#include "mailbox/file_io.hpp"
+#include "mailbox/mbox_maildrop.hpp"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using namespace pop3d::mailbox;
+
+namespace {
+
+struct CountingSink final : ByteSink {
+    std::uint64_t bytes = 0;
+    bool write(std::string_view b) override {
+        bytes += b.size();
+        return true;
+    }
+};
+
+std::uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        std::perror(path.c_str());
+        std::exit(1);
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::unique_ptr<MboxMaildrop> open_maildrop(const std::string& path) {
+    MboxOptions o;
+    o.path = path;
+    o.owner = ::geteuid();
+    Result r;
+    auto md = MboxMaildrop::open(o, r);
+    if (!md || md->count() == 0) {
+        std::fprintf(stderr, "mbox_kernels: %s: %s\n", path.c_str(), md ? "no messages" : r.detail.c_str());
+        std::exit(1);
+    }
+    return md;
+}
+
+// One run of MODE; returns a figure that depends on all the work done.
+std::uint64_t run(const std::string& mode, const std::string& path) {
+    if (mode == "memchr") {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        std::uint64_t lines = 0;
+        read_range(fd, 0, file_size(path), [&](const char* p, std::size_t n) {
+            const char* e = p + n;
+            while (const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(e - p))) {
+                ++lines;
+                p = static_cast<const char*>(nl) + 1;
+            }
+            return true;
+        });
+        ::close(fd);
+        return lines;
+    }
+    const std::size_t heap_before = ::mallinfo2().uordblks;
+    auto md = open_maildrop(path);
+    if (mode == "open") {
+        // What an open maildrop keeps on the heap, per message: the index.
+        std::printf("heap_per_message %.1f\n",
+                    static_cast<double>(::mallinfo2().uordblks - heap_before) / static_cast<double>(md->count()));
+        return md->count();
+    }
+    if (mode == "uidl") {
+        if (!md->load_uids().ok()) std::exit(1);
+        return md->uid(md->count() - 1).size();
+    }
+    if (mode == "retr") {
+        CountingSink sink;
+        for (std::size_t i = 0; i < md->count(); ++i)
+            if (!md->check(i).ok() || !md->send(i, std::nullopt, sink).ok()) std::exit(1);
+        return sink.bytes;
+    }
+    std::fprintf(stderr, "mbox_kernels: unknown mode %s\n", mode.c_str());
+    std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: mbox_kernels memchr|open|uidl|retr FILE [REPEATS=5]\n");
+        return 2;
+    }
+    const std::string mode = argv[1], path = argv[2];
+    const int repeats = argc > 3 ? std::atoi(argv[3]) : 5;
+    double best = 1e30;
+    std::uint64_t result = 0;
+    for (int i = 0; i < repeats; ++i) {
+        const auto t = std::chrono::steady_clock::now();
+        result = run(mode, path);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+    }
+    std::printf("%s_s %.6f\nbytes %llu\nresult %llu\n", mode.c_str(), best,
+                static_cast<unsigned long long>(file_size(path)), static_cast<unsigned long long>(result));
+    return 0;
+}
