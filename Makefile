@@ -49,6 +49,7 @@ CORE_SRCS := \
 	src/priv/credentials.cpp \
 	src/priv/thread_credentials.cpp \
 	src/mailbox/file_io.cpp \
+	src/mailbox/message_index.cpp \
 	src/mailbox/mbox_index.cpp \
 	src/mailbox/message_encoder.cpp \
 	src/mailbox/sha256.cpp \

@@ -400,7 +400,7 @@ def bench_limits(system):
         f = figures(run(tool("mbox_kernels"), mode, copy))
         lim[f"kernel_{mode}_gbs"] = f["bytes"] / f[f"{mode}_s"] / 1e9
         if mode == "open":
-            lim["index_bytes_per_message"] = f.get("heap_per_message", 0)
+            lim["index_bytes_per_message"] = f["index_bytes_per_message"]
     f = figures(run(tool("pop3_bench"), "tcp-limit"))
     lim["tcp_gbs"] = f["tcp_bytes"] / f["tcp_s"] / 1e9
     cores = os.cpu_count() or 1

@@ -8,26 +8,13 @@
 // first From_ line are ignored; anything else there means "not an mbox".
 #pragma once
 
-#include <array>
+#include "mailbox/message_index.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace pop3d::mailbox {
-
-struct MessageEntry {
-    std::uint64_t from_offset = 0;     // first byte of the From_ line
-    std::uint64_t content_offset = 0;  // first byte after the From_ line
-    std::uint64_t content_end = 0;     // end of the message (separator excluded)
-    std::uint64_t size = 0;            // canonical octets (CRLF, unquoted if enabled)
-    std::array<std::uint8_t, 16> digest{};  // UID hash (filled lazily)
-    std::uint32_t dup = 0;             // >0: the UID carries a suffix to stay unique
-    std::uint32_t flags = 0;           // kHasOverride: the UID comes from X-UIDL
-    static constexpr std::uint32_t kHasOverride = 1;
-};
-// The whole per-message cost of an open maildrop (X-UIDL values aside).
-static_assert(sizeof(MessageEntry) <= 64, "index entry grew past 64 bytes");
 
 class MboxIndexer {
 public:
@@ -45,10 +32,11 @@ public:
     std::uint64_t end() const { return end_; }
     // max_messages were indexed and another From_ line followed: stop feeding.
     bool full() const { return full_; }
-    std::vector<MessageEntry>& messages() { return messages_; }
+    MessageIndex& messages() { return messages_; }
 
 private:
     enum class State { line_start, gt, from, rest };
+    std::size_t scan_lines(const char* data, std::size_t i, std::size_t n);
     void on_from_match();
     void on_line_end(std::uint64_t lf_offset, bool bare);
     void begin_message(std::uint64_t offset);
@@ -75,7 +63,7 @@ private:
     bool last_line_empty_ = false;
     bool last_line_bare_ = false;
 
-    std::vector<MessageEntry> messages_;
+    MessageIndex messages_;
     std::uint64_t end_ = 0;
     std::string error_;
 };

@@ -64,7 +64,7 @@ private:
     dev_t dev_ = 0;
     ino_t ino_ = 0;
     std::uint64_t snapshot_end_ = 0;
-    std::vector<MessageEntry> messages_;
+    MessageIndex messages_;
     UidOverrides overrides_;
     bool uids_loaded_ = false;
 

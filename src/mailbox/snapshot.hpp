@@ -18,7 +18,7 @@ struct Snapshot {
     dev_t dev = 0;
     ino_t ino = 0;
     std::uint64_t end = 0;  // file size when it was indexed
-    const std::vector<MessageEntry>* messages = nullptr;
+    const MessageIndex* messages = nullptr;
 };
 
 // Where to read to see whether a From_ line starts at `offset`: from the LF

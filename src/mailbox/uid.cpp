@@ -183,7 +183,7 @@ std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides,
     return base + suffix;
 }
 
-void make_uids_unique(std::vector<MessageEntry>& entries, const UidOverrides& overrides) {
+void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overrides) {
     // Plain hashed ids first: equal digests are byte-identical messages; all but
     // the first (in mailbox order) get a suffix.
     std::vector<std::uint32_t> plain;

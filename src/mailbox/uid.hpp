@@ -11,6 +11,7 @@
 #include "mailbox/sha256.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,7 +53,7 @@ private:
 using UidOverrides = std::unordered_map<std::uint32_t, std::string>;
 
 // Sets entry.dup so that every rendered id is unique.
-void make_uids_unique(std::vector<MessageEntry>& entries, const UidOverrides& overrides);
+void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overrides);
 
 std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides, std::uint32_t index);
 

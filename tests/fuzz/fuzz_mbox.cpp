@@ -152,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t at = 0; at < mbox.size(); at += chunk) pieces.feed(mbox.data() + at, std::min(chunk, mbox.size() - at));
     FUZZ_REQUIRE(pieces.finish() == ok);
     if (!ok) return 0;
-    const std::vector<MessageEntry>& entries = whole.messages();
+    const MessageIndex& entries = whole.messages();
     FUZZ_REQUIRE(entries.size() == pieces.messages().size());
     std::uint64_t previous_end = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {

@@ -30,7 +30,7 @@ inline Indexed index_mbox(const std::string& mbox, bool unquote = true, std::siz
     mailbox::MboxIndexer ix(unquote);
     for (std::size_t i = 0; i < mbox.size(); i += chunk) ix.feed(mbox.data() + i, std::min(chunk, mbox.size() - i));
     const bool ok = ix.finish();
-    return {ok, ix.messages(), ix.end()};
+    return {ok, {ix.messages().begin(), ix.messages().end()}, ix.end()};
 }
 
 inline std::string encode(const std::string& content, bool unquote, bool dot_stuff,

@@ -18,7 +18,7 @@ const std::string kFrom2 = "From bob@example.org Thu Nov 26 11:00:00 2026\n";
 void expect_sizes_match(const std::string& mbox, bool unquote = true) {
     const Indexed whole = index_mbox(mbox, unquote);
     ASSERT_TRUE(whole.ok);
-    for (std::size_t chunk : {1, 2, 3, 7, 64, 4096}) {
+    for (std::size_t chunk : {1, 2, 3, 7, 64, 65, 100, 129, 4096}) {
         const Indexed ix = index_mbox(mbox, unquote, chunk);
         ASSERT_TRUE(ix.ok);
         ASSERT_EQ(ix.messages.size(), whole.messages.size()) << "chunk " << chunk;
@@ -199,6 +199,30 @@ TEST(MboxIndex, RandomMailboxesSizesAlwaysMatch) {
         for (int i = 0; i < n; ++i) mbox += pieces[rng() % pieces.size()];
         SCOPED_TRACE(round);
         expect_sizes_match(mbox, round % 2 == 0);
+    }
+}
+
+// Mailboxes long enough for the 64-byte block scanner, with the bytes it
+// must not miss (line ends, CRs, 'F' and '>' at line starts) at every
+// position of a block: it must agree with the byte-wise path (chunks
+// shorter than a block) on every field.
+TEST(MboxIndex, BlockScannerAgreesWithTheByteWisePath) {
+    std::mt19937 rng(4242);
+    const std::vector<std::string> pieces = {"From ", ">From ", ">>From x", ".", "\n", "\r\n", "\r", "x", "\n\n",
+                                             "Subject: s", "F", ">", "\nFrom ", "\r\n\r\n", "From:",
+                                             "some text of an ordinary line in a message body"};
+    for (int round = 0; round < 400; ++round) {
+        std::string mbox = kFrom1;
+        const int n = 50 + static_cast<int>(rng() % 400);
+        for (int i = 0; i < n; ++i) mbox += pieces[rng() % pieces.size()];
+        SCOPED_TRACE(round);
+        expect_sizes_match(mbox, round % 2 == 0);
+        const Indexed fast = index_mbox(mbox, round % 2 == 0);
+        const Indexed slow = index_mbox(mbox, round % 2 == 0, 1);
+        EXPECT_EQ(fast.end, slow.end);
+        ASSERT_EQ(fast.messages.size(), slow.messages.size());
+        for (std::size_t i = 0; i < fast.messages.size(); ++i)
+            EXPECT_EQ(fast.messages[i].from_offset, slow.messages[i].from_offset) << i;
     }
 }
 
