@@ -334,7 +334,7 @@ def bench_login(server, system, results):
     """PASS to STAT on a 10-message mailbox: what authentication costs, to
     take out of the open times."""
     system.install_mailbox(USERS[1], data=SMALL_MAILBOX)
-    results.update(figures(run(tool("pop3_bench"), "login", str(server.port), USERS[1], PASSWORD, "5", timeout=300)))
+    results.update(figures(run(tool("pop3_bench"), "login", str(server.port), USERS[1], PASSWORD, "7", timeout=300)))
 
 
 def bench_sessions(server, system, results):
@@ -490,11 +490,13 @@ def report(data, workloads, servers):
             return vals
 
         row("open (PASS to STAT answer)", "open_s", "time")
-        # Less what logging in costs on a small mailbox: the mailbox's share.
+        # Less what logging in costs on a small mailbox: the mailbox's share
+        # (the quickest of both opens less the quickest of 7 logins, as
+        # PAM's time varies by more than a fast open takes).
         for s in servers:
             r = res[s].get(w, {})
-            if "open_s" in r and "login_s" in res[s]:
-                r["open_net_s"] = max(r["open_s"] - res[s]["login_s"], 1e-6)
+            if "open_s" in r and "open2_s" in r and "login_min_s" in res[s]:
+                r["open_net_s"] = max(min(r["open_s"], r["open2_s"]) - res[s]["login_min_s"], 1e-6)
         o = row("  less authentication", "open_net_s", "time")
         row("second open", "open2_s", "time")
         row("UIDL listing", "uidl_s", "time")

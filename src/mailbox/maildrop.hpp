@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +30,15 @@ struct Result {
 };
 
 // Where message bytes go. write() returns false when the receiver is gone.
+// A sink may also lend its own buffer, so that a message is converted
+// straight into it: space(want) returns at least `want` writable bytes (or
+// nothing: use write()), commit(n) takes the first n of them.
 class ByteSink {
 public:
     virtual ~ByteSink() = default;
     virtual bool write(std::string_view bytes) = 0;
+    virtual std::span<char> space(std::size_t /*want*/) { return {}; }
+    virtual bool commit(std::size_t /*n*/) { return false; }
 };
 
 class Maildrop {
@@ -58,6 +64,8 @@ public:
     // file, and from the moment a check found the mailbox changed by
     // another program (the session then goes on read-only).
     virtual Result writable() const = 0;
+    // The session waits for its client: give back read buffers.
+    virtual void release_buffers() {}
 };
 
 }  // namespace pop3d::mailbox

@@ -158,25 +158,33 @@ std::string MboxMaildrop::uid(std::size_t i) const {
 Result MboxMaildrop::check(std::size_t i) {
     const MessageEntry& m = messages_[i];
     const std::uint64_t start = from_probe_start(m.from_offset);
-    const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(m.content_end - start, kReadChunk));
-    prefetch_index_ = static_cast<std::size_t>(-1);
     auto changed = [&](const char* why) {
-        std::vector<char>().swap(prefetch_);
+        window_.reset();
         changed_ = true;
         return Result{Status::changed, options_.path + ": mailbox changed since login: " + why + " (message " +
                                              std::to_string(i + 1) + ")"};
     };
-    struct stat st {};
-    if (::fstat(fd_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < snapshot_end_)
-        return changed("the file is shorter");
-    prefetch_.resize(len);
-    if (!pread_full(fd_.get(), prefetch_.data(), len, start)) return changed("read error");
+    // The From_ line must be in view; a window read for an earlier message
+    // of a pipeline usually has it already, checked against the file as it
+    // was then (the bytes served are the ones indexed either way).
+    if (!in_window(start, m.content_offset)) {
+        struct stat st {};
+        if (::fstat(fd_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < snapshot_end_)
+            return changed("the file is shorter");
+        const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(snapshot_end_ - start, kReadChunk));
+        if (!window_) window_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+        window_offset_ = start;
+        window_len_ = 0;
+        if (!pread_full(fd_.get(), window_.get(), len, start)) return changed("read error");
+        window_len_ = len;
+    }
+    const char* at = window_.get() + (start - window_offset_);
+    const std::size_t avail = window_len_ - static_cast<std::size_t>(start - window_offset_);
     // The From_ line starts and ends where the index has it.
     const std::uint64_t from_end = m.content_offset - start;  // just past its LF
-    if (!from_line_in(prefetch_.data(), len, m.from_offset) ||
-        (m.content_offset > m.from_offset && (from_end > len || prefetch_[from_end - 1] != '\n')))
+    if (!from_line_in(at, avail, m.from_offset) ||
+        (m.content_offset > m.from_offset && (from_end > avail || at[from_end - 1] != '\n')))
         return changed("no From_ line where it was");
-    prefetch_index_ = i;
     return Result::good();
 }
 
@@ -189,18 +197,15 @@ Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines
         return sink_ok && !encoder.done();
     };
     std::uint64_t pos = m.content_offset;
-    if (prefetch_index_ == i) {  // the bytes check() already read
-        const std::uint64_t start = from_probe_start(m.from_offset);
-        const std::uint64_t end = start + prefetch_.size();
-        if (end > pos) {
-            feed(prefetch_.data() + (pos - start), static_cast<std::size_t>(end - pos));
-            pos = end;
-        }
+    if (in_window(pos, pos)) {  // the bytes check() read
+        const std::uint64_t end = std::min<std::uint64_t>(window_offset_ + window_len_, m.content_end);
+        feed(window_.get() + (pos - window_offset_), static_cast<std::size_t>(end - pos));
+        pos = end;
     }
-    std::vector<char>().swap(prefetch_);  // an idle session holds no message bytes
-    prefetch_index_ = static_cast<std::size_t>(-1);
-    const bool read_ok = !sink_ok || encoder.done() || read_range(fd_.get(), pos, m.content_end - pos, feed);
+    const bool read_ok =
+        !sink_ok || encoder.done() || pos == m.content_end || read_range(fd_.get(), pos, m.content_end - pos, feed);
     if (!read_ok) {
+        window_.reset();
         changed_ = true;
         return {Status::changed, options_.path + ": read error or mailbox truncated while sending"};
     }

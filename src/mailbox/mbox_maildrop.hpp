@@ -47,6 +47,7 @@ public:
     Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) override;
     Result expunge(const std::vector<bool>& deleted) override;
     Result writable() const override;
+    void release_buffers() override { window_.reset(); }
 
     bool read_only() const { return read_only_; }
     // Keeps the session lock for as long as the maildrop is open.
@@ -68,10 +69,15 @@ private:
     UidOverrides overrides_;
     bool uids_loaded_ = false;
 
-    // check(i) reads the start of message i together with its From_ line, so
-    // a RETR costs one read; send(i) uses it and frees it.
-    std::vector<char> prefetch_;
-    std::size_t prefetch_index_ = static_cast<std::size_t>(-1);
+    // What check(i) read: up to kReadChunk bytes from message i's From_
+    // line on, so that a RETR costs one read and the RETRs of a pipeline
+    // that follow in the file cost none. Freed when the session goes idle.
+    bool in_window(std::uint64_t from, std::uint64_t to) const {
+        return window_ && from >= window_offset_ && to <= window_offset_ + window_len_;
+    }
+    std::unique_ptr<char[]> window_;
+    std::uint64_t window_offset_ = 0;
+    std::size_t window_len_ = 0;
 };
 
 }  // namespace pop3d::mailbox

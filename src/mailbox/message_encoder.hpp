@@ -4,11 +4,13 @@
 // that ends without a line end gets one. Streams: any chunking of the input
 // gives the same output, and nothing is buffered beyond the current chunk.
 // The sizes the indexer computes are exactly this output minus the stuffed dots.
+// The bulk of a message is converted 64 bytes at a time (byte_masks.hpp).
 #pragma once
 
 #include "mailbox/maildrop.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 namespace pop3d::mailbox {
@@ -17,7 +19,14 @@ class MessageEncoder {
 public:
     // body_lines: send only the headers, the blank line and this many body lines (TOP).
     MessageEncoder(ByteSink& out, bool unquote, bool dot_stuff, std::optional<std::uint64_t> body_lines);
-    // Returns false when the sink failed. Stops consuming once done().
+    // What was converted goes to the sink even when the message is abandoned
+    // half way (a read error): the stream then stops where it stopped.
+    ~MessageEncoder() { flush_out(); }
+    MessageEncoder(const MessageEncoder&) = delete;
+    MessageEncoder& operator=(const MessageEncoder&) = delete;
+    // Returns false when the sink failed (output is handed over in pieces
+    // of up to 16 KiB, so a failure shows at the next one). Stops consuming
+    // once done().
     bool feed(const char* data, std::size_t n);
     // End of the message: flushes a pending line start and adds the final line end.
     bool finish();
@@ -26,6 +35,9 @@ public:
 
 private:
     enum class State { line_start, gt, from, rest };
+    std::size_t convert_lines(const char* data, std::size_t i, std::size_t n);
+    bool room(std::size_t need);
+    bool flush_out();
     bool emit(const char* p, std::size_t n);
     bool emit_gts(std::uint64_t count);
     bool flush_pending();
@@ -45,6 +57,14 @@ private:
     std::uint64_t body_sent_ = 0;
     bool done_ = false;
     bool failed_ = false;
+
+    // The output window: bytes are converted into the sink's own buffer
+    // when it lends one, else into staging_; flush_out() hands them over.
+    char* out_begin_ = nullptr;
+    char* out_ptr_ = nullptr;
+    char* out_end_ = nullptr;
+    bool lent_ = false;
+    std::unique_ptr<char[]> staging_;
 };
 
 }  // namespace pop3d::mailbox

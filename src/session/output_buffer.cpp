@@ -1,30 +1,47 @@
 #include "session/output_buffer.hpp"
 
+#include <cstring>
+
 namespace pop3d::session {
 
 bool OutputBuffer::write(std::string_view bytes) {
     if (failed_) return false;
-    if (buf_.capacity() < kFlushAt) buf_.reserve(kFlushAt);
-    if (buf_.size() + bytes.size() > kFlushAt && !flush()) return false;
+    if (size_ + bytes.size() > kFlushAt && !flush()) return false;
     if (bytes.size() >= kFlushAt) {  // large pieces go straight out
         if (!transport_.write(bytes.data(), bytes.size())) failed_ = true;
         return !failed_;
     }
-    buf_.append(bytes);
+    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kFlushAt);
+    std::memcpy(buf_.get() + size_, bytes.data(), bytes.size());
+    size_ += bytes.size();
     return true;
+}
+
+std::span<char> OutputBuffer::space(std::size_t want) {
+    if (failed_ || want > kFlushAt) return {};
+    if (kFlushAt - size_ < want && !flush()) return {};
+    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kFlushAt);
+    return {buf_.get() + size_, kFlushAt - size_};
+}
+
+bool OutputBuffer::commit(std::size_t n) {
+    if (failed_) return false;
+    size_ += n;
+    return size_ < kFlushAt || flush();
 }
 
 bool OutputBuffer::flush() {
     if (failed_) return false;
-    if (!buf_.empty()) {
-        if (!transport_.write(buf_.data(), buf_.size())) failed_ = true;
-        buf_.clear();
+    if (size_ > 0) {
+        if (!transport_.write(buf_.get(), size_)) failed_ = true;
+        size_ = 0;
     }
     return !failed_;
 }
 
 void OutputBuffer::release() {
-    std::string().swap(buf_);
+    buf_.reset();
+    size_ = 0;
 }
 
 }  // namespace pop3d::session

@@ -101,6 +101,7 @@ SessionEnd Session::run() {
             break;
         }
         out_.release();
+        if (maildrop_) maildrop_->release_buffers();
         std::chrono::milliseconds timeout;
         if (state_ == State::authorization) {
             const auto left = login_deadline_ - clock_.now();
