@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 namespace pop3d::mailbox {
 
 namespace {
@@ -20,12 +25,72 @@ constexpr std::uint32_t K[64] = {
 
 inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+#if defined(__x86_64__)
+// The SHA extensions (Intel since Goldmont and Ice Lake, AMD since Zen)
+// compress a block in a few dozen instructions: UIDL over a large mailbox
+// goes at several times the speed of the portable code below.
+bool have_sha_extensions() {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1)) return false;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+
+// Blocks of 64 bytes into h (the eight state words, in order A..H).
+__attribute__((target("sha,sse4.1,ssse3"))) void blocks_sha_extensions(std::uint32_t* h, const std::uint8_t* p,
+                                                                       std::size_t n) {
+    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    // The instructions keep the state as ABEF and CDGH.
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)), 0xB1);  // CDAB
+    __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 4)), 0x1B);  // HGFE
+    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);     // ABEF
+    state1 = _mm_blend_epi16(state1, tmp, 0xF0);          // CDGH
+    for (; n > 0; --n, p += 64) {
+        const __m128i abef = state0, cdgh = state1;
+        __m128i w[4];  // message words of the last four groups of four rounds
+        for (int t = 0; t < 16; ++t) {
+            if (t < 4) {
+                w[t] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * t)), byteswap);
+            } else {  // w[t..t+3] from the sixteen before them
+                const __m128i prev = w[(t + 3) % 4];
+                const __m128i x = _mm_add_epi32(_mm_sha256msg1_epu32(w[t % 4], w[(t + 1) % 4]),
+                                                _mm_alignr_epi8(prev, w[(t + 2) % 4], 4));
+                w[t % 4] = _mm_sha256msg2_epu32(x, prev);
+            }
+            __m128i msg = _mm_add_epi32(w[t % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(K + 4 * t)));
+            state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+        }
+        state0 = _mm_add_epi32(state0, abef);
+        state1 = _mm_add_epi32(state1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(state0, 0x1B);          // FEBA
+    state1 = _mm_shuffle_epi32(state1, 0xB1);       // DCHG
+    state0 = _mm_blend_epi16(tmp, state1, 0xF0);    // DCBA
+    state1 = _mm_alignr_epi8(state1, tmp, 8);       // HGFE
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h), state0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 4), state1);
+}
+
+const bool kShaExtensions = have_sha_extensions();
+#endif
+
 }  // namespace
 
 void Sha256::reset() {
     h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     buffered_ = 0;
     total_ = 0;
+}
+
+void Sha256::blocks(const std::uint8_t* p, std::size_t n) {
+#if defined(__x86_64__)
+    if (kShaExtensions && !force_portable_) {
+        blocks_sha_extensions(h_.data(), p, n);
+        return;
+    }
+#endif
+    for (; n > 0; --n, p += 64) block(p);
 }
 
 void Sha256::block(const std::uint8_t* p) {
@@ -69,13 +134,13 @@ void Sha256::update(const void* data, std::size_t len) {
         p += take;
         len -= take;
         if (buffered_ < buf_.size()) return;
-        block(buf_.data());
+        blocks(buf_.data(), 1);
         buffered_ = 0;
     }
-    while (len >= 64) {
-        block(p);
-        p += 64;
-        len -= 64;
+    if (len >= 64) {
+        blocks(p, len / 64);
+        p += len / 64 * 64;
+        len %= 64;
     }
     std::memcpy(buf_.data(), p, len);
     buffered_ = len;

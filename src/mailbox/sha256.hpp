@@ -16,12 +16,17 @@ public:
     void update(const void* data, std::size_t len);
     Digest finish();
 
+    // Tests: the portable code even where the CPU has SHA instructions.
+    void force_portable() { force_portable_ = true; }
+
 private:
+    void blocks(const std::uint8_t* p, std::size_t n);
     void block(const std::uint8_t* p);
     std::array<std::uint32_t, 8> h_{};
     std::array<std::uint8_t, 64> buf_{};
     std::size_t buffered_ = 0;
     std::uint64_t total_ = 0;
+    bool force_portable_ = false;
 };
 
 }  // namespace pop3d::mailbox

@@ -39,3 +39,24 @@ TEST(Sha256, IncrementalEqualsOneShot) {
         EXPECT_EQ(hex(h.finish()), sha(s)) << step;
     }
 }
+
+// Where the CPU has SHA instructions they are used: they must agree with
+// the portable code on every length and every split of the input.
+TEST(Sha256, PortableCodeAndShaInstructionsAgree) {
+    std::string s;
+    std::uint32_t x = 12345;
+    for (int i = 0; i < 5000; ++i) s.push_back(static_cast<char>((x = x * 1103515245 + 12345) >> 16));
+    for (std::size_t len : {0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4999, 5000}) {
+        Sha256 portable;
+        portable.force_portable();
+        portable.update(s.data(), len);
+        Sha256 split;
+        split.update(s.data(), len / 3);
+        split.update(s.data() + len / 3, len - len / 3);
+        EXPECT_EQ(hex(portable.finish()), hex(split.finish())) << len;
+    }
+    Sha256 portable;
+    portable.force_portable();
+    portable.update("abc", 3);
+    EXPECT_EQ(hex(portable.finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
