@@ -5,7 +5,8 @@
 //
 //     mbox_kernels MODE FILE [REPEATS=5]
 //
-// MODE: memchr, open, uidl, retr. Prints "MODE_s SECONDS" (best of REPEATS)
+// MODE: memchr, open, uidl, retr, expunge (of every other message, on a
+// copy made next to FILE; only the expunge is timed). Prints "MODE_s SECONDS" (best of REPEATS)
 // and "bytes N" (open also "index_bytes_per_message", from the resident size). Run it under callgrind with REPEATS=1 for instruction counts.
 #include "mailbox/file_io.hpp"
 #include "mailbox/mbox_maildrop.hpp"
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace pop3d::mailbox;
 
@@ -42,6 +44,7 @@ std::uint64_t file_size(const std::string& path) {
 }
 
 double index_bytes = 1e30;
+double expunge_seconds = 1e30;
 
 // Resident bytes of this process (VmRSS).
 long rss_bytes() {
@@ -95,6 +98,23 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
         if (!md->load_uids().ok()) std::exit(1);
         return md->uid(md->count() - 1).size();
     }
+    if (mode == "expunge") {  // of every other message; on a copy, timed alone
+        md.reset();
+        const std::string copy = path + ".expunge";
+        if (std::system(("cp '" + path + "' '" + copy + "' && sync").c_str()) != 0) std::exit(1);
+        auto work = open_maildrop(copy);
+        std::vector<bool> deleted(work->count());
+        for (std::size_t i = 0; i < deleted.size(); i += 2) deleted[i] = true;
+        const auto t = std::chrono::steady_clock::now();
+        const Result r = work->expunge(deleted);
+        expunge_seconds = std::min(expunge_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+        if (!r.ok()) {
+            std::fprintf(stderr, "mbox_kernels: expunge: %s\n", r.detail.c_str());
+            std::exit(1);
+        }
+        ::unlink(copy.c_str());
+        return work->count();
+    }
     if (mode == "retr") {
         CountingSink sink;
         for (std::size_t i = 0; i < md->count(); ++i)
@@ -122,6 +142,7 @@ int main(int argc, char** argv) {
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
     }
     if (mode == "open") std::printf("index_bytes_per_message %.1f\n", index_bytes);
+    if (mode == "expunge") best = expunge_seconds;
     std::printf("%s_s %.6f\nbytes %llu\nresult %llu\n", mode.c_str(), best,
                 static_cast<unsigned long long>(file_size(path)), static_cast<unsigned long long>(result));
     return 0;

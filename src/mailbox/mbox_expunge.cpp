@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace pop3d::mailbox {
@@ -37,9 +39,10 @@ Result io_error(const std::string& what, int err) {
     return {Status::temp_fail, what + ": " + text::errno_text(err) + "; no messages deleted"};
 }
 
-// Copies [src, src+len) of `in` to the end of `out`, in the kernel when it can.
-bool append_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint64_t& dst, MailboxLock& lock,
-                  std::chrono::steady_clock::time_point& last_touch) {
+// Copies [src, src+len) of `in` to the end of `out` in the kernel
+// (copy_file_range), or through a buffer where the kernel cannot.
+bool copy_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint64_t& dst, MailboxLock& lock,
+                std::chrono::steady_clock::time_point& last_touch) {
     bool kernel_copy = true;
     while (len > 0) {
         const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(len, 8 * 1024 * 1024));
@@ -79,6 +82,74 @@ bool append_range(int in, std::uint64_t src, std::uint64_t len, int out, std::ui
     }
     return true;
 }
+
+// Appends the kept parts of the mailbox, in order, to the new file. A
+// large part goes through copy_range; small ones (most messages) are
+// gathered through a window of the old file into an output buffer, so
+// that keeping every other of 60,000 messages costs a few hundred system
+// calls, not one or two per message.
+class KeptWriter {
+public:
+    static constexpr std::size_t kBuffer = 1024 * 1024;
+    KeptWriter(int in, int out, MailboxLock& lock) : in_(in), out_(out), lock_(lock) {}
+
+    bool append(std::uint64_t src, std::uint64_t len) {
+        if (len >= kBuffer) return flush() && copy_range(in_, src, len, out_, dst_, lock_, last_touch_);
+        while (len > 0) {
+            if (!(window_ && src >= window_offset_ && src < window_offset_ + window_len_) && !fill(src)) return false;
+            const std::size_t avail = static_cast<std::size_t>(window_offset_ + window_len_ - src);
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({len, avail, kBuffer - used_}));
+            std::memcpy(out_buf_.get() + used_, window_.get() + (src - window_offset_), n);
+            used_ += n;
+            src += n;
+            len -= n;
+            if (used_ == kBuffer && !flush()) return false;
+        }
+        return true;
+    }
+
+    bool flush() {
+        if (used_ == 0) return true;
+        if (!pwrite_full(out_, out_buf_.get(), used_, dst_)) return false;
+        dst_ += used_;
+        used_ = 0;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_touch_ > std::chrono::seconds(30)) {
+            lock_.touch();
+            last_touch_ = now;
+        }
+        return true;
+    }
+
+private:
+    bool fill(std::uint64_t src) {
+        if (!window_) {
+            window_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+            out_buf_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+        }
+        window_len_ = 0;
+        for (;;) {  // as much as the file has, up to the window's size
+            const ssize_t n = ::pread(in_, window_.get(), kBuffer, static_cast<off_t>(src));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                if (n == 0) errno = EIO;  // shorter than the snapshot says
+                return false;
+            }
+            window_offset_ = src;
+            window_len_ = static_cast<std::size_t>(n);
+            return true;
+        }
+    }
+
+    int in_, out_;
+    MailboxLock& lock_;
+    std::chrono::steady_clock::time_point last_touch_ = std::chrono::steady_clock::now();
+    std::uint64_t dst_ = 0;
+    std::unique_ptr<char[]> window_, out_buf_;
+    std::uint64_t window_offset_ = 0;
+    std::size_t window_len_ = 0;
+    std::size_t used_ = 0;
+};
 
 }  // namespace
 
@@ -142,21 +213,29 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     };
     test_pause("created");
 
-    std::uint64_t dst = 0;
-    auto last_touch = std::chrono::steady_clock::now();
-    if (!append_range(fd, 0, msgs[first].from_offset, out.get(), dst, lock, last_touch))
-        return discard("writing " + tmp, errno);
+    // Runs of kept messages are copied as one range each.
+    KeptWriter writer(fd, out.get(), lock);
+    std::uint64_t run_start = 0, run_end = msgs[first].from_offset;
     for (std::size_t i = first + 1; i < msgs.size(); ++i) {
         if (deleted[i]) continue;
         const std::uint64_t start = msgs[i].from_offset;
         const std::uint64_t end = i + 1 < msgs.size() ? msgs[i + 1].from_offset : s.end;
-        if (!append_range(fd, start, end - start, out.get(), dst, lock, last_touch))
-            return discard("writing " + tmp, errno);
+        if (start != run_end) {
+            if (!writer.append(run_start, run_end - run_start)) return discard("writing " + tmp, errno);
+            run_start = start;
+        }
+        run_end = end;
         if (i == (first + msgs.size()) / 2) test_pause("copying");
     }
     // Mail delivered since the snapshot follows the kept messages.
-    if (file_end > s.end && !append_range(fd, s.end, file_end - s.end, out.get(), dst, lock, last_touch))
-        return discard("writing " + tmp, errno);
+    if (file_end > s.end) {
+        if (run_end != s.end) {
+            if (!writer.append(run_start, run_end - run_start)) return discard("writing " + tmp, errno);
+            run_start = s.end;
+        }
+        run_end = file_end;
+    }
+    if (!writer.append(run_start, run_end - run_start) || !writer.flush()) return discard("writing " + tmp, errno);
     test_pause("copied");
     if (::fsync(out.get()) != 0) return discard("fsync " + tmp, errno);
     test_pause("synced");

@@ -5,7 +5,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace pop3d::mailbox {
 
@@ -40,9 +42,31 @@ Result validate_snapshot(int fd, const Snapshot& s) {
     if (::lstat(s.path.c_str(), &by_path) != 0 || by_path.st_dev != s.dev || by_path.st_ino != s.ino)
         return changed(s, "the file was replaced");
     if (Result r = check_size(fd, s); !r.ok()) return r;
-    for (const MessageEntry& m : *s.messages)
-        if (!from_line_at(fd, m.from_offset))
-            return changed(s, "no From_ line at offset " + std::to_string(m.from_offset));
+    // One read for the From_ lines of the messages within kReadChunk of
+    // each other, not one per message.
+    const MessageIndex& msgs = *s.messages;
+    std::unique_ptr<char[]> buf;
+    std::uint64_t buf_offset = 0;
+    std::size_t buf_len = 0;
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        const std::uint64_t probe = from_probe_start(msgs[i].from_offset);
+        const std::uint64_t probe_end = msgs[i].from_offset + 5;
+        if (!buf || probe < buf_offset || probe_end > buf_offset + buf_len) {
+            std::size_t j = i;  // the last message whose From_ line fits in this read
+            while (j + 1 < msgs.size() && msgs[j + 1].from_offset + 5 - probe <= kReadChunk) ++j;
+            const auto len = static_cast<std::size_t>(std::max<std::uint64_t>(
+                std::min<std::uint64_t>(msgs[j].from_offset + 5, s.end) - probe, std::min<std::uint64_t>(kFromProbe, s.end - probe)));
+            if (!buf) buf = std::make_unique_for_overwrite<char[]>(kReadChunk);
+            buf_len = 0;
+            if (!pread_full(fd, buf.get(), len, probe))
+                return changed(s, "no From_ line at offset " + std::to_string(msgs[i].from_offset));
+            buf_offset = probe;
+            buf_len = len;
+        }
+        if (!from_line_in(buf.get() + (probe - buf_offset), static_cast<std::size_t>(buf_offset + buf_len - probe),
+                          msgs[i].from_offset))
+            return changed(s, "no From_ line at offset " + std::to_string(msgs[i].from_offset));
+    }
     return Result::good();
 }
 
