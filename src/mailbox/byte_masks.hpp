@@ -1,9 +1,11 @@
 // 64-byte blocks as bit masks: bit k of eq_mask(p, c) is set when p[k] == c.
-// The mbox scanners test whole blocks this way and fall back to byte-wise
-// code only where a mask shows something to look at. SSE2 is part of every
+// The mbox scanners find the line ends of a block this way, look at the
+// bytes around each, and fall back to byte-wise code only at line starts
+// that need it. SSE2 is part of every
 // x86-64 CPU; elsewhere a plain loop gives the same masks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__SSE2__)
@@ -31,8 +33,7 @@ inline std::uint64_t eq_mask(const char* p, char c) {
 }
 #endif
 
-// Index of the lowest / highest set bit of a non-zero mask.
+// Index of the lowest set bit of a non-zero mask.
 inline unsigned low_bit(std::uint64_t m) { return static_cast<unsigned>(__builtin_ctzll(m)); }
-inline unsigned high_bit(std::uint64_t m) { return 63u - static_cast<unsigned>(__builtin_clzll(m)); }
 
 }  // namespace pop3d::mailbox

@@ -77,45 +77,51 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
     pos_ += n;
 }
 
-// The bulk of a message, 64 bytes at a time: what on_line_end() would record
-// for every line, in a few mask operations per block. Stops after a line end
+// The bulk of a message, 64 bytes at a time: one mask finds the line ends,
+// and what on_line_end() would record is done right here for each (a
+// line is some 60 bytes: most blocks hold one). Stops after a line end
 // whose next line starts with 'F' or '>' (it may be a From_ or a quoted
 // From line: the byte-wise code looks at it) or where fewer than 65 bytes
-// are left (the next line's first byte must be in the block's reach).
-#if defined(__x86_64__)
-__attribute__((target_clones("popcnt", "default")))  // a POPCNT instruction where the CPU has one
-#endif
+// are left (the byte after a block's last line end must be in reach).
 std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t n) {
+    // Locals, not members: stores through this-> could alias the bytes read.
     char before = i > 0 ? data[i - 1] : prev_;
-    while (i + kBlock < n) {
+    std::uint64_t bare_lf = bare_lf_, line_start = line_start_, last_start = last_line_start_;
+    std::uint64_t last_end = last_line_end_;
+    bool last_empty = last_line_empty_, last_bare = last_line_bare_;
+    bool look = false;
+    while (i + kBlock < n && !look) {
         const char* p = data + i;
-        const std::uint64_t nl = eq_mask(p, '\n');
-        if (nl == 0) {
+        std::uint64_t nl = eq_mask(p, '\n');
+        for (; nl != 0; nl &= nl - 1) {
+            const unsigned k = low_bit(nl);
+            const bool bare = (k > 0 ? p[k - 1] : before) != '\r';
+            const std::uint64_t lf = pos_ + i + k;
+            bare_lf += bare;
+            last_start = line_start;
+            last_end = lf + 1;
+            last_bare = bare;
+            last_empty = lf == line_start || (lf == line_start + 1 && !bare);
+            line_start = lf + 1;
+            const char next = p[k + 1];
+            if (next == 'F' || next == '>') {
+                look = true;
+                i += k + 1;
+                break;
+            }
+        }
+        if (!look) {
             before = p[kBlock - 1];
             i += kBlock;
-            continue;
         }
-        const std::uint64_t after_cr = (eq_mask(p, '\r') << 1) | (before == '\r' ? 1u : 0u);
-        const std::uint64_t look = nl & (eq_mask(p + 1, 'F') | eq_mask(p + 1, '>'));
-        // Line ends up to the first one that needs a look.
-        const std::uint64_t ends = look ? nl & ((look & -look) * 2 - 1) : nl;
-        bare_lf_ += static_cast<std::uint64_t>(__builtin_popcountll(ends & ~after_cr));
-        const unsigned last = high_bit(ends);
-        const std::uint64_t earlier = ends & ~(std::uint64_t{1} << last);
-        const std::uint64_t lf = pos_ + i + last;
-        last_line_start_ = earlier ? pos_ + i + high_bit(earlier) + 1 : line_start_;
-        last_line_end_ = lf + 1;
-        last_line_bare_ = !((after_cr >> last) & 1);
-        const std::uint64_t len = lf - last_line_start_;
-        last_line_empty_ = len == 0 || (len == 1 && !last_line_bare_);
-        line_start_ = lf + 1;
-        if (look) {
-            state_ = State::line_start;
-            return i + last + 1;
-        }
-        before = p[kBlock - 1];
-        i += kBlock;
     }
+    bare_lf_ = bare_lf;
+    line_start_ = line_start;
+    last_line_start_ = last_start;
+    last_line_end_ = last_end;
+    last_line_empty_ = last_empty;
+    last_line_bare_ = last_bare;
+    if (look) state_ = State::line_start;
     return i;
 }
 

@@ -59,54 +59,44 @@ bool MessageEncoder::emit(const char* p, std::size_t n) {
     return !failed_;
 }
 
-// Whole lines of the body (no TOP limit), 64 bytes at a time: copies the
-// block into the output window with CR before every bare LF. Stops after a
-// line end whose next line starts with '.' (dot-stuffing) or, when
-// unquoting, '>': the byte-wise code handles that line start. Needs two
-// blocks of input ahead (copies are done 64 bytes at a time).
-#if defined(__x86_64__)
-__attribute__((target_clones("popcnt", "default")))
-#endif
+// Whole lines of the body (no TOP limit), 64 bytes at a time: one mask
+// finds the line ends; the block is copied into the output window segment
+// by segment, 64 bytes at a time (the window has room for the overrun),
+// with a CR before every bare LF. Stops after a line end whose next line
+// starts with '.' (dot-stuffing) or, when unquoting, '>': the byte-wise
+// code handles that line start. Needs two blocks of input ahead.
 std::size_t MessageEncoder::convert_lines(const char* data, std::size_t i, std::size_t n) {
     char before = i > 0 ? data[i - 1] : prev_;
-    while (i + 2 * kBlock <= n) {
+    bool look = false;
+    while (i + 2 * kBlock <= n && !look) {
         if (!room(kBlockRoom)) return i;
         const char* p = data + i;
-        const std::uint64_t nl = eq_mask(p, '\n');
-        std::uint64_t look = 0;
-        std::size_t len = kBlock;
-        std::uint64_t bare = 0;
-        if (nl != 0) {
-            const std::uint64_t after_cr = (eq_mask(p, '\r') << 1) | (before == '\r' ? 1u : 0u);
-            const std::uint64_t starts = eq_mask(p + 1, '.') | (unquote_ ? eq_mask(p + 1, '>') : 0);
-            look = nl & starts;
-            const std::uint64_t ends = look ? nl & ((look & -look) * 2 - 1) : nl;
-            if (look) len = high_bit(ends) + 1;
-            bare = ends & ~after_cr;
-            line_len_ = 0;  // only TOP reads it, and TOP never comes here
-        }
-        // Copy segment by segment, 64 bytes at a time (the window has room
-        // for the overrun); each bare LF gets its CR.
-        std::size_t from = 0;
         char* o = out_ptr_;
-        for (; bare != 0; bare &= bare - 1) {
-            const std::size_t lf = low_bit(bare);
-            std::memcpy(o, p + from, kBlock);
-            o += lf - from;
-            *o++ = '\r';
-            from = lf;
+        std::size_t from = 0;  // bytes of the block before `from` are out
+        std::size_t len = kBlock;
+        for (std::uint64_t nl = eq_mask(p, '\n'); nl != 0; nl &= nl - 1) {
+            const std::size_t k = low_bit(nl);
+            if ((k > 0 ? p[k - 1] : before) != '\r') {
+                std::memcpy(o, p + from, kBlock);
+                o += k - from;
+                *o++ = '\r';
+                from = k;
+            }
+            const char next = p[k + 1];
+            if (next == '.' || (next == '>' && unquote_)) {
+                look = true;
+                len = k + 1;
+                break;
+            }
         }
         std::memcpy(o, p + from, kBlock);
         out_ptr_ = o + (len - from);
         before = p[len - 1];
         i += len;
-        if (look) {
-            prev_ = '\n';
-            state_ = State::line_start;
-            return i;
-        }
     }
+    if (look) state_ = State::line_start;
     prev_ = before;
+    line_len_ = 0;  // only TOP reads it, and TOP never comes here
     return i;
 }
 
