@@ -101,7 +101,7 @@ FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay_main.o
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build tsan-build bench
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build tsan-build bench bench-tools
 
 all: $(POP3D)
 
@@ -214,8 +214,10 @@ soak: $(POP3D) $(TEST_FAULTS)
 # the peers' Debian packages). BENCH_ARGS=--quick: the 160 MB workload only.
 BENCH_TOOLS := $(BUILD)/bench/gen_mbox $(BUILD)/bench/pop3_bench $(BUILD)/bench/pam_loop $(BUILD)/bench/mbox_kernels
 .SECONDARY: $(BENCH_TOOLS:%=%.o)
-bench: $(POP3D) $(BENCH_TOOLS)
+bench: bench-tools
 	@python3 bench/run_bench.py $(BENCH_ARGS)
+
+bench-tools: $(POP3D) $(BENCH_TOOLS)
 
 $(BUILD)/bench/mbox_kernels: $(BUILD)/bench/mbox_kernels.o $(CORE_LIB)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
