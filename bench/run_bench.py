@@ -319,20 +319,30 @@ def message_count(path):
 
 
 def bench_workload(server, system, name, results):
-    """Open, second open, UIDL, RETR-all, expunge of half: one workload."""
+    """Open, second open, UIDL, RETR-all, expunge of half: one workload,
+    three times unless it is large (the quickest of each figure: this is a
+    shared machine)."""
     source = os.path.join(WORK, f"{name}.mbox")
-    path = system.install_mailbox(USERS[0], source)
-    before = message_count(path)
+    repeats = 1 if SMOKE or os.path.getsize(source) > 500_000_000 else 3
     r = results.setdefault(name, {})
-    out = run(tool("pop3_bench"), "mailbox", str(server.port), USERS[0], PASSWORD, timeout=3600)
-    r.update(figures(out))
-    # Dovecot may have rewritten headers into the file: expunge a fresh copy.
-    path = system.install_mailbox(USERS[0], source)
-    out = run(tool("pop3_bench"), "expunge", str(server.port), USERS[0], PASSWORD, timeout=3600)
-    r.update(figures(out))
-    time.sleep(0.2)  # popa3d and Dovecot finish writing after the +OK
-    left = message_count(path)
-    r["expunge_ok"] = left == before - int(r.get("deleted", -1))
+
+    def keep_quickest(found):
+        for k, v in found.items():
+            r[k] = min(r[k], v) if k.endswith("_s") and k in r else v
+
+    def fresh_copy():
+        shutil.rmtree(f"{server.dir}/index/{USERS[0]}", ignore_errors=True)  # Dovecot's, built anew
+        return system.install_mailbox(USERS[0], source)
+
+    for _ in range(repeats):
+        fresh_copy()
+        keep_quickest(figures(run(tool("pop3_bench"), "mailbox", str(server.port), USERS[0], PASSWORD, timeout=3600)))
+    for _ in range(repeats):
+        path = fresh_copy()  # Dovecot may have rewritten headers into the file
+        before = message_count(path)
+        keep_quickest(figures(run(tool("pop3_bench"), "expunge", str(server.port), USERS[0], PASSWORD, timeout=3600)))
+        time.sleep(0.2)  # popa3d and Dovecot finish writing after the +OK
+        r["expunge_ok"] = r.get("expunge_ok", True) and message_count(path) == before - int(r.get("deleted", -1))
 
 
 SMALL_MAILBOX = (b"From sender@example.org Thu Nov 26 10:00:00 2026\nSubject: hello\n\n"
@@ -529,7 +539,9 @@ def report(data, workloads, servers):
         for s in servers:
             r = res[s].get(w, {})
             if "open_s" in r and "open2_s" in r and "login_min_s" in res[s]:
-                r["open_net_s"] = max(min(r["open_s"], r["open2_s"]) - res[s]["login_min_s"], 1e-6)
+                net = min(r["open_s"], r["open2_s"]) - res[s]["login_min_s"]
+                if net >= 0.001:  # else lost in PAM's noise: shown as "-"
+                    r["open_net_s"] = net
         o = row("  less authentication", "open_net_s", "time")
         row("second open", "open2_s", "time")
         row("UIDL listing", "uidl_s", "time")

@@ -159,7 +159,7 @@ Result MboxMaildrop::check(std::size_t i) {
     const MessageEntry& m = messages_[i];
     const std::uint64_t start = from_probe_start(m.from_offset);
     auto changed = [&](const char* why) {
-        window_.reset();
+        release_buffers();
         changed_ = true;
         return Result{Status::changed, options_.path + ": mailbox changed since login: " + why + " (message " +
                                              std::to_string(i + 1) + ")"};
@@ -171,13 +171,21 @@ Result MboxMaildrop::check(std::size_t i) {
         struct stat st {};
         if (::fstat(fd_.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < snapshot_end_)
             return changed("the file is shorter");
-        const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(snapshot_end_ - start, kReadChunk));
-        if (!window_) window_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+        // The first message after the client was waited for: read just it
+        // (a client that sends one command at a time gains nothing from
+        // more). The next ones without a wait are a pipeline: read ahead.
+        const std::uint64_t want = burst_ ? snapshot_end_ - start : m.content_end - start;
+        const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(want, kReadChunk));
+        if (window_capacity_ < len) {
+            window_ = std::make_unique_for_overwrite<char[]>(len);
+            window_capacity_ = len;
+        }
         window_offset_ = start;
         window_len_ = 0;
         if (!pread_full(fd_.get(), window_.get(), len, start)) return changed("read error");
         window_len_ = len;
     }
+    burst_ = true;
     const char* at = window_.get() + (start - window_offset_);
     const std::size_t avail = window_len_ - static_cast<std::size_t>(start - window_offset_);
     // The From_ line starts and ends where the index has it.
@@ -205,7 +213,7 @@ Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines
     const bool read_ok =
         !sink_ok || encoder.done() || pos == m.content_end || read_range(fd_.get(), pos, m.content_end - pos, feed);
     if (!read_ok) {
-        window_.reset();
+        release_buffers();
         changed_ = true;
         return {Status::changed, options_.path + ": read error or mailbox truncated while sending"};
     }

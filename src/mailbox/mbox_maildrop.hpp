@@ -47,7 +47,11 @@ public:
     Result send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) override;
     Result expunge(const std::vector<bool>& deleted) override;
     Result writable() const override;
-    void release_buffers() override { window_.reset(); }
+    void release_buffers() override {
+        window_.reset();
+        window_capacity_ = window_len_ = 0;
+        burst_ = false;
+    }
 
     bool read_only() const { return read_only_; }
     // Keeps the session lock for as long as the maildrop is open.
@@ -69,15 +73,18 @@ private:
     UidOverrides overrides_;
     bool uids_loaded_ = false;
 
-    // What check(i) read: up to kReadChunk bytes from message i's From_
-    // line on, so that a RETR costs one read and the RETRs of a pipeline
-    // that follow in the file cost none. Freed when the session goes idle.
+    // What check(i) read from message i's From_ line on: the message (up
+    // to kReadChunk), or kReadChunk when commands come in a burst, so that
+    // a RETR costs one read and the RETRs of a pipeline that follow in the
+    // file cost none. Freed when the session waits for its client.
     bool in_window(std::uint64_t from, std::uint64_t to) const {
         return window_ && from >= window_offset_ && to <= window_offset_ + window_len_;
     }
     std::unique_ptr<char[]> window_;
     std::uint64_t window_offset_ = 0;
     std::size_t window_len_ = 0;
+    std::size_t window_capacity_ = 0;
+    bool burst_ = false;  // a check() since the session last waited for its client
 };
 
 }  // namespace pop3d::mailbox

@@ -369,6 +369,28 @@ TEST_F(MboxMaildropTest, CheckThenSendReadsTheMessageOnceAndTopStopsEarly) {
     EXPECT_EQ(s.data, "Subject: two\r\n\r\n..dot\r\nbody two\r\n");
 }
 
+// A burst of RETRs is served from one read window; after the session waits
+// for its client (release_buffers) the next RETR reads the file again, so
+// a rewrite in between is caught.
+TEST_F(MboxMaildropTest, PipelinedRetrsShareAReadAndAWaitRereads) {
+    std::string mbox;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 200; ++i) {
+        bodies.push_back("Subject: m" + std::to_string(i) + "\r\n\r\n.." + std::to_string(i) + "\r\nline\r\n");
+        mbox += "From a@x Thu Nov 26 10:00:00 2026\nSubject: m" + std::to_string(i) + "\n\n." + std::to_string(i) +
+                "\nline\n\n";
+    }
+    write_file(mbox);
+    auto md = open_ok();
+    ASSERT_EQ(md->count(), 200u);
+    for (std::size_t i = 0; i < 200; ++i) EXPECT_EQ(retr(*md, i), bodies[i]) << i;
+    for (std::size_t i = 200; i-- > 0;) EXPECT_EQ(retr(*md, i), bodies[i]) << i;  // backwards too
+    md->release_buffers();
+    std::string shifted = "From b@x Thu Nov 26 10:00:00 2026\n" + mbox;  // every From_ line moves
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << shifted; }
+    EXPECT_EQ(md->check(5).status, mailbox::Status::changed);
+}
+
 TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {
     write_file(kM1 + kM2);
     auto md = open_ok();
