@@ -215,7 +215,7 @@ bool MessageEncoder::feed(const char* data, std::size_t n) {
         }
         any_ = true;
     }
-    return !failed_;
+    return flush_out();  // all of it handed over: a failing sink shows now
 }
 
 bool MessageEncoder::finish() {

@@ -19,14 +19,10 @@ class MessageEncoder {
 public:
     // body_lines: send only the headers, the blank line and this many body lines (TOP).
     MessageEncoder(ByteSink& out, bool unquote, bool dot_stuff, std::optional<std::uint64_t> body_lines);
-    // What was converted goes to the sink even when the message is abandoned
-    // half way (a read error): the stream then stops where it stopped.
-    ~MessageEncoder() { flush_out(); }
     MessageEncoder(const MessageEncoder&) = delete;
     MessageEncoder& operator=(const MessageEncoder&) = delete;
-    // Returns false when the sink failed (output is handed over in pieces
-    // of up to 16 KiB, so a failure shows at the next one). Stops consuming
-    // once done().
+    // Returns false when the sink failed. Everything converted has been
+    // handed to the sink when it returns. Stops consuming once done().
     bool feed(const char* data, std::size_t n);
     // End of the message: flushes a pending line start and adds the final line end.
     bool finish();

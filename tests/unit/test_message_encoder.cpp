@@ -85,13 +85,13 @@ TEST(MessageEncoder, FailingSinkStopsTheEncoder) {
     struct Failing final : mailbox::ByteSink {
         bool write(std::string_view) override { return false; }
     } sink;
-    mailbox::MessageEncoder small(sink, false, true, std::nullopt);
-    small.feed("abc\n", 4);  // may be buffered still
-    EXPECT_FALSE(small.finish());
-    const std::string big(100 * 1024, 'x');
     mailbox::MessageEncoder enc(sink, false, true, std::nullopt);
-    EXPECT_FALSE(enc.feed(big.data(), big.size()));
+    EXPECT_FALSE(enc.feed("abc\n", 4));
     EXPECT_FALSE(enc.finish());
+    const std::string big(100 * 1024, 'x');  // the block path too
+    mailbox::MessageEncoder big_enc(sink, false, true, std::nullopt);
+    EXPECT_FALSE(big_enc.feed(big.data(), big.size()));
+    EXPECT_FALSE(big_enc.finish());
 }
 
 TEST(MessageEncoder, RandomInputAnyChunkingSameOutputAndUnstuffsToTheCanonicalForm) {
