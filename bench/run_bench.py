@@ -617,6 +617,8 @@ def main():
     ap.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--results", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    # A TERM ends the run through the finally blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     global SMOKE, IDLE_CONNECTIONS, SESSION_SECONDS
     if args.smoke:
         SMOKE, IDLE_CONNECTIONS, SESSION_SECONDS = True, 50, 2.0
