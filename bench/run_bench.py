@@ -44,6 +44,8 @@ WORK = os.path.join(TOOLS, "work")      # generated mailboxes, kept between runs
 SPOOL = os.path.join(TOOLS, "spool")    # /var/mail inside the namespace
 PEERS = os.path.join(TOOLS, "peers")    # unpacked Debian packages
 POP3D = os.path.join(ROOT, "src", "pop3d")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from free_ports import free_port  # noqa: E402 (ports reserved against concurrent test runs)
 PEER_PACKAGES = ["popa3d", "dovecot-core", "dovecot-pop3d"]
 
 USERS = [f"benchu{i}" for i in range(1, 9)]
@@ -86,10 +88,6 @@ def tool(name):
     return os.path.join(TOOLS, name)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- outside the namespace: peers and workloads ------------------------------
