@@ -39,6 +39,15 @@ Result io_error(const std::string& what, int err) {
     return {Status::temp_fail, what + ": " + text::errno_text(err) + "; no messages deleted"};
 }
 
+// A long expunge refreshes the dotlock now and then: others must not judge it stale.
+void keep_lock_fresh(MailboxLock& lock, std::chrono::steady_clock::time_point& last_touch) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_touch > std::chrono::seconds(30)) {
+        lock.touch();
+        last_touch = now;
+    }
+}
+
 // Copies [src, src+len) of `in` to the end of `out` in the kernel
 // (copy_file_range), or through a buffer where the kernel cannot.
 bool copy_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint64_t& dst, MailboxLock& lock,
@@ -74,11 +83,7 @@ bool copy_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint
         src += static_cast<std::uint64_t>(n);
         dst += static_cast<std::uint64_t>(n);
         len -= static_cast<std::uint64_t>(n);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_touch > std::chrono::seconds(30)) {  // others must not judge a long expunge stale
-            lock.touch();
-            last_touch = now;
-        }
+        keep_lock_fresh(lock, last_touch);
     }
     return true;
 }
@@ -113,11 +118,7 @@ public:
         if (!pwrite_full(out_, out_buf_.get(), used_, dst_)) return false;
         dst_ += used_;
         used_ = 0;
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_touch_ > std::chrono::seconds(30)) {
-            lock_.touch();
-            last_touch_ = now;
-        }
+        keep_lock_fresh(lock_, last_touch_);
         return true;
     }
 

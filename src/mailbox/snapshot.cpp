@@ -31,12 +31,6 @@ bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset) {
     return len >= 6 && std::memcmp(bytes, "\nFrom ", 6) == 0;
 }
 
-bool from_line_at(int fd, std::uint64_t offset) {
-    char buf[kFromProbe];
-    const std::size_t len = offset == 0 ? 5 : 6;
-    return pread_full(fd, buf, len, from_probe_start(offset)) && from_line_in(buf, len, offset);
-}
-
 Result validate_snapshot(int fd, const Snapshot& s) {
     struct stat by_path {};
     if (::lstat(s.path.c_str(), &by_path) != 0 || by_path.st_dev != s.dev || by_path.st_ino != s.ino)

@@ -29,9 +29,6 @@ inline constexpr std::size_t kFromProbe = 6;
 // True when bytes read from from_probe_start(offset) show a From_ line at offset.
 bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset);
 
-// True when a From_ line starts at offset: "From " there, after LF or at 0.
-bool from_line_at(int fd, std::uint64_t offset);
-
 // The path still names the indexed file, it is not shorter, and every From_
 // line is where the index has it.
 Result validate_snapshot(int fd, const Snapshot& snapshot);
