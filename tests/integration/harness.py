@@ -293,10 +293,15 @@ class Env:
 
     def stop(self):
         if self.server:
-            try:
-                os.killpg(self.server.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            # Only while the launcher is not reaped does its pid still name
+            # our process group: once reaped (a test waited for it), the
+            # pid may already belong to another test's daemon (pid_max can
+            # be 32768), and killpg would stop that one.
+            if self.server.poll() is None:
+                try:
+                    os.killpg(self.server.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 self.server.wait(timeout=5)
             except subprocess.TimeoutExpired:
