@@ -96,19 +96,22 @@ bool copy_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint
 class KeptWriter {
 public:
     static constexpr std::size_t kBuffer = 1024 * 1024;
-    KeptWriter(int in, int out, MailboxLock& lock) : in_(in), out_(out), lock_(lock) {}
+    // A small mailbox gets buffers its own size, not 2 MiB to touch and free.
+    KeptWriter(int in, int out, std::uint64_t file_size, MailboxLock& lock)
+        : in_(in), out_(out), lock_(lock),
+          cap_(static_cast<std::size_t>(std::clamp<std::uint64_t>((file_size + 4095) / 4096 * 4096, 4096, kBuffer))) {}
 
     bool append(std::uint64_t src, std::uint64_t len) {
         if (len >= kBuffer) return flush() && copy_range(in_, src, len, out_, dst_, lock_, last_touch_);
         while (len > 0) {
             if (!(window_ && src >= window_offset_ && src < window_offset_ + window_len_) && !fill(src)) return false;
             const std::size_t avail = static_cast<std::size_t>(window_offset_ + window_len_ - src);
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({len, avail, kBuffer - used_}));
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({len, avail, cap_ - used_}));
             std::memcpy(out_buf_.get() + used_, window_.get() + (src - window_offset_), n);
             used_ += n;
             src += n;
             len -= n;
-            if (used_ == kBuffer && !flush()) return false;
+            if (used_ == cap_ && !flush()) return false;
         }
         return true;
     }
@@ -125,12 +128,12 @@ public:
 private:
     bool fill(std::uint64_t src) {
         if (!window_) {
-            window_ = std::make_unique_for_overwrite<char[]>(kBuffer);
-            out_buf_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+            window_ = std::make_unique_for_overwrite<char[]>(cap_);
+            out_buf_ = std::make_unique_for_overwrite<char[]>(cap_);
         }
         window_len_ = 0;
         for (;;) {  // as much as the file has, up to the window's size
-            const ssize_t n = ::pread(in_, window_.get(), kBuffer, static_cast<off_t>(src));
+            const ssize_t n = ::pread(in_, window_.get(), cap_, static_cast<off_t>(src));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
                 if (n == 0) errno = EIO;  // shorter than the snapshot says
@@ -144,6 +147,7 @@ private:
 
     int in_, out_;
     MailboxLock& lock_;
+    const std::size_t cap_;  // of each buffer
     std::chrono::steady_clock::time_point last_touch_ = std::chrono::steady_clock::now();
     std::uint64_t dst_ = 0;
     std::unique_ptr<char[]> window_, out_buf_;
@@ -215,7 +219,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     test_pause("created");
 
     // Runs of kept messages are copied as one range each.
-    KeptWriter writer(fd, out.get(), lock);
+    KeptWriter writer(fd, out.get(), file_end, lock);
     std::uint64_t run_start = 0, run_end = msgs[first].from_offset;
     for (std::size_t i = first + 1; i < msgs.size(); ++i) {
         if (deleted[i]) continue;

@@ -50,7 +50,8 @@ Result validate_snapshot(int fd, const Snapshot& s) {
             while (j + 1 < msgs.size() && msgs[j + 1].from_offset + 5 - probe <= kReadChunk) ++j;
             const auto len = static_cast<std::size_t>(std::max<std::uint64_t>(
                 std::min<std::uint64_t>(msgs[j].from_offset + 5, s.end) - probe, std::min<std::uint64_t>(kFromProbe, s.end - probe)));
-            if (!buf) buf = std::make_unique_for_overwrite<char[]>(kReadChunk);
+            // Every read ends within the file: a small one needs no more.
+            if (!buf) buf = std::make_unique_for_overwrite<char[]>(std::min<std::uint64_t>(kReadChunk, std::max<std::uint64_t>(s.end, kFromProbe)));
             buf_len = 0;
             if (!pread_full(fd, buf.get(), len, probe))
                 return changed(s, "no From_ line at offset " + std::to_string(msgs[i].from_offset));

@@ -6,8 +6,8 @@
 // expunge must keep the other messages byte for byte.
 //
 // Input: byte 0 = flags (bit 0 unquote, bits 1-3 chunk size, bits 4-7 TOP
-// body lines; 15 also takes the real-file path), byte 1 = which
-// messages to delete; then the mailbox.
+// body lines; 15 also takes the real-file path; bit 1 also makes the sinks
+// lend their buffer), byte 1 = which messages to delete; then the mailbox.
 #include "mailbox/mbox_index.hpp"
 #include "mailbox/mbox_maildrop.hpp"
 #include "mailbox/message_encoder.hpp"
@@ -24,7 +24,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,10 +36,29 @@ using namespace pop3d::mailbox;
 namespace {
 
 
+// Collects what it is given. With `lend` it also lends space, as the
+// session's output buffer does, so that the encoder converts straight into
+// it; the span ends where its allocation ends, so ASan sees a write past it.
 struct StringSink final : ByteSink {
+    static constexpr std::size_t kScratch = 64 * 1024;
+    explicit StringSink(bool lend_space) : lend(lend_space) {}
+    bool lend;
     std::string bytes;
+    char* lent = nullptr;
     bool write(std::string_view b) override {
         bytes.append(b);
+        return true;
+    }
+    std::span<char> space(std::size_t want) override {  // a lent span may be left unused
+        static const std::unique_ptr<char[]> scratch = std::make_unique_for_overwrite<char[]>(kScratch);
+        if (!lend || want > kScratch) return {};
+        lent = scratch.get() + kScratch - want;
+        return {lent, want};
+    }
+    bool commit(std::size_t n) override {
+        FUZZ_REQUIRE(lent != nullptr);
+        bytes.append(lent, n);
+        lent = nullptr;
         return true;
     }
 };
@@ -79,6 +100,7 @@ bool is_quoted_from(std::string_view line) {
 // (docs/DESIGN.md, "The mbox format, exactly").
 std::string canonical(std::string_view raw, bool unquote) {
     std::string out;
+    out.reserve(raw.size() + raw.size() / 4 + 2);
     std::size_t at = 0;
     while (at < raw.size()) {
         std::size_t lf = raw.find('\n', at);
@@ -97,6 +119,7 @@ std::string canonical(std::string_view raw, bool unquote) {
 // Undoes dot-stuffing; no line on the wire may be a lone "." (it would end the reply).
 std::string unstuff(const std::string& wire) {
     std::string out;
+    out.reserve(wire.size());
     bool line_start = true;
     for (std::size_t i = 0; i < wire.size(); ++i) {
         if (line_start && wire[i] == '.') {
@@ -120,13 +143,13 @@ std::unique_ptr<MboxMaildrop> open_mailbox(const std::string& path, bool unquote
     return MboxMaildrop::open(options, result);
 }
 
-std::vector<std::string> retrieve_all(MboxMaildrop& md) {
+std::vector<std::string> retrieve_all(MboxMaildrop& md, bool lend) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < md.count(); ++i) {
         const Result checked = md.check(i);
         if (!checked.ok()) std::fprintf(stderr, "check(%zu): %s\n", i, checked.detail.c_str());
         FUZZ_REQUIRE(checked.ok());
-        StringSink sink;
+        StringSink sink(lend);
         FUZZ_REQUIRE(md.send(i, std::nullopt, sink).ok());
         out.push_back(unstuff(sink.bytes));
         FUZZ_REQUIRE(out.back().size() == md.size(i));
@@ -140,6 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 2) return 0;
     const bool unquote = data[0] & 1;
     const std::size_t chunk = 1u << ((data[0] >> 1) & 7);  // 1..128
+    const bool lend = (data[0] >> 1) & 1;
     const std::uint64_t top_lines = data[0] >> 4;
     const std::uint8_t delete_mask = data[1];
     const std::string_view mbox(reinterpret_cast<const char*>(data + 2), size - 2);
@@ -169,14 +193,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // In memory (every input): the writer against the model, in chunks.
     for (const MessageEntry& e : entries) {
         const std::string_view raw = mbox.substr(e.content_offset, e.content_end - e.content_offset);
-        StringSink wire;
+        StringSink wire(lend);
         MessageEncoder encoder(wire, unquote, true, std::nullopt);
         for (std::size_t at = 0; at < raw.size(); at += chunk)
             FUZZ_REQUIRE(encoder.feed(raw.data() + at, std::min(chunk, raw.size() - at)));
         FUZZ_REQUIRE(encoder.finish());
         const std::string message = unstuff(wire.bytes);
         FUZZ_REQUIRE(message == canonical(raw, unquote) && message.size() == e.size);
-        StringSink top;
+        StringSink top(lend);
         MessageEncoder top_encoder(top, unquote, true, top_lines);
         top_encoder.feed(raw.data(), raw.size());
         FUZZ_REQUIRE(top_encoder.finish());
@@ -189,11 +213,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     write_file(path, mbox);
     auto md = open_mailbox(path, unquote);
     FUZZ_REQUIRE(md != nullptr && md->count() == entries.size());
-    const std::vector<std::string> messages = retrieve_all(*md);
+    const std::vector<std::string> messages = retrieve_all(*md, lend);
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const MessageEntry& e = entries[i];
         FUZZ_REQUIRE(messages[i] == canonical(mbox.substr(e.content_offset, e.content_end - e.content_offset), unquote));
-        StringSink top;
+        StringSink top(lend);
         FUZZ_REQUIRE(md->check(i).ok() && md->send(i, top_lines, top).ok());
         FUZZ_REQUIRE(messages[i].starts_with(unstuff(top.bytes)));
     }
@@ -218,6 +242,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     md.reset();
     auto after = open_mailbox(path, unquote);
     FUZZ_REQUIRE(after != nullptr);
-    FUZZ_REQUIRE(retrieve_all(*after) == kept);
+    FUZZ_REQUIRE(retrieve_all(*after, lend) == kept);
     return 0;
 }
