@@ -70,6 +70,9 @@ CORE_SRCS := \
 	src/net/systemd.cpp \
 	src/net/connection_table.cpp \
 	src/net/fd_transport.cpp \
+	src/net/address_match.cpp \
+	src/net/proxy_header.cpp \
+	src/net/proxy_reader.cpp \
 	src/app/mailbox_path.cpp \
 	src/app/failure_table.cpp \
 	src/app/spool_opener.cpp \
@@ -93,7 +96,7 @@ POP3D := src/pop3d
 UNIT_TESTS := $(BUILD)/unit_tests
 TEST_PAM_MODULE := $(BUILD)/tests/pam_bigstack.so
 TEST_FAULTS := $(BUILD)/tests/libfailwrite.so $(BUILD)/tests/libsetuid_probe.so
-FUZZ_TARGETS := session mbox config sasl
+FUZZ_TARGETS := session mbox config sasl proxy
 # The fuzz targets built with g++ and a plain main(): make check replays the
 # seed corpora through them (make fuzz runs them under libFuzzer).
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)

@@ -7,6 +7,7 @@
 #include "log/log.hpp"
 #include "net/connection_table.hpp"
 #include "net/fd_transport.hpp"
+#include "net/proxy_reader.hpp"
 #include "net/stop_flag.hpp"
 #include "net/systemd.hpp"
 
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -60,6 +62,17 @@ private:
     std::map<std::string, Entry> entries_;
 };
 
+// A connection from a trusted load balancer whose PROXY header has not all
+// come yet. It counts against max_connections under the balancer's
+// address, with no per-address limit until the header names the client.
+struct PendingProxy {
+    UniqueFd fd;
+    std::string proxy;
+    bool implicit_tls;
+    Clock::time_point deadline;
+    net::ProxyReader reader;
+};
+
 struct Daemon {
     std::vector<net::ListenSocket> listeners;
     const ConfigSource& source;
@@ -69,6 +82,7 @@ struct Daemon {
     net::ConnectionTable table;
     RateLimitedLog limited;
     std::map<pid_t, std::string> children;  // fork model: pid -> client address
+    std::vector<std::unique_ptr<PendingProxy>> pending;  // waiting for their PROXY header
     Clock::time_point accept_paused_until{};
     std::size_t last_status_count = static_cast<std::size_t>(-1);
 };
@@ -76,7 +90,7 @@ struct Daemon {
 // What a session thread owns; handed over through pthread_create's void*.
 struct ThreadStart {
     UniqueFd fd;
-    std::string peer;
+    Peer peer;
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<tls::Context> tls;
     bool implicit_tls;
@@ -90,12 +104,12 @@ extern "C" void* session_thread(void* arg) noexcept {
         serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
                          start->tls, start->implicit_tls, start->throttle);
     } catch (const std::exception& e) {
-        log::err("session rip=" + start->peer + " aborted: " + e.what());
+        log::err("session " + start->peer.text() + " aborted: " + e.what());
     } catch (...) {
-        log::err("session rip=" + start->peer + " aborted");
+        log::err("session " + start->peer.text() + " aborted");
     }
     start->fd.reset();
-    start->table->release(start->peer);
+    start->table->release(start->peer.address);
     return nullptr;
 }
 
@@ -104,7 +118,7 @@ void refuse(int fd, const char* reply) {
     (void)n;
 }
 
-bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit_tls) {
+bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     pthread_attr_t attr;
     ::pthread_attr_init(&attr);
     ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -117,35 +131,36 @@ bool start_thread(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit
     ::pthread_attr_destroy(&attr);
     if (rc != 0) {
         refuse(raw_fd, kNoResources);
-        d.limited.write("thread", "cannot start a session thread: " + std::to_string(rc) + " rip=" + peer);
+        d.limited.write("thread", "cannot start a session thread: " + std::to_string(rc) + " " + peer.text());
         return false;  // start (and the fd) are released here
     }
     start.release();  // the thread owns it now
     return true;
 }
 
-bool start_process(Daemon& d, UniqueFd fd, const std::string& peer, bool implicit_tls) {
+bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     const pid_t pid = ::fork();
     if (pid < 0) {
         refuse(fd.get(), kNoResources);
-        d.limited.write("fork", "cannot fork a session process rip=" + peer);
+        d.limited.write("fork", "cannot fork a session process " + peer.text());
         return false;
     }
     if (pid == 0) {
         for (net::ListenSocket& l : d.listeners) l.fd.reset();
+        d.pending.clear();
         net::reset_after_fork();
         try {
             serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
                              d.failures.get());
         } catch (const std::exception& e) {
-            log::err("session rip=" + peer + " aborted: " + e.what());
+            log::err("session " + peer.text() + " aborted: " + e.what());
             ::_exit(1);
         }
         // _exit: the atexit handlers and library destructors inherited from
         // the daemon are the daemon's (they would remove its files).
         ::_exit(0);
     }
-    d.children[pid] = peer;
+    d.children[pid] = peer.address;
     return true;
 }
 
@@ -168,6 +183,33 @@ void reap_children(Daemon& d) {
     }
 }
 
+// Refuses, with a reply and a log line, a connection over a limit.
+bool admit_or_refuse(Daemon& d, int fd, const std::string& address, net::ConnectionTable::Admit admitted) {
+    const config::Config& c = *d.config;
+    switch (admitted) {
+    case net::ConnectionTable::Admit::too_many:
+        refuse(fd, kTooMany);
+        d.limited.write("max_connections", "refused rip=" + address + " reason=max_connections (" +
+                                               std::to_string(c.max_connections) + ")");
+        return false;
+    case net::ConnectionTable::Admit::too_many_from_address:
+        refuse(fd, kTooManyHere);
+        d.limited.write("per_address " + address, "refused rip=" + address + " reason=max_connections_per_address (" +
+                                                      std::to_string(c.max_connections_per_address) + ")");
+        return false;
+    case net::ConnectionTable::Admit::ok:
+        break;
+    }
+    return true;
+}
+
+// Hands an admitted connection to a session thread or process.
+void start_session(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
+    const bool started = d.config->threads() ? start_thread(d, std::move(fd), peer, implicit_tls)
+                                             : start_process(d, std::move(fd), peer, implicit_tls);
+    if (!started) d.table.release(peer.address);
+}
+
 void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
     for (;;) {
         UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
@@ -182,26 +224,52 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
             d.accept_paused_until = Clock::now() + std::chrono::milliseconds(500);
             return;
         }
-        const std::string peer = net::peer_address(fd.get());
+        const std::string address = net::peer_address(fd.get());
         const config::Config& c = *d.config;
-        switch (d.table.admit(peer, c.max_connections, c.max_connections_per_address)) {
-        case net::ConnectionTable::Admit::too_many:
-            refuse(fd.get(), kTooMany);
-            d.limited.write("max_connections", "refused rip=" + peer + " reason=max_connections (" +
-                                                   std::to_string(c.max_connections) + ")");
+        const bool proxied = from_trusted_proxy(c, address);
+        // A balancer's connections are limited per client once its header
+        // names one; until then only the total applies.
+        const auto admitted = d.table.admit(address, c.max_connections,
+                                            proxied ? static_cast<std::size_t>(-1) : c.max_connections_per_address);
+        if (!admit_or_refuse(d, fd.get(), address, admitted)) continue;
+        if (proxied) {
+            d.pending.push_back(std::make_unique<PendingProxy>(PendingProxy{
+                std::move(fd), address, implicit_tls, Clock::now() + std::chrono::seconds(c.proxy_timeout), {}}));
             continue;
-        case net::ConnectionTable::Admit::too_many_from_address:
-            refuse(fd.get(), kTooManyHere);
-            d.limited.write("per_address " + peer, "refused rip=" + peer + " reason=max_connections_per_address (" +
-                                                       std::to_string(c.max_connections_per_address) + ")");
-            continue;
-        case net::ConnectionTable::Admit::ok:
-            break;
         }
-        const bool started = c.threads() ? start_thread(d, std::move(fd), peer, implicit_tls)
-                                         : start_process(d, std::move(fd), peer, implicit_tls);
-        if (!started) d.table.release(peer);
+        start_session(d, std::move(fd), Peer{address, {}}, implicit_tls);
     }
+}
+
+// Reads what has come of a pending PROXY header; starts the session once it
+// is whole. false: the connection is finished with (started or closed).
+bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
+    net::ProxyReader::Step step = net::ProxyReader::Step::more;
+    if (readable) step = p.reader.step(p.fd.get());
+    if (step == net::ProxyReader::Step::more && Clock::now() < p.deadline) return true;
+    if (step != net::ProxyReader::Step::done) {
+        const std::string why = step == net::ProxyReader::Step::failed
+                                    ? p.reader.error()
+                                    : "no complete PROXY header within " + std::to_string(d.config->proxy_timeout) + " s";
+        d.limited.write("proxy " + p.proxy + " " + why, "PROXY header refused proxy=" + p.proxy + ": " + why + "; connection closed");
+        d.table.release(p.proxy);
+        return false;
+    }
+    const net::ProxyHeader& h = p.reader.header();
+    if (!h.has_client) {  // the balancer's own connection (a health check)
+        start_session(d, std::move(p.fd), Peer{p.proxy, {}}, p.implicit_tls);
+        return false;
+    }
+    const Peer peer{h.client, p.proxy};
+    const auto admitted = d.table.transfer(p.proxy, peer.address, d.config->max_connections_per_address);
+    if (admitted != net::ConnectionTable::Admit::ok) {
+        refuse(p.fd.get(), kTooManyHere);
+        d.limited.write("per_address " + peer.address, "refused " + peer.text() + " reason=max_connections_per_address (" +
+                                                            std::to_string(d.config->max_connections_per_address) + ")");
+        return false;
+    }
+    start_session(d, std::move(p.fd), peer, p.implicit_tls);
+    return false;
 }
 
 void reload(Daemon& d) {
@@ -250,7 +318,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     priv::lookup_group(initial.mail_group);
 
     Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
-             nullptr, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
+             nullptr, {}, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
     d.failures = open_failure_table(*d.config);
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
@@ -264,9 +332,13 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
         fds.push_back({net::stop_fd(), POLLIN, 0});
         fds.push_back({net::reload_fd(), POLLIN, 0});
         const bool paused = Clock::now() < d.accept_paused_until;
+        const std::size_t first_listener = fds.size();
         if (!paused)
             for (const auto& l : d.listeners) fds.push_back({l.fd.get(), POLLIN, 0});
-        const int timeout = paused ? 100 : (d.children.empty() ? 1000 : 200);
+        const std::size_t first_pending = fds.size();
+        for (const auto& p : d.pending) fds.push_back({p->fd.get(), POLLIN, 0});
+        int timeout = paused ? 100 : (d.children.empty() ? 1000 : 200);
+        if (!d.pending.empty()) timeout = std::min(timeout, 100);  // PROXY header deadlines
         const int rc = ::poll(fds.data(), fds.size(), timeout);
         if (rc < 0 && errno != EINTR) {
             log::err("poll: " + text::errno_text(errno));
@@ -275,14 +347,23 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
         if (!d.children.empty()) reap_children(d);
         if (net::stop_requested()) break;
         if (net::take_reload_request()) reload(d);
-        for (std::size_t i = 2; i < fds.size(); ++i)
-            if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd, d.listeners[i - 2].tls);
+        // Pending headers first: the accepts below may add to the list.
+        std::vector<std::unique_ptr<PendingProxy>> still;
+        for (std::size_t i = 0; i < d.pending.size(); ++i) {
+            const bool readable = rc > 0 && (fds[first_pending + i].revents & (POLLIN | POLLHUP | POLLERR));
+            if (advance_pending(d, *d.pending[i], readable)) still.push_back(std::move(d.pending[i]));
+        }
+        d.pending = std::move(still);
+        for (std::size_t i = first_listener; i < first_pending; ++i)
+            if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd, d.listeners[i - first_listener].tls);
         update_status(d);
     }
 
     // Shutdown: no new connections; sessions end at their next command.
     net::notify("STOPPING=1");
     d.listeners.clear();
+    for (const auto& p : d.pending) d.table.release(p->proxy);
+    d.pending.clear();
     const std::size_t running = d.table.count();
     log::notice("shutting down; waiting up to " + std::to_string(d.config->shutdown_grace) + " s for " +
                 std::to_string(running) + " session" + (running == 1 ? "" : "s"));

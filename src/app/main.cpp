@@ -95,8 +95,10 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
     }
     net::install_signal_handlers();
     const auto failures = app::open_failure_table(loaded.config);  // shared with the other inetd processes
-    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, net::peer_address(in_fd), tls,
-                          implicit_tls, failures.get());
+    const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config);
+    if (!peer) return 1;  // a trusted proxy sent no good PROXY header (logged)
+    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, *peer, tls, implicit_tls,
+                          failures.get());
     return 0;
 }
 

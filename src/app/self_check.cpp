@@ -47,6 +47,10 @@ void check_listen(const config::Config& c, CheckReport& r) {
 CheckReport check_setup(const config::Config& c) {
     CheckReport r;
 
+    if (!c.proxy_trusted.empty())
+        r.notes.push_back("connections from " + c.proxy_trusted +
+                          " must begin with a PROXY header, which names the client (proxy_trusted)");
+
     // PAM: the service file must exist, or PAM falls back to "other" (deny on Debian).
     const std::string dir = c.pam_confdir.empty() ? "/etc/pam.d" : c.pam_confdir;
     const std::string service_file = dir + "/" + c.pam_service;

@@ -5,7 +5,9 @@
 #include "build_config.h"
 #include "common/clock.hpp"
 #include "log/log.hpp"
+#include "net/address_match.hpp"
 #include "net/fd_transport.hpp"
+#include "net/proxy_reader.hpp"
 
 #include <sys/stat.h>
 
@@ -66,17 +68,41 @@ std::unique_ptr<FailureTable> open_failure_table(const config::Config& c) {
     return table;
 }
 
-void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const std::string& peer,
+std::string Peer::text() const {
+    return "rip=" + (address.empty() ? std::string("unknown") : address) + (proxy.empty() ? "" : " proxy=" + proxy);
+}
+
+bool from_trusted_proxy(const config::Config& c, const std::string& address) {
+    if (c.proxy_trusted.empty() || address.empty()) return false;
+    const auto trusted = net::NetworkList::parse(c.proxy_trusted, nullptr);  // checked when loaded
+    return trusted && trusted->contains(address);
+}
+
+std::optional<Peer> identify_peer(int in_fd, const config::Config& c) {
+    Peer peer{net::peer_address(in_fd), {}};
+    if (!from_trusted_proxy(c, peer.address)) return peer;
+    net::ProxyHeader header;
+    std::string error;
+    if (!net::read_proxy_header(in_fd, std::chrono::seconds(c.proxy_timeout), header, &error)) {
+        log::warning("PROXY header refused proxy=" + peer.address + ": " + error + "; connection closed");
+        return std::nullopt;
+    }
+    return header.has_client ? Peer{header.client, peer.address} : peer;
+}
+
+void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle) {
-    const auth::ClientInfo client{peer};
+    const auth::ClientInfo client{peer.address};
     net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
-                               std::chrono::seconds(c.login_timeout), peer);
+                               std::chrono::seconds(c.login_timeout), peer.address);
+    transport.refuse_proxy_header();  // a header here comes from an untrusted address, or a second one
     auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
     SpoolOpener opener(c, scope);
     SystemClock clock;
-    log::info("connect rip=" + (peer.empty() ? std::string("unknown") : peer) + (implicit_tls ? " tls" : ""));
+    log::info("connect " + peer.text() + (implicit_tls ? " tls" : ""));
     if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
-    session::Session session(transport, authenticator, opener, clock, session_settings(c, peer), client, throttle);
+    session::Session session(transport, authenticator, opener, clock, session_settings(c, peer.address), client,
+                             throttle);
     session.run();
 }
 

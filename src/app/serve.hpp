@@ -9,7 +9,7 @@
 #include "tls/tls.hpp"
 
 #include <memory>
-
+#include <optional>
 #include <string>
 
 namespace pop3d::app {
@@ -26,13 +26,30 @@ void start_logging(const config::Config& config);
 // this build has no TLS).
 std::shared_ptr<tls::Context> load_tls(const config::Config& config, std::string& error);
 
+// Who is at the other end: the client's address, and the load balancer's
+// when a trusted PROXY header named the client (limits, PAM_RHOST and logs
+// use the client's).
+struct Peer {
+    std::string address;
+    std::string proxy;  // empty: a direct connection
+    std::string text() const;  // for log lines: "rip=A" or "rip=A proxy=P"
+};
+
+// Whether a connection from `address` must start with a PROXY header.
+bool from_trusted_proxy(const config::Config& config, const std::string& address);
+
+// For inetd and systemd Accept=yes: the peer of in_fd, with the PROXY
+// header read first when it comes from a trusted proxy. nullopt: no good
+// header came (logged); close the connection.
+std::optional<Peer> identify_peer(int in_fd, const config::Config& config);
+
 // Serves one client on in_fd/out_fd. scope says how root is given up after
 // login: for the whole process (inetd, fork) or for this thread. With tls,
 // STLS is offered; with implicit_tls the handshake comes before the greeting.
 // throttle: the failed-login counts shared with other sessions.
-void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope,
-                      const std::string& peer, std::shared_ptr<tls::Context> tls = nullptr,
-                      bool implicit_tls = false, session::LoginThrottle* throttle = nullptr);
+void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope, const Peer& peer,
+                      std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
+                      session::LoginThrottle* throttle = nullptr);
 
 // The failed-login table in session_lock_dir (anonymous memory, with a
 // warning, when that is not set or not usable). nullptr only when even

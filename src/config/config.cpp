@@ -3,6 +3,7 @@
 #include "build_config.h"
 #include "common/text.hpp"
 #include "log/log.hpp"
+#include "net/address_match.hpp"
 #include "net/listen_address.hpp"
 
 #include <cerrno>
@@ -74,6 +75,11 @@ std::string check_facility(const std::string& v) {
 std::string check_listen(const std::string& v) {
     std::string error;
     return net::parse_listen_list(v, &error) ? "" : error;
+}
+
+std::string check_networks(const std::string& v) {
+    std::string error;
+    return net::NetworkList::parse(v, &error) ? "" : error;
 }
 
 std::string check_process_model(const std::string& v) {
@@ -157,6 +163,11 @@ const Key kKeys[] = {
      "seconds running sessions get to finish after SIGTERM"},
     {"session_lock_dir", &Config::session_lock_dir, check_absolute_or_empty,
      "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off)"},
+    {"proxy_trusted", &Config::proxy_trusted, check_networks,
+     "load balancers whose PROXY protocol header (v1 or v2) names the client: addresses or networks "
+     "(10.0.0.5 192.0.2.0/24 2001:db8::/32); a connection from one must start with the header (empty: none)"},
+    {"proxy_timeout", UintRange{&Config::proxy_timeout, 1, 3600, Unit::seconds}, nullptr,
+     "seconds a trusted proxy has to send the whole PROXY header"},
     {"tls_cert", &Config::tls_cert, check_absolute_or_empty,
      "TLS certificate chain, PEM (needs a build with --with-openssl)"},
     {"tls_key", &Config::tls_key, check_absolute_or_empty, "TLS private key, PEM"},

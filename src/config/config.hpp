@@ -49,6 +49,10 @@ struct Config {
     unsigned shutdown_grace = 30;     // seconds sessions get to finish on SIGTERM
     std::string session_lock_dir;     // one session per maildrop (empty: off)
 
+    // Behind a load balancer (PROXY protocol)
+    std::string proxy_trusted;        // networks whose PROXY header is believed (empty: none)
+    unsigned proxy_timeout = 5;       // seconds to send the whole header
+
     // TLS (only with ./configure --with-openssl)
     std::string tls_cert;             // PEM certificate chain
     std::string tls_key;              // PEM private key

@@ -17,11 +17,16 @@ public:
 
     Admit admit(const std::string& address, std::size_t max_total, std::size_t max_per_address);
     void release(const std::string& address);
+    // Counts a connection admitted under `from` (a load balancer's address)
+    // under `to` (the client its PROXY header named) from now on. When `to`
+    // is at its limit the connection is released instead.
+    Admit transfer(const std::string& from, const std::string& to, std::size_t max_per_address);
     std::size_t count() const;
     // Waits until no connection is left or the deadline passes; true if empty.
     bool wait_empty(std::chrono::steady_clock::time_point deadline);
 
 private:
+    void release_locked(const std::string& address);
     mutable std::mutex mutex_;
     std::condition_variable empty_;
     std::size_t total_ = 0;

@@ -1,6 +1,7 @@
 #include "net/fd_transport.hpp"
 
 #include "log/log.hpp"
+#include "net/proxy_header.hpp"
 #include "net/stop_flag.hpp"
 
 #include <arpa/inet.h>
@@ -78,6 +79,14 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
         if (w < 0) return {session::ReadStatus::error};
         if (stream_) continue;
         const ssize_t n = ::read(in_, buf, len);
+        if (n > 0 && !first_read_done_) {
+            first_read_done_ = true;
+            if (refuse_proxy_header_ && looks_like_proxy_header(std::string_view(buf, static_cast<std::size_t>(n)))) {
+                log::warning("PROXY header refused rip=" + (peer_.empty() ? std::string("unknown") : peer_) +
+                             ": not sent by an address in proxy_trusted; connection closed");
+                return {session::ReadStatus::eof};
+            }
+        }
         if (n > 0) return {session::ReadStatus::data, static_cast<std::size_t>(n)};
         if (n == 0) return {session::ReadStatus::eof};
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;

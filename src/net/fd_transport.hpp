@@ -30,6 +30,10 @@ public:
     bool tls_startable() const override { return tls_ != nullptr && stream_ == nullptr; }
     // The handshake; logs the outcome (protocol and cipher, or why it failed).
     bool start_tls() override;
+    // Ends the connection, with a log line, if the client's first bytes are
+    // a PROXY header: one not read by identify_peer or the daemon came
+    // from an address not in proxy_trusted (or is a second header).
+    void refuse_proxy_header() { refuse_proxy_header_ = true; }
 
 private:
     bool write_plain(const char* data, std::size_t len);
@@ -42,6 +46,8 @@ private:
     std::chrono::milliseconds handshake_timeout_;
     std::unique_ptr<tls::Stream> stream_;
     std::string peer_;  // for the log
+    bool refuse_proxy_header_ = false;
+    bool first_read_done_ = false;
 };
 
 // Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1"), or "" when

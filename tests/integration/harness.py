@@ -385,6 +385,12 @@ class Raw:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def unstuff(body):
     """Wire body (CRLF.CRLF included) to the message octets a client stores."""
