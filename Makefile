@@ -41,6 +41,7 @@ BUILD := build
 CORE_SRCS := \
 	src/common/text.cpp \
 	src/common/stack.cpp \
+	src/common/filesystem_kind.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/auth/username.cpp \

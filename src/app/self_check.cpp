@@ -1,6 +1,7 @@
 #include "app/self_check.hpp"
 
 #include "app/serve.hpp"
+#include "common/filesystem_kind.hpp"
 #include "common/text.hpp"
 #include "net/listen_address.hpp"
 #include "net/listener.hpp"
@@ -91,8 +92,18 @@ CheckReport check_setup(const config::Config& c) {
             if (mail_gid && !(st.st_gid == *mail_gid && (st.st_mode & S_IWGRP)) && !(st.st_mode & S_IWOTH))
                 r.warnings.push_back(spool + " is not writable by group " + c.mail_group +
                                      ": pop3d cannot create dotlocks there (Debian uses root:mail 2775)");
+            if (on_shared_filesystem(spool)) {
+                r.notes.push_back(spool + " is on a shared filesystem: only their age makes dotlocks there stale");
+                if (c.session_lock_dir.empty() || !on_shared_filesystem(c.session_lock_dir))
+                    r.warnings.push_back("the spool is shared, but session_lock_dir " +
+                                         (c.session_lock_dir.empty() ? std::string("is off") : "is local") +
+                                         ": a session on another host does not exclude one here (pop3d(8), SHARED SPOOL)");
+            }
         }
     }
+    if (!c.runtime_dir.empty() && on_shared_filesystem(c.runtime_dir))
+        r.warnings.push_back("runtime_dir " + c.runtime_dir +
+                             " is on a shared filesystem: its failed-login table is shared memory; keep it local");
     // Standalone daemon only: inetd and systemd pass the sockets in.
     check_listen(c, r);
     if (c.idle_timeout < 600) r.warnings.push_back("idle_timeout below the 600 seconds RFC 1939 requires");

@@ -55,15 +55,15 @@ std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& err
 
 std::unique_ptr<FailureTable> open_failure_table(const config::Config& c) {
     const std::chrono::seconds window(c.auth_fail_window);
-    const std::string path = c.session_lock_dir.empty() ? "" : c.session_lock_dir + "/auth-failures";
+    const std::string path = c.runtime_dir.empty() ? "" : c.runtime_dir + "/auth-failures";
     std::string error;
     auto table = FailureTable::open(path, window, &error);  // anonymous memory when the file fails
-    if (!error.empty() && ::mkdir(c.session_lock_dir.c_str(), 0700) == 0) {
+    if (!error.empty() && ::mkdir(c.runtime_dir.c_str(), 0700) == 0) {
         error.clear();
         table = FailureTable::open(path, window, &error);
     }
     // Threads and forked children still share the counts; inetd processes do not.
-    if (path.empty()) error = "session_lock_dir is empty";
+    if (path.empty()) error = "runtime_dir is empty";
     if (!error.empty()) log::warning("failed logins are counted per process only: " + error);
     return table;
 }

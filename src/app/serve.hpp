@@ -51,7 +51,7 @@ void serve_connection(int in_fd, int out_fd, const config::Config& config, priv:
                       std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
                       session::LoginThrottle* throttle = nullptr);
 
-// The failed-login table in session_lock_dir (anonymous memory, with a
+// The failed-login table in runtime_dir (anonymous memory, with a
 // warning, when that is not set or not usable). nullptr only when even
 // memory could not be had.
 std::unique_ptr<FailureTable> open_failure_table(const config::Config& config);

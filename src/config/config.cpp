@@ -162,7 +162,11 @@ const Key kKeys[] = {
     {"shutdown_grace", UintRange{&Config::shutdown_grace, 0, 3600, Unit::seconds}, nullptr,
      "seconds running sessions get to finish after SIGTERM"},
     {"session_lock_dir", &Config::session_lock_dir, check_absolute_or_empty,
-     "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off)"},
+     "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off); "
+     "hosts that share a spool share it too"},
+    {"runtime_dir", &Config::runtime_dir, check_absolute_or_empty,
+     "this host's runtime state, the failed-login table shared by its pop3d processes (empty: per daemon); "
+     "never on a shared filesystem"},
     {"proxy_trusted", &Config::proxy_trusted, check_networks,
      "load balancers whose PROXY protocol header (v1 or v2) names the client: addresses or networks "
      "(10.0.0.5 192.0.2.0/24 2001:db8::/32); a connection from one must start with the header (empty: none)"},
@@ -268,6 +272,7 @@ Config defaults() {
     c.process_model = "threads";
     c.pid_file = std::string(POP3D_RUNSTATEDIR) + "/pop3d.pid";
     c.session_lock_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
+    c.runtime_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
     return c;
 }
 

@@ -47,7 +47,8 @@ struct Config {
     unsigned thread_stack_size = 1024 * 1024;  // bytes (virtual: only touched pages cost)
     std::string pid_file;             // written when the daemon detaches
     unsigned shutdown_grace = 30;     // seconds sessions get to finish on SIGTERM
-    std::string session_lock_dir;     // one session per maildrop (empty: off)
+    std::string session_lock_dir;     // one session per maildrop (empty: off); shared by hosts sharing a spool
+    std::string runtime_dir;          // this host's state: the failed-login table (empty: per daemon)
 
     // Behind a load balancer (PROXY protocol)
     std::string proxy_trusted;        // networks whose PROXY header is believed (empty: none)

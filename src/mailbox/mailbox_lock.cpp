@@ -1,5 +1,6 @@
 #include "mailbox/mailbox_lock.hpp"
 
+#include "common/filesystem_kind.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
 #include "log/log.hpp"
@@ -52,7 +53,8 @@ pid_t lock_owner(const std::string& lock_path) {
 }
 
 // A dotlock is stale when it is older than stale_age, or (check_pid) when
-// the process it names is gone. EPERM from kill() means it is alive.
+// the process it names is gone. EPERM from kill() means it is alive. On a
+// shared filesystem the pid may be another host's: only age counts there.
 bool stale_dotlock(const std::string& lock_path, const LockSettings& settings, std::string& why) {
     struct stat held {};
     if (::lstat(lock_path.c_str(), &held) != 0) return false;
@@ -61,7 +63,8 @@ bool stale_dotlock(const std::string& lock_path, const LockSettings& settings, s
         why = std::to_string(age) + " s old";
         return true;
     }
-    if (settings.check_pid) {
+    const std::size_t slash = lock_path.rfind('/');
+    if (settings.check_pid && !on_shared_filesystem(slash == std::string::npos ? "." : lock_path.substr(0, slash + 1))) {
         const pid_t pid = lock_owner(lock_path);
         if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
             why = "its process " + std::to_string(pid) + " is gone";

@@ -90,6 +90,8 @@ class Env:
         self.uid_wrapper = uid_wrapper  # pretend to be root (libuid_wrapper) when we are not
         self.extra_env = {}  # more environment for the daemon (restart with start())
         self.extra_preload = []  # more LD_PRELOAD libraries for the daemon
+        self.host = "127.0.0.1"  # where the daemon listens (threads and fork)
+        self.netns = None  # a network namespace to run the daemon in (threads and fork; root)
         self.mail_gid = grp.getgrnam("mail").gr_gid if IS_ROOT else os.getegid()
         self.uids = {}
         for name, (_, root_uid) in USERS.items():
@@ -128,6 +130,7 @@ class Env:
             "auth_fail_budget": "0",  # tests that want it set it
             "lock_timeout": "1",
             "session_lock_dir": self.run_dir,
+            "runtime_dir": self.run_dir,
         }
         if pam_mode == "confdir":
             self.settings["pam_confdir"] = self.pam_dir
@@ -249,7 +252,8 @@ class Env:
             return ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}", "-a", "--inetd",
                     self.inetd_script(extra_args)], False
         if launcher in ("threads", "fork"):
-            return [self.wrapper_script(), "-f", "-c", self.conf, "-l", f"127.0.0.1:{self.port}",
+            netns = ["ip", "netns", "exec", self.netns] if self.netns else []
+            return [*netns, self.wrapper_script(), "-f", "-c", self.conf, "-l", f"{self.host}:{self.port}",
                     "-o", f"process_model={launcher}", *extra_args], True
         if launcher == "activate-listen":
             return ["systemd-socket-activate", "-l", f"127.0.0.1:{self.port}",
@@ -271,7 +275,7 @@ class Env:
             stderr.close()
 
         def greets(port):
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            with socket.create_connection((self.host, port), timeout=1) as s:
                 s.settimeout(5)
                 return s.recv(100).startswith((b"+OK", b"-ERR"))  # a greeting: the whole chain works
 
@@ -318,9 +322,9 @@ class Env:
 class Raw:
     """A byte-exact POP3 client over a plain socket."""
 
-    def __init__(self, port, timeout=10, source=None):
+    def __init__(self, port, timeout=10, source=None, host="127.0.0.1"):
         # source: another loopback address (127.0.0.2) to look like a second client host
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+        self.sock = socket.create_connection((host, port), timeout=timeout,
                                              source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.line()

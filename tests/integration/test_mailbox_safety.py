@@ -8,12 +8,12 @@ import random
 import re
 import signal
 import subprocess
-import threading
 import time
 import unittest
 
 from fixtures import simple
-from harness import BUILD_TESTS, IS_ROOT, SANITIZED, Env, EnvTestCase, Raw, have, mbox_message, unstuff
+from delivery_workload import DeliveryWorkload
+from harness import BUILD_TESTS, IS_ROOT, SANITIZED, Env, EnvTestCase, Raw, have, mbox_message
 
 
 def mailbox_messages(n, seed, big_every=7):
@@ -252,94 +252,18 @@ class ConcurrentDeliveryTest(EnvTestCase):
     base_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
     def setUp(self):
-        self.spool = self.env.mailbox("alice")
         self.env.write_mailbox("alice", b"")
-        self.rc = os.path.join(self.env.dir, "procmailrc")
-        with open(self.rc, "w") as f:
-            f.write(f"SHELL=/bin/sh\nLOCKSLEEP=1\nDEFAULT={self.spool}\n")
-        self.errors, self.delivery_times, self.quit_times, self.deleted = [], [], [], []
+        self.work = DeliveryWorkload(self.env.mailbox("alice"), self.env.dir)
 
-    @staticmethod
-    def body(tag):
-        k = int(tag.split("-")[1])
-        return "".join(f"line {j} of {tag}\n" for j in range(1 + (k * 7) % 40))
-
-    def deliver(self, worker, count):
-        try:
-            for k in range(count):
-                tag = f"{worker}-{k}"
-                msg = f"From: w{worker}@example.org\nSubject: delivery {tag}\n\n{self.body(tag)}".encode()
-                start = time.monotonic()
-                r = subprocess.run(["procmail", "-f", f"w{worker}@example.org", "-m", self.rc], input=msg,
-                                   capture_output=True, timeout=60)
-                self.delivery_times.append(time.monotonic() - start)
-                if r.returncode != 0:
-                    self.errors.append(r.stderr)
-        except Exception as e:  # noqa: BLE001
-            self.errors.append(repr(e))
-
-    def whole(self, text):
-        m = re.search(rb"^Subject: delivery (\S+)\r$", text, re.M)
-        return m and text.endswith(b"\r\n\r\n" + self.body(m.group(1).decode()).replace("\n", "\r\n").encode())
-
-    def pop_loop(self, done):
-        try:
-            while not done.is_set():
-                c = Raw(self.env.port, timeout=30)
-                if not c.login().startswith(b"+OK"):
-                    c.close()
-                    continue
-                n = int(c.cmd("STAT").split()[1])
-                pending = []
-                for i in range(1, min(n, 3) + 1):
-                    _, body = c.multiline(f"RETR {i}")
-                    text = unstuff(body)
-                    if not self.whole(text):
-                        self.errors.append(b"damaged: " + text[:200])
-                        continue
-                    if c.cmd(f"DELE {i}").startswith(b"+OK"):
-                        pending.append(re.search(rb"^Subject: delivery (\S+)\r$", text, re.M).group(1))
-                start = time.monotonic()
-                reply = c.cmd("QUIT")
-                self.quit_times.append(time.monotonic() - start)
-                if reply.startswith(b"+OK"):
-                    self.deleted.extend(pending)
-                c.close()
-                time.sleep(0.05)
-        except Exception as e:  # noqa: BLE001
-            self.errors.append(repr(e))
-
-    def run_with_sessions(self, workers, per_worker):
-        done = threading.Event()
-        popper = threading.Thread(target=self.pop_loop, args=(done,))
-        popper.start()
-        threads = [threading.Thread(target=self.deliver, args=(w, per_worker)) for w in range(workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        time.sleep(0.3)
-        done.set()
-        popper.join()
+    def connect_raw(self):
+        return Raw(self.env.port, timeout=30)
 
     def test_every_message_exactly_once_and_whole(self):
         # Four procmails deliver 100 messages into one mailbox.
-        self.run_with_sessions(4, 25)
-        self.assertEqual(self.errors, [])
-        with open(self.spool, "rb") as f:
-            remaining = re.findall(rb"^Subject: delivery (\S+)$", f.read(), re.M)
-        everything = sorted(f"{w}-{k}".encode() for w in range(4) for k in range(25))
-        self.assertEqual(sorted(remaining + self.deleted), everything)
-        self.assertEqual(len(set(remaining)), len(remaining))
-        c = Raw(self.env.port)
-        c.login()
-        n = int(c.cmd("STAT").split()[1])
-        for i in range(1, n + 1):  # every remaining message is whole
-            _, body = c.multiline(f"RETR {i}")
-            self.assertTrue(self.whole(unstuff(body)))
-        c.cmd("QUIT")
-        print(f"\n  100 deliveries by 4 procmails: {len(self.deleted)} deleted by "
-              f"{len(self.quit_times)} sessions, {len(remaining)} left, all whole", flush=True)
+        self.work.run(4, 25, {"pop": self.connect_raw})
+        remaining = self.work.check_every_message_once_and_whole(self, 4, 25, self.connect_raw)
+        print(f"\n  100 deliveries by 4 procmails: {len(self.work.deleted)} deleted by "
+              f"{len(self.work.quit_times)} sessions, {len(remaining)} left, all whole", flush=True)
 
     def test_nobody_waits_for_pop3d(self):
         """One procmail (so procmails do not wait for each other). A delivery
@@ -347,16 +271,16 @@ class ConcurrentDeliveryTest(EnvTestCase):
         A QUIT waits at most for a delivery's lock work, which can itself be a
         second: procmail sleeps LOCKSLEEP while holding its locks when the
         mailbox changed between its stat() and its lock (strace shows it)."""
-        self.run_with_sessions(1, 30)
-        self.assertEqual(self.errors, [])
+        self.work.run(1, 30, {"pop": self.connect_raw})
+        self.assertEqual(self.work.errors, [])
         waits = [int(w) for w in re.findall(r"\(waited (\d+) ms for the locks\)", self.env.log_text())]
-        print(f"\n  30 deliveries during {len(self.quit_times)} sessions: slowest delivery "
-              f"{max(self.delivery_times):.2f} s, slowest QUIT {max(self.quit_times):.2f} s "
+        print(f"\n  30 deliveries during {len(self.work.quit_times)} sessions: slowest delivery "
+              f"{max(self.work.delivery_times):.2f} s, slowest QUIT {max(self.work.quit_times):.2f} s "
               f"(lock waits at QUIT: {sorted(waits)[-3:]} ms)", flush=True)
         if SANITIZED:
             return  # an instrumented daemon's lock work takes longer: times mean nothing
-        self.assertLess(max(self.delivery_times), 1.5)
-        self.assertLess(max(self.quit_times), 1.5)
+        self.assertLess(max(self.work.delivery_times), 1.5)
+        self.assertLess(max(self.work.quit_times), 1.5)
         self.assertLess(max(waits, default=0), 1300)
 
 

@@ -45,7 +45,7 @@ LAUNCH = {
 }
 
 
-FAILURE_TABLE = "/run/pop3d/auth-failures"  # in the default session_lock_dir
+FAILURE_TABLE = "/run/pop3d/auth-failures"  # in the default runtime_dir
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root")
