@@ -30,7 +30,6 @@ import platform
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ SPOOL = os.path.join(TOOLS, "spool")    # /var/mail inside the namespace
 PEERS = os.path.join(TOOLS, "peers")    # unpacked Debian packages
 POP3D = os.path.join(ROOT, "src", "pop3d")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from free_ports import free_port  # noqa: E402 (ports reserved against concurrent test runs)
+from free_ports import free_port, greets, wait_for_server  # noqa: E402 (ports reserved against concurrent test runs)
 PEER_PACKAGES = ["popa3d", "dovecot-core", "dovecot-pop3d"]
 
 USERS = [f"benchu{i}" for i in range(1, 9)]  # sessions/s: hashed as the system does (yescrypt)
@@ -290,19 +289,8 @@ service anvil {{
         self.port = free_port()
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=open(f"{self.dir}/stderr", "ab"),
                                      start_new_session=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    s.settimeout(5)
-                    if s.recv(100).startswith(b"+OK"):
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not start (see {self.dir})")
+        if wait_for_server(lambda: greets(self.port), self.proc, 15) != "ready":
+            raise RuntimeError(f"{self.name} did not start (see {self.dir})")
 
     def stop(self):
         if self.proc:

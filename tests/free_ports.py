@@ -1,5 +1,6 @@
 """Loopback ports for test servers, safe when several test processes run at
-once (make check runs a root pass and a nobody pass side by side).
+once (make check runs a root pass and a nobody pass side by side), and the
+wait for a server started on one to answer.
 
 bind(0) alone is not enough: between handing out a port and the server
 binding it, another process may be handed the same port, and then one test
@@ -12,6 +13,7 @@ import fcntl
 import os
 import socket
 import tempfile
+import time
 
 RESERVED = 64
 _DIR = os.path.join(tempfile.gettempdir(), "pop3d-test-ports")
@@ -59,3 +61,26 @@ def free_port():
             os.close(_held.popleft())
         return port
     raise RuntimeError("no free loopback port")
+
+
+def greets(port, host="127.0.0.1", accept=(b"+OK",)):
+    """Whether the server on port sends a greeting that starts with one of accept."""
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.settimeout(5)
+            return s.recv(100).startswith(accept)
+    except OSError:
+        return False
+
+
+def wait_for_server(ready, proc, seconds):
+    """Polls ready() until it holds ("ready"), the launcher proc exits
+    ("exited") or the time is up ("timeout")."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited"
+        if ready():
+            return "ready"
+        time.sleep(0.05)
+    return "timeout"

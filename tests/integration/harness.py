@@ -8,7 +8,6 @@ test user maps to our own uid)."""
 
 import grp
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -21,7 +20,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_TESTS = os.path.join(ROOT, "build", "tests")  # test-only libraries (make check builds them)
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients, free_ports)
-from free_ports import free_port  # noqa: E402,F401 (the tests import it from here)
+from free_ports import free_port, greets, wait_for_server  # noqa: E402,F401 (the tests import free_port from here)
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
 IS_ROOT = os.geteuid() == 0
@@ -274,22 +273,18 @@ class Env:
         if keep_stderr:
             stderr.close()
 
-        def greets(port):
-            with socket.create_connection((self.host, port), timeout=1) as s:
-                s.settimeout(5)
-                return s.recv(100).startswith((b"+OK", b"-ERR"))  # a greeting: the whole chain works
+        def ready():
+            if probe:
+                try:
+                    return probe(self.port)
+                except OSError:
+                    return False
+            return greets(self.port, self.host, (b"+OK", b"-ERR"))  # a greeting: the whole chain works
 
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.server.poll() is not None:
-                return False
-            try:
-                if (probe or greets)(self.port):
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{launcher} did not start on port {self.port}")
+        state = wait_for_server(ready, self.server, 10)
+        if state == "timeout":
+            raise RuntimeError(f"{launcher} did not start on port {self.port}")
+        return state == "ready"
 
     def daemon_pid(self):
         """The standalone daemon's pid (threads, fork, activate-listen)."""

@@ -15,16 +15,14 @@ import poplib
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from free_ports import free_port  # noqa: E402
+from free_ports import free_port, greets, wait_for_server  # noqa: E402
 from mail_clients import run_fetchmail, run_getmail  # noqa: E402
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 USERS = {"pop3t-alice": "Real-Pw-1!", "pop3t-bob": "other pass"}
@@ -80,15 +78,8 @@ class RealSystemBase:
         cls.port = free_port()
         cls.server = subprocess.Popen(LAUNCH[cls.launch](cls.port), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", cls.port), timeout=1) as s:
-                    s.settimeout(5)
-                    if s.recv(10).startswith(b"+OK"):
-                        break
-            except OSError:
-                time.sleep(0.05)
+        if wait_for_server(lambda: greets(cls.port), cls.server, 10) != "ready":
+            raise RuntimeError(f"{cls.launch} did not start on port {cls.port}")
 
     @classmethod
     def tearDownClass(cls):
