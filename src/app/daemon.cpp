@@ -248,10 +248,12 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     if (readable) step = p.reader.step(p.fd.get());
     if (step == net::ProxyReader::Step::more && Clock::now() < p.deadline) return true;
     if (step != net::ProxyReader::Step::done) {
-        const std::string why = step == net::ProxyReader::Step::failed
-                                    ? p.reader.error()
-                                    : "no complete PROXY header within " + std::to_string(d.config->proxy_timeout) + " s";
-        d.limited.write("proxy " + p.proxy + " " + why, "PROXY header refused proxy=" + p.proxy + ": " + why + "; connection closed");
+        const std::string why =
+            step == net::ProxyReader::Step::failed
+                ? p.reader.error()
+                : "no complete PROXY header within " + std::to_string(d.config->proxy_timeout) + " s";
+        d.limited.write("proxy " + p.proxy + " " + why,
+                        "PROXY header refused proxy=" + p.proxy + ": " + why + "; connection closed");
         d.table.release(p.proxy);
         return false;
     }
@@ -264,8 +266,9 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     const auto admitted = d.table.transfer(p.proxy, peer.address, d.config->max_connections_per_address);
     if (admitted != net::ConnectionTable::Admit::ok) {
         refuse(p.fd.get(), kTooManyHere);
-        d.limited.write("per_address " + peer.address, "refused " + peer.text() + " reason=max_connections_per_address (" +
-                                                            std::to_string(d.config->max_connections_per_address) + ")");
+        d.limited.write("per_address " + peer.address,
+                        "refused " + peer.text() + " reason=max_connections_per_address (" +
+                            std::to_string(d.config->max_connections_per_address) + ")");
         return false;
     }
     start_session(d, std::move(p.fd), peer, p.implicit_tls);

@@ -97,7 +97,8 @@ CheckReport check_setup(const config::Config& c) {
                 if (c.session_lock_dir.empty() || !on_shared_filesystem(c.session_lock_dir))
                     r.warnings.push_back("the spool is shared, but session_lock_dir " +
                                          (c.session_lock_dir.empty() ? std::string("is off") : "is local") +
-                                         ": a session on another host does not exclude one here (pop3d(8), SHARED SPOOL)");
+                                         ": a session on another host does not exclude one here "
+                                         "(pop3d(8), SHARED SPOOL)");
             }
         }
     }

@@ -64,7 +64,8 @@ bool stale_dotlock(const std::string& lock_path, const LockSettings& settings, s
         return true;
     }
     const std::size_t slash = lock_path.rfind('/');
-    if (settings.check_pid && !on_shared_filesystem(slash == std::string::npos ? "." : lock_path.substr(0, slash + 1))) {
+    const std::string dir = slash == std::string::npos ? "." : lock_path.substr(0, slash + 1);
+    if (settings.check_pid && !on_shared_filesystem(dir)) {
         const pid_t pid = lock_owner(lock_path);
         if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
             why = "its process " + std::to_string(pid) + " is gone";
