@@ -160,10 +160,9 @@ class ProxyProtocolTest(EnvTestCase):
         self.assertIn("login blocked user=alice rip=198.51.100.4", self.env.log_text())
 
 
-class ProxyLimitTest(EnvTestCase):
+class DaemonOnly(EnvTestCase):
     """Per-address limits count the client a header names (the daemon's
     accept loop keeps them; inetd leaves them to the super-server)."""
-    config = {"proxy_trusted": BALANCER, "max_connections_per_address": "1", "max_connections": "6"}
 
     @classmethod
     def setUpClass(cls):
@@ -171,11 +170,15 @@ class ProxyLimitTest(EnvTestCase):
             raise unittest.SkipTest("connection limits are the standalone daemon's")
         super().setUpClass()
 
+
+class ProxyLimitTest(DaemonOnly):
+    config = {"proxy_trusted": BALANCER, "max_connections_per_address": "1", "max_connections": "6"}
+
     def test_limit_per_client_behind_one_balancer(self):
         held = [Proxied(self.env.port, v1(f"192.0.2.{i}")) for i in range(1, 4)]
         for h in held:
             self.addCleanup(h.close)
-            self.assertTrue(h.greeting.startswith(b"+OK"))
+            self.assertTrue(h.greeting.startswith(b"+OK"), h.greeting)
         again = Proxied(self.env.port, v1("192.0.2.1"))
         self.addCleanup(again.close)
         self.assertEqual(again.greeting, b"-ERR [SYS/TEMP] too many connections from your address, try again later")
@@ -189,9 +192,14 @@ class ProxyLimitTest(EnvTestCase):
                 return c.greeting.startswith(b"+OK")
         self.assertTrue(wait_for(admitted))
 
+
+class ProxyPendingTest(DaemonOnly):
+    config = {"proxy_trusted": BALANCER, "max_connections": "6"}
+
     def test_headers_still_coming_count_against_the_total(self):
-        # Sessions of the test before may still be ending (fork: until
-        # reaped), which frees places while this runs: try again then.
+        # On a loaded machine the seventh connection has been admitted on a
+        # first try now and then, for a cause not found yet: try a few
+        # times, and show the log if it never holds.
         for _ in range(5):
             waiting = [socket.create_connection(("127.0.0.1", self.env.port), timeout=10,
                                                 source_address=(BALANCER, 0)) for _ in range(6)]
@@ -201,9 +209,15 @@ class ProxyLimitTest(EnvTestCase):
             for s in waiting:
                 s.close()
             if greeting == b"-ERR [SYS/TEMP] too many connections, try again later":
-                return
+                break
             time.sleep(1)
-        self.fail(f"a seventh connection got {greeting!r}")
+        else:
+            self.fail(f"a seventh connection got {greeting!r}; log:\n{self.env.log_text()[-3000:]}")
+
+        def admitted():
+            with Raw(self.env.port, source="127.0.0.3") as c:
+                return c.greeting.startswith(b"+OK")
+        self.assertTrue(wait_for(admitted), "the places of closed pending connections come back")
 
 
 class ProxyPamTest(EnvTestCase):
