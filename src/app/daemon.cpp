@@ -247,6 +247,11 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     net::ProxyReader::Step step = net::ProxyReader::Step::more;
     if (readable) step = p.reader.step(p.fd.get());
     if (step == net::ProxyReader::Step::more && Clock::now() < p.deadline) return true;
+    if (step == net::ProxyReader::Step::failed && p.reader.closed_before_header()) {
+        log::info("proxy=" + p.proxy + " closed before its PROXY header (a health check?)");
+        d.table.release(p.proxy);
+        return false;
+    }
     if (step != net::ProxyReader::Step::done) {
         const std::string why =
             step == net::ProxyReader::Step::failed

@@ -83,8 +83,10 @@ std::optional<Peer> identify_peer(int in_fd, const config::Config& c) {
     if (!from_trusted_proxy(c, peer.address)) return peer;
     net::ProxyHeader header;
     std::string error;
-    if (!net::read_proxy_header(in_fd, std::chrono::seconds(c.proxy_timeout), header, &error)) {
-        log::warning("PROXY header refused proxy=" + peer.address + ": " + error + "; connection closed");
+    bool closed_early = false;
+    if (!net::read_proxy_header(in_fd, std::chrono::seconds(c.proxy_timeout), header, &error, &closed_early)) {
+        if (closed_early) log::info("proxy=" + peer.address + " closed before its PROXY header (a health check?)");
+        else log::warning("PROXY header refused proxy=" + peer.address + ": " + error + "; connection closed");
         return std::nullopt;
     }
     return header.has_client ? Peer{header.client, peer.address} : peer;

@@ -22,9 +22,12 @@ ProxyReader::Step ProxyReader::step(int fd) {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return Step::more;
-            return fail("reading the PROXY header: " + text::errno_text(errno));
+            if (errno != ECONNRESET) return fail("reading the PROXY header: " + text::errno_text(errno));
         }
-        if (n == 0) return fail(buffer_.empty() ? "closed before the PROXY header" : "closed within the PROXY header");
+        if (n <= 0) {  // closed or reset
+            closed_early_ = buffer_.empty();
+            return fail(buffer_.empty() ? "closed before the PROXY header" : "closed within the PROXY header");
+        }
         std::string seen = buffer_;
         seen.append(peeked, static_cast<std::size_t>(n));
         const ProxyParse parse = parse_proxy_header(seen);
@@ -46,13 +49,17 @@ ProxyReader::Step ProxyReader::step(int fd) {
     }
 }
 
-bool read_proxy_header(int fd, std::chrono::milliseconds timeout, ProxyHeader& header, std::string* error) {
+bool read_proxy_header(int fd, std::chrono::milliseconds timeout, ProxyHeader& header, std::string* error,
+                       bool* closed_early) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     ProxyReader reader;
     for (;;) {
         switch (reader.step(fd)) {
         case ProxyReader::Step::done: header = reader.header(); return true;
-        case ProxyReader::Step::failed: *error = reader.error(); return false;
+        case ProxyReader::Step::failed:
+            *error = reader.error();
+            if (closed_early) *closed_early = reader.closed_before_header();
+            return false;
         case ProxyReader::Step::more: break;
         }
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -18,15 +18,21 @@ public:
     Step step(int fd);
     const ProxyHeader& header() const { return header_; }
     const std::string& error() const { return error_; }
+    // Failed because the balancer hung up before sending a byte: what a
+    // plain TCP health check does, not an error worth a warning.
+    bool closed_before_header() const { return closed_early_; }
 
 private:
     Step fail(std::string why);
     std::string buffer_;  // header bytes consumed so far
     ProxyHeader header_;
     std::string error_;
+    bool closed_early_ = false;
 };
 
-// Waits up to `timeout` for the whole header. false: *error says why.
-bool read_proxy_header(int fd, std::chrono::milliseconds timeout, ProxyHeader& header, std::string* error);
+// Waits up to `timeout` for the whole header. false: *error says why, and
+// *closed_early whether the balancer hung up before its first byte.
+bool read_proxy_header(int fd, std::chrono::milliseconds timeout, ProxyHeader& header, std::string* error,
+                       bool* closed_early = nullptr);
 
 }  // namespace pop3d::net

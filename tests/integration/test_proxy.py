@@ -126,6 +126,13 @@ class ProxyProtocolTest(EnvTestCase):
         self.assertGreaterEqual(time.monotonic() - start, 1.5)
         self.assertTrue(wait_for(lambda: "no complete PROXY header within 2 s" in self.env.log_text()))
 
+    def test_a_bare_tcp_health_check_is_no_warning(self):
+        with socket.create_connection(("127.0.0.1", self.env.port), timeout=10, source_address=(BALANCER, 0)):
+            pass  # connect, close: what a balancer's TCP check does
+        self.assertTrue(wait_for(lambda: "proxy=127.0.0.2 closed before its PROXY header (a health check?)"
+                                 in self.env.log_text()))
+        self.assertNotIn("PROXY header refused proxy=127.0.0.2: closed before", self.env.log_text())
+
     def test_a_header_from_an_untrusted_address_is_refused(self):
         c = self.connect()  # 127.0.0.1: not a balancer
         self.assertTrue(c.greeting.startswith(b"+OK"))

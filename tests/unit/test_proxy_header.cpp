@@ -276,6 +276,18 @@ TEST(ProxyReader, FailsOnGarbageOnCloseAndOnTimeout) {
         EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);
         EXPECT_EQ(reader.step(s.server), ProxyReader::Step::failed);
         EXPECT_NE(reader.error().find("closed within"), std::string::npos);
+        EXPECT_FALSE(reader.closed_before_header());
+    }
+    {
+        SocketPair s;  // a TCP health check: connect, close
+        ::close(s.proxy);
+        s.proxy = -1;
+        ProxyHeader header;
+        std::string error;
+        bool closed_early = false;
+        EXPECT_FALSE(read_proxy_header(s.server, std::chrono::seconds(5), header, &error, &closed_early));
+        EXPECT_TRUE(closed_early);
+        EXPECT_NE(error.find("closed before"), std::string::npos);
     }
     {
         SocketPair s;
