@@ -224,6 +224,7 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
             d.accept_paused_until = Clock::now() + std::chrono::milliseconds(500);
             return;
         }
+        if (net::peer_gone(fd.get())) continue;  // reset before we got to it: a health check, nothing to serve
         const std::string address = net::peer_address(fd.get());
         const config::Config& c = *d.config;
         const bool proxied = from_trusted_proxy(c, address);

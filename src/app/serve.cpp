@@ -79,6 +79,7 @@ bool from_trusted_proxy(const config::Config& c, const std::string& address) {
 }
 
 std::optional<Peer> identify_peer(int in_fd, const config::Config& c) {
+    if (net::peer_gone(in_fd)) return std::nullopt;  // reset before we got to it: a health check
     Peer peer{net::peer_address(in_fd), {}};
     if (!from_trusted_proxy(c, peer.address)) return peer;
     net::ProxyHeader header;

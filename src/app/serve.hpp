@@ -40,7 +40,7 @@ bool from_trusted_proxy(const config::Config& config, const std::string& address
 
 // For inetd and systemd Accept=yes: the peer of in_fd, with the PROXY
 // header read first when it comes from a trusted proxy. nullopt: no good
-// header came (logged); close the connection.
+// header came (logged), or the connection is already gone; close it.
 std::optional<Peer> identify_peer(int in_fd, const config::Config& config);
 
 // Serves one client on in_fd/out_fd. scope says how root is given up after

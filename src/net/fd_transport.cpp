@@ -179,6 +179,12 @@ bool FdTransport::start_tls() {
     }
 }
 
+bool peer_gone(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    return ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 && errno == ENOTCONN;
+}
+
 std::string peer_address(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

@@ -53,5 +53,8 @@ private:
 // Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1"), or "" when
 // fd is not a connected socket.
 std::string peer_address(int fd);
+// Whether the connection on fd was already closed by its peer, reset before
+// it was served (what a load balancer's TCP health check does).
+bool peer_gone(int fd);
 
 }  // namespace pop3d::net

@@ -114,13 +114,16 @@ backend from_elsewhere
                 c.cmd("QUIT")
                 c.read_to_eof()
 
-    def test_health_checks_reach_pop3d_without_warnings(self):
-        # check-send-proxy: HAProxy's checks carry a header (v2: LOCAL) and
-        # may hang up at once: either is a check, neither is a warning.
-        check = re.compile(r"connect rip=127\.0\.0\.2( |$)|proxy=127\.0\.0\.2 closed before its PROXY header", re.M)
-        self.assertTrue(wait_for(lambda: check.search(self.b.log_text()), timeout=20),
-                        self.b.log_text()[-3000:] + open(self.haproxy_log.name, errors="replace").read()[-2000:])
-        self.assertNotIn("PROXY header refused", self.b.log_text())
+    def test_health_checks_pass_without_warnings_or_empty_sessions(self):
+        # check-send-proxy, every second: HAProxy connects, may send a
+        # header, and resets the connection, often before pop3d accepts it.
+        # HAProxy must see the server up; pop3d must neither warn nor start
+        # a session for a connection that is already gone.
+        time.sleep(3.5)
+        log, haproxy = self.b.log_text(), open(self.haproxy_log.name, errors="replace").read()
+        self.assertNotIn("is DOWN", haproxy)
+        self.assertNotIn("PROXY header refused", log)
+        self.assertNotIn("rip=unknown", log)
 
     def test_a_header_from_an_untrusted_balancer_is_refused(self):
         c = self.client(self.untrusted_port)
