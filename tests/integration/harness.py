@@ -6,6 +6,8 @@ Nothing here touches /etc/pam.d, real users or /var/mail. Works as root (the
 daemon really drops to the test users' uids) and as an ordinary user (every
 test user maps to our own uid)."""
 
+import fcntl
+import glob
 import grp
 import os
 import shutil
@@ -191,6 +193,29 @@ class Env:
     def read_mailbox(self, user):
         with open(self.mailbox(user), "rb") as f:
             return f.read()
+
+    def wait_sessions_ended(self, timeout=5.0):
+        """Waits until no session holds a maildrop (their session locks are
+        free): a connection a test closed ends on the server a moment later,
+        and the next test's login would meet [IN-USE]."""
+        deadline = time.monotonic() + timeout
+        for path in glob.glob(os.path.join(self.run_dir, "*.session")):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                while True:
+                    try:
+                        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # conflicts with pop3d's OFD lock
+                        fcntl.lockf(fd, fcntl.LOCK_UN)
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.02)
+            finally:
+                os.close(fd)
 
     def log_text(self):
         try:
@@ -445,6 +470,10 @@ class EnvTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.env.close()
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.env.wait_sessions_ended)  # runs after the connections' cleanups
 
     def connect(self, source=None):
         c = Raw(self.env.port, source=source)
