@@ -42,6 +42,7 @@ CORE_SRCS := \
 	src/common/text.cpp \
 	src/common/stack.cpp \
 	src/common/filesystem_kind.cpp \
+	src/common/shared_state.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/auth/username.cpp \
@@ -76,6 +77,8 @@ CORE_SRCS := \
 	src/net/proxy_reader.cpp \
 	src/app/mailbox_path.cpp \
 	src/app/failure_table.cpp \
+	src/app/login_gate.cpp \
+	src/app/host_throttle.cpp \
 	src/app/spool_opener.cpp \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \

@@ -1,5 +1,6 @@
 #include "app/daemon.hpp"
 
+#include "app/host_throttle.hpp"
 #include "app/serve.hpp"
 #include "auth/pam_authenticator.hpp"
 #include "common/text.hpp"
@@ -78,7 +79,7 @@ struct Daemon {
     const ConfigSource& source;
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<tls::Context> tls;  // for new connections; replaced on SIGHUP
-    std::unique_ptr<FailureTable> failures;  // failed logins per address, shared with every session
+    std::unique_ptr<HostThrottle> throttle;  // failed logins per address and login slots, shared with every session
     net::ConnectionTable table;
     RateLimitedLog limited;
     std::map<pid_t, std::string> children;  // fork model: pid -> client address
@@ -125,7 +126,7 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
     auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table,
-                                                                  d.failures.get()});
+                                                                  d.throttle.get()});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
@@ -151,7 +152,7 @@ bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) 
         net::reset_after_fork();
         try {
             serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
-                             d.failures.get());
+                             d.throttle.get());
         } catch (const std::exception& e) {
             log::err("session " + peer.text() + " aborted: " + e.what());
             ::_exit(1);
@@ -306,7 +307,7 @@ void reload(Daemon& d) {
     start_logging(*next);
     d.config = std::move(next);
     d.tls = std::move(tls);
-    if (d.failures) d.failures->set_window(std::chrono::seconds(d.config->auth_fail_window));
+    if (d.throttle) d.throttle->reconfigure(*d.config);
     log::notice("configuration reloaded from " + d.source.file + "; it applies to new connections");
 }
 
@@ -328,7 +329,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
 
     Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
              nullptr, {}, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
-    d.failures = open_failure_table(*d.config);
+    d.throttle = HostThrottle::open(*d.config);
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::notice("listening on " + names + " (" + d.config->process_model + ", max " +

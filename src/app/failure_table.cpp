@@ -1,15 +1,11 @@
 #include "app/failure_table.hpp"
 
-#include "common/unique_fd.hpp"
+#include "common/shared_state.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -75,92 +71,35 @@ struct FailureTable::Layout {
 
 namespace {
 
-bool init_layout(FailureTable::Layout* m) {
+bool init_layout(void* block) {
+    auto* m = static_cast<FailureTable::Layout*>(block);
     std::uint64_t salt = 0;
     if (::getrandom(&salt, sizeof salt, 0) != static_cast<ssize_t>(sizeof salt)) salt = 0x9e3779b97f4a7c15ULL;
-    pthread_mutexattr_t attr;
-    ::pthread_mutexattr_init(&attr);
-    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    const bool ok = ::pthread_mutex_init(&m->mutex, &attr) == 0;
-    ::pthread_mutexattr_destroy(&attr);
+    if (!shared_state::init_robust_mutex(&m->mutex)) return false;
     m->salt = salt;
     m->version = kVersion;
     m->magic = kMagic;
-    return ok;
+    return true;
 }
 
-void* map_fd(int fd, std::size_t length) {
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    return p == MAP_FAILED ? nullptr : p;
-}
-
-// Creates the file fully initialised under a temporary name, then links it
-// into place, so nobody ever maps a half-made table.
-bool create_file(const std::string& path, std::string* error) {
-    std::string tmp = path + ".XXXXXX";
-    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (!fd) {
-        *error = "cannot create " + tmp + ": " + std::strerror(errno);
-        return false;
-    }
-    bool ok = ::fchmod(fd.get(), 0600) == 0 && ::ftruncate(fd.get(), sizeof(FailureTable::Layout)) == 0;
-    if (ok) {
-        void* p = map_fd(fd.get(), sizeof(FailureTable::Layout));
-        ok = p && init_layout(static_cast<FailureTable::Layout*>(p));
-        if (p) ::munmap(p, sizeof(FailureTable::Layout));
-    }
-    ok = ok && (::link(tmp.c_str(), path.c_str()) == 0 || errno == EEXIST);  // EEXIST: another process won
-    if (!ok) *error = "cannot create " + path + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return ok;
-}
+const shared_state::Kind kKind{kMagic, kVersion, sizeof(FailureTable::Layout), init_layout, "a pop3d failure table"};
 
 }  // namespace
 
 std::unique_ptr<FailureTable> FailureTable::open(const std::string& path, std::chrono::seconds window,
                                                  std::string* error) {
-    constexpr std::size_t length = sizeof(Layout);
-    if (!path.empty()) {
-        UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-        if (!fd && errno == ENOENT && create_file(path, error))
-            fd.reset(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-        struct stat st {};
-        if (!fd) {
-            if (error->empty()) *error = "cannot open " + path + ": " + std::strerror(errno);
-        } else if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-                   (st.st_mode & 077) != 0 || static_cast<std::size_t>(st.st_size) != length) {
-            *error = path + " is not a private regular file of the right size (remove it)";
-        } else if (void* p = map_fd(fd.get(), length)) {
-            auto* m = static_cast<Layout*>(p);
-            if (m->magic == kMagic && m->version == kVersion) return std::make_unique<FailureTable>(m, length, window);
-            ::munmap(p, length);
-            *error = path + " is not a pop3d failure table (remove it)";
-        } else {
-            *error = "cannot map " + path + ": " + std::strerror(errno);
-        }
-    }
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || !init_layout(static_cast<Layout*>(p))) {
-        if (p != MAP_FAILED) ::munmap(p, length);
-        return nullptr;
-    }
-    return std::make_unique<FailureTable>(static_cast<Layout*>(p), length, window);
+    void* p = shared_state::map(path, kKind, error);
+    return p ? std::make_unique<FailureTable>(static_cast<Layout*>(p), window) : nullptr;
 }
 
-FailureTable::~FailureTable() { ::munmap(map_, length_); }
+FailureTable::~FailureTable() { shared_state::unmap(map_, kKind); }
 
 template <typename F>
 auto FailureTable::with_slot(std::string_view address, bool create, F&& f) -> decltype(f(nullptr, 0u)) {
     const std::optional<Key> key = key_of(address);
     if (!key) return f(nullptr, 0u);
-    int rc = ::pthread_mutex_lock(&map_->mutex);
-    if (rc == EOWNERDEAD) rc = ::pthread_mutex_consistent(&map_->mutex);  // the holder died: counts may be off by one
-    if (rc != 0) return f(nullptr, 0u);
-    struct Unlock {
-        pthread_mutex_t* m;
-        ~Unlock() { ::pthread_mutex_unlock(m); }
-    } unlock{&map_->mutex};
+    const shared_state::RobustLock lock(&map_->mutex);  // after a dead holder counts may be off by one
+    if (!lock) return f(nullptr, 0u);
 
     std::uint64_t h = 0xcbf29ce484222325ULL ^ map_->salt;  // FNV-1a
     for (std::uint8_t b : *key) h = (h ^ b) * 0x100000001b3ULL;

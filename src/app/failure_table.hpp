@@ -35,15 +35,13 @@ public:
     static constexpr std::size_t kSlots = 4096;  // addresses remembered (128 KiB)
 
     struct Layout;
-    FailureTable(Layout* map, std::size_t length, std::chrono::seconds window)
-        : map_(map), length_(length), window_(window.count()) {}
+    FailureTable(Layout* map, std::chrono::seconds window) : map_(map), window_(window.count()) {}
 
 private:
     template <typename F>
     auto with_slot(std::string_view address, bool create, F&& f) -> decltype(f(nullptr, 0u));
 
     Layout* map_;
-    std::size_t length_;
     std::atomic<std::int64_t> window_;  // seconds
 };
 

@@ -2,6 +2,7 @@
 // net/ know how the process was started.
 #include "app/daemon.hpp"
 #include "app/self_check.hpp"
+#include "app/host_throttle.hpp"
 #include "app/serve.hpp"
 #include "build_config.h"
 #include "common/text.hpp"
@@ -94,11 +95,11 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
         return refuse();
     }
     net::install_signal_handlers();
-    const auto failures = app::open_failure_table(loaded.config);  // shared with the other inetd processes
+    const auto throttle = app::HostThrottle::open(loaded.config);  // shared with the other inetd processes
     const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config);
     if (!peer) return 1;  // a trusted proxy sent no good PROXY header (logged)
     app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, *peer, tls, implicit_tls,
-                          failures.get());
+                          throttle.get());
     return 0;
 }
 

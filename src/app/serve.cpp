@@ -9,7 +9,6 @@
 #include "net/fd_transport.hpp"
 #include "net/proxy_reader.hpp"
 
-#include <sys/stat.h>
 
 namespace pop3d::app {
 
@@ -51,21 +50,6 @@ void start_logging(const config::Config& c) {
 std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& error) {
     if (!c.tls_configured()) return nullptr;
     return tls::load({c.tls_cert, c.tls_key, c.tls_min_protocol, c.tls_ciphers}, error);
-}
-
-std::unique_ptr<FailureTable> open_failure_table(const config::Config& c) {
-    const std::chrono::seconds window(c.auth_fail_window);
-    const std::string path = c.runtime_dir.empty() ? "" : c.runtime_dir + "/auth-failures";
-    std::string error;
-    auto table = FailureTable::open(path, window, &error);  // anonymous memory when the file fails
-    if (!error.empty() && ::mkdir(c.runtime_dir.c_str(), 0700) == 0) {
-        error.clear();
-        table = FailureTable::open(path, window, &error);
-    }
-    // Threads and forked children still share the counts; inetd processes do not.
-    if (path.empty()) error = "runtime_dir is empty";
-    if (!error.empty()) log::warning("failed logins are counted per process only: " + error);
-    return table;
 }
 
 std::string Peer::text() const {

@@ -2,7 +2,6 @@
 // shares (inetd, systemd Accept=yes, a forked child, a session thread).
 #pragma once
 
-#include "app/failure_table.hpp"
 #include "config/config.hpp"
 #include "priv/credentials.hpp"
 #include "session/session.hpp"
@@ -46,14 +45,9 @@ std::optional<Peer> identify_peer(int in_fd, const config::Config& config);
 // Serves one client on in_fd/out_fd. scope says how root is given up after
 // login: for the whole process (inetd, fork) or for this thread. With tls,
 // STLS is offered; with implicit_tls the handshake comes before the greeting.
-// throttle: the failed-login counts shared with other sessions.
+// throttle: the failed-login counts and login slots shared with other sessions.
 void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
                       session::LoginThrottle* throttle = nullptr);
-
-// The failed-login table in runtime_dir (anonymous memory, with a
-// warning, when that is not set or not usable). nullptr only when even
-// memory could not be had.
-std::unique_ptr<FailureTable> open_failure_table(const config::Config& config);
 
 }  // namespace pop3d::app

@@ -117,6 +117,8 @@ const Key kKeys[] = {
      "seconds over which failed logins per address are counted (from the first failure)"},
     {"max_auth_failures", UintRange{&Config::max_auth_failures, 1, 100, Unit::plain}, nullptr,
      "failed logins on one connection before it is closed"},
+    {"max_concurrent_logins", UintRange{&Config::max_concurrent_logins, 1, 1024, Unit::plain}, nullptr,
+     "logins checked by PAM at the same time on the host; the rest wait their turn until the login timeout"},
     {"max_username_length", UintRange{&Config::max_username_length, 1, 200, Unit::plain}, nullptr,
      "longest user name accepted"},
     {"mailbox", &Config::mailbox, check_mailbox_pattern,

@@ -17,6 +17,7 @@ struct Config {
     unsigned auth_fail_budget = 20;   // failed logins per address per window, then refused (0: no limit)
     unsigned auth_fail_window = 900;  // seconds
     unsigned max_auth_failures = 3;   // failed logins before the connection is closed
+    unsigned max_concurrent_logins = 32;  // PAM checks running at once, host-wide (memory-hard hashes)
     unsigned max_username_length = 64;
 
     // Mailbox

@@ -43,6 +43,9 @@ inline constexpr std::string_view kAuthUnavailable = "-ERR [SYS/TEMP] Service te
 // unavailable" is what fetchmail reads as "busy, come back later".)
 inline constexpr std::string_view kAuthBlocked =
     "-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address";
+// Every login slot of the host stayed busy until the login timeout.
+inline constexpr std::string_view kLoginsBusy =
+    "-ERR [SYS/TEMP] Service temporarily unavailable: too many logins in progress, try later";
 inline constexpr std::string_view kInUse = "-ERR [IN-USE] maildrop is locked by another session or program, try later";
 inline constexpr std::string_view kMaildropTemp = "-ERR [SYS/TEMP] Service temporarily unavailable, try later";
 inline constexpr std::string_view kMaildropPerm = "-ERR [SYS/PERM] cannot open the maildrop, contact your administrator";

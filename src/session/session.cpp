@@ -346,7 +346,25 @@ void Session::try_login(const std::string& user, std::string_view password) {
         end(SessionEnd::auth_failures);
         return;
     }
-    const auth::AuthResult result = authenticator_.authenticate(user, password, client_);
+    auth::AuthResult result;
+    {
+        using std::chrono::milliseconds;
+        const auto left = std::chrono::duration_cast<milliseconds>(login_deadline_ - clock_.now());
+        if (throttle_ && !throttle_->begin_login(std::max(left, milliseconds(0)))) {
+            // Not a failed login: nothing counts against the client.
+            log::warning("login deferred user=" + text::escape_for_log(user) + " rip=" + rip() +
+                         " (every login slot stayed busy; see max_concurrent_logins)");
+            respond(reply::kLoginsBusy);
+            return;
+        }
+        struct EndLogin {
+            LoginThrottle* t;
+            ~EndLogin() {
+                if (t) t->end_login();
+            }
+        } end_login{throttle_};
+        result = authenticator_.authenticate(user, password, client_);
+    }  // the slot is free again before the maildrop is opened
     if (result.status == auth::AuthStatus::ok) {
         login(result.account);
         return;

@@ -4,6 +4,7 @@ lines that the shipped fail2ban filter reads."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -11,10 +12,13 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import BUILD_TESTS, IS_ROOT, ROOT, SANITIZED, EnvTestCase, Raw, have, proc_status_kib, wait_for
+from harness import (BUILD_TESTS, IS_ROOT, PAM_MATRIX, ROOT, SANITIZED, EnvTestCase, Raw, have, proc_status_kib,
+                     wait_for)
+from test_auth import pam_module, service_passdb
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
+SLOTS_BUSY = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many logins in progress, try later"
 
 
 class FailureBudgetTest(EnvTestCase):
@@ -258,6 +262,104 @@ class FloodTest(EnvTestCase):
         grown = self.flood(b"USER alice\r\n" * count, replies)
         if not SANITIZED:  # 24 clients x 1.5 MB: 36 MB if replies were queued
             self.assertLess(grown, 4 * 1024, f"RSS grew by {grown} KiB")
+
+
+class LoginSlotsTest(EnvTestCase):
+    """max_concurrent_logins: past it a login waits for a slot, up to the
+    login timeout. bob's logins sit in PAM (pam_exec sleeps) holding the
+    only slot."""
+    launcher = "threads"
+    config = {"max_concurrent_logins": "1", "login_timeout": "3"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        exec_ = pam_module("pam_exec.so")
+        if not exec_:
+            raise unittest.SkipTest("pam_exec.so not found")
+        cls.pid_file = os.path.join(cls.env.dir, "bob-in-pam")
+        cls.seconds_file = os.path.join(cls.env.dir, "bob-seconds")
+        script = os.path.join(cls.env.dir, "slow-for-bob")
+        with open(script, "w") as f:
+            f.write(f'#!/bin/sh\n[ "$PAM_USER" = bob ] || exit 0\necho $PPID > {cls.pid_file}\n'
+                    f'exec sleep "$(cat {cls.seconds_file})"\n')
+        os.chmod(script, 0o755)
+        passdb = service_passdb(cls.env, "pop3-slow")
+        with open(os.path.join(cls.env.pam_dir, "pop3-slow"), "w") as f:
+            f.write(f"auth optional {exec_} quiet {script}\n"
+                    f"auth required {PAM_MATRIX} passdb={passdb}\n"
+                    f"account required {PAM_MATRIX} passdb={passdb}\n")
+        cls.env.write_config(pam_service="pop3-slow")
+
+    def setUp(self):
+        super().setUp()
+        for u in ("alice", "bob"):
+            self.env.write_mailbox(u, simple(1, u))
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
+
+    def slow_bob(self, seconds):
+        """bob logs in from a thread of his own; returns once he is in PAM."""
+        with open(self.seconds_file, "w") as f:
+            f.write(str(seconds))
+        result = {}
+        c = self.connect()
+
+        def login():
+            try:
+                result["reply"] = c.login("bob")
+            except OSError as e:
+                result["reply"] = repr(e).encode()
+        t = threading.Thread(target=login)
+        t.start()
+        self.assertTrue(wait_for(lambda: os.path.exists(self.pid_file) and os.path.getsize(self.pid_file) > 0))
+        return t, result
+
+    def timed_login(self, user="alice"):
+        c = self.connect()
+        start = time.monotonic()
+        reply = c.login(user)
+        return reply, time.monotonic() - start
+
+    def test_a_login_waits_for_the_slot(self):
+        t, bob = self.slow_bob(1.5)
+        reply, elapsed = self.timed_login()
+        t.join()
+        self.assertTrue(reply.startswith(b"+OK"), reply)
+        self.assertGreater(elapsed, 1.0)  # it waited for bob's login to end
+        self.assertTrue(bob["reply"].startswith(b"+OK"), bob)
+
+    def test_no_slot_until_the_login_timeout_is_a_temporary_error(self):
+        if self.env.launcher != "threads":
+            self.skipTest("once is enough")
+        t, bob = self.slow_bob(4)
+        reply, elapsed = self.timed_login()
+        self.assertEqual(reply, SLOTS_BUSY)
+        self.assertGreater(elapsed, 2.0)  # the login timeout is 3 s from connecting
+        t.join()
+        self.assertIn("login deferred user=alice rip=127.0.0.1", self.env.log_text())
+        self.assertNotIn("login failed user=alice", self.env.log_text())  # nothing counts against alice
+        self.assertTrue(self.timed_login()[0].startswith(b"+OK"))
+
+    def test_the_slot_of_a_killed_session_is_taken_back(self):
+        if self.env.launcher in ("threads", "activate-listen"):
+            self.skipTest("one process serves every session: killing it ends them all")
+        t, _ = self.slow_bob(5)
+        with open(self.pid_file) as f:
+            os.kill(int(f.read()), signal.SIGKILL)  # bob's pop3d, in the middle of PAM
+        reply, elapsed = self.timed_login()
+        t.join()
+        self.assertTrue(reply.startswith(b"+OK"), reply)
+        self.assertLess(elapsed, 3.0)
+
+
+class LoginSlotsInetdTest(LoginSlotsTest):
+    """One pop3d -i per connection: the slots in runtime_dir are shared."""
+    launcher = "tcpserver"
+
+
+class LoginSlotsForkTest(LoginSlotsTest):
+    launcher = "fork"
 
 
 @unittest.skipUnless(IS_ROOT, "needs root: the drop from root is what is tested")

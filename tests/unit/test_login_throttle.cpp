@@ -25,7 +25,17 @@ class FakeThrottle final : public session::LoginThrottle {
 public:
     unsigned failures(std::string_view address) override { return counts[std::string(address)]; }
     void record_failure(std::string_view address) override { ++counts[std::string(address)]; }
+    bool begin_login(milliseconds max_wait) override {
+        waits.push_back(max_wait);
+        if (!slot_free) return false;
+        ++held;
+        return true;
+    }
+    void end_login() override { --held; }
     std::map<std::string, unsigned> counts;
+    bool slot_free = true;
+    int held = 0;
+    std::vector<milliseconds> waits;
 };
 
 class ThrottleTest : public ::testing::Test {
@@ -100,6 +110,30 @@ TEST_F(ThrottleTest, PamOutagesDoNotCountAgainstTheAddress) {
     const auto l = run("USER alice\r\nPASS secret\r\n");
     EXPECT_EQ(l[1], "-ERR [SYS/TEMP] Service temporarily unavailable, try later\r");
     EXPECT_EQ(throttle.counts["192.0.2.1"], 0u);
+}
+
+TEST_F(ThrottleTest, PamIsAskedInsideALoginSlotWaitedForUntilTheLoginTimeout) {
+    settings.login_timeout = seconds(120);
+    auto l = run("USER alice\r\nPASS wrong\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nQUIT\r\n");
+    EXPECT_EQ(l[1], "-ERR [AUTH] authentication failed\r");
+    EXPECT_TRUE(l[2].rfind("+OK maildrop", 0) == 0);
+    EXPECT_EQ(throttle.waits.size(), 2u);
+    EXPECT_EQ(throttle.waits[0], seconds(120));  // the fake clock stands still
+    EXPECT_EQ(throttle.held, 0);                 // every slot left again
+    EXPECT_EQ(auth.calls.size(), 2u);
+}
+
+TEST_F(ThrottleTest, NoSlotBeforeTheLoginTimeoutIsATemporaryErrorNotAFailure) {
+    throttle.slot_free = false;
+    const auto l = run("USER alice\r\nPASS secret\r\nPASS secret\r\n");
+    EXPECT_EQ(l[1], "-ERR [SYS/TEMP] Service temporarily unavailable: too many logins in progress, try later\r");
+    EXPECT_TRUE(auth.calls.empty());
+    EXPECT_EQ(throttle.counts["192.0.2.1"], 0u);
+    EXPECT_TRUE(clock.slept_.empty());
+    EXPECT_EQ(throttle.held, 0);
+    // The session goes on: the client may try again.
+    throttle.slot_free = true;
+    EXPECT_TRUE(run("USER alice\r\nPASS secret\r\n")[1].rfind("+OK maildrop", 0) == 0);
 }
 
 TEST_F(ThrottleTest, NoBudgetMeansPamIsAlwaysAsked) {

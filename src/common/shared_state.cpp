@@ -1,0 +1,97 @@
+#include "common/shared_state.hpp"
+
+#include "common/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pop3d::shared_state {
+
+namespace {
+
+struct Header {
+    std::uint32_t magic;
+    std::uint32_t version;
+};
+
+void* map_fd(int fd, std::size_t length) {
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+bool create_file(const std::string& path, const Kind& kind, std::string* error) {
+    std::string tmp = path + ".XXXXXX";
+    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (!fd) {
+        *error = "cannot create " + tmp + ": " + std::strerror(errno);
+        return false;
+    }
+    bool ok = ::fchmod(fd.get(), 0600) == 0 && ::ftruncate(fd.get(), static_cast<off_t>(kind.length)) == 0;
+    if (ok) {
+        void* p = map_fd(fd.get(), kind.length);
+        ok = p && kind.init(p);
+        if (p) ::munmap(p, kind.length);
+    }
+    ok = ok && (::link(tmp.c_str(), path.c_str()) == 0 || errno == EEXIST);  // EEXIST: another process won
+    if (!ok) *error = "cannot create " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return ok;
+}
+
+}  // namespace
+
+void* map(const std::string& path, const Kind& kind, std::string* error) {
+    if (!path.empty()) {
+        UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+        if (!fd && errno == ENOENT && create_file(path, kind, error))
+            fd.reset(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+        struct stat st {};
+        if (!fd) {
+            if (error->empty()) *error = "cannot open " + path + ": " + std::strerror(errno);
+        } else if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+                   (st.st_mode & 077) != 0 || static_cast<std::size_t>(st.st_size) != kind.length) {
+            *error = path + " is not a private regular file of the right size (remove it)";
+        } else if (void* p = map_fd(fd.get(), kind.length)) {
+            const auto* h = static_cast<const Header*>(p);
+            if (h->magic == kind.magic && h->version == kind.version) return p;
+            ::munmap(p, kind.length);
+            *error = path + " is not " + kind.what + " (remove it)";
+        } else {
+            *error = "cannot map " + path + ": " + std::strerror(errno);
+        }
+    }
+    void* p = ::mmap(nullptr, kind.length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    if (!kind.init(p)) {
+        ::munmap(p, kind.length);
+        return nullptr;
+    }
+    return p;
+}
+
+void unmap(void* block, const Kind& kind) {
+    if (block) ::munmap(block, kind.length);
+}
+
+bool init_robust_mutex(pthread_mutex_t* m) {
+    pthread_mutexattr_t attr;
+    ::pthread_mutexattr_init(&attr);
+    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    const bool ok = ::pthread_mutex_init(m, &attr) == 0;
+    ::pthread_mutexattr_destroy(&attr);
+    return ok;
+}
+
+bool lock_robust(pthread_mutex_t* m) {
+    int rc = ::pthread_mutex_lock(m);
+    if (rc == EOWNERDEAD) rc = ::pthread_mutex_consistent(m);
+    return rc == 0;
+}
+
+}  // namespace pop3d::shared_state
