@@ -7,6 +7,7 @@
 //   pop3_bench expunge PORT USER PASS   DELE of every other message, then QUIT timed
 //   pop3_bench sessions PORT PASS SECONDS USER...   one thread per user: login, STAT, QUIT
 //   pop3_bench idle PORT N              N greeted connections, held until stdin closes
+//   pop3_bench flood PORT PASS N USER...   N connections send PASS at once; time until all are answered
 //   pop3_bench tcp-limit                one loopback TCP stream, 1 MiB writes and reads
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -265,6 +267,23 @@ int sessions(int port, const std::string& pass, double secs, const std::vector<s
     return 0;
 }
 
+int flood(int port, const std::string& pass, int n, const std::vector<std::string>& users) {
+    std::vector<std::unique_ptr<Session>> ss;
+    for (int i = 0; i < n; ++i) {
+        ss.push_back(std::make_unique<Session>(port));
+        ss.back()->cmd("USER " + users[static_cast<std::size_t>(i) % users.size()], "USER");
+    }
+    std::printf("ready %d\n", n);
+    std::fflush(stdout);
+    const auto t = Clock::now();
+    for (auto& s : ss) send_all(s->fd, "PASS " + pass + "\r\n");
+    int ok = 0;
+    for (auto& s : ss)  // the last answer read is the last one given, whatever the order
+        if (s->r.line().rfind("+OK", 0) == 0) ++ok;
+    std::printf("flood_s %.6f\nflood_ok %d\n", seconds_since(t), ok);
+    return 0;
+}
+
 int idle(int port, int n) {
     std::vector<int> fds;
     std::vector<char> greet(512);
@@ -323,9 +342,11 @@ int main(int argc, char** argv) {
     if (a.size() >= 5 && a[0] == "sessions")
         return sessions(std::atoi(a[1].c_str()), a[2], std::atof(a[3].c_str()), {a.begin() + 4, a.end()});
     if (a.size() == 3 && a[0] == "idle") return idle(std::atoi(a[1].c_str()), std::atoi(a[2].c_str()));
+    if (a.size() >= 5 && a[0] == "flood")
+        return flood(std::atoi(a[1].c_str()), a[2], std::max(1, std::atoi(a[3].c_str())), {a.begin() + 4, a.end()});
     if (a.size() == 1 && a[0] == "tcp-limit") return tcp_limit();
     std::fprintf(stderr,
                  "usage: pop3_bench mailbox|expunge PORT USER PASS | login PORT USER PASS N | sessions PORT PASS SECONDS USER... |"
-                 " idle PORT N | tcp-limit\n");
+                 " idle PORT N | flood PORT PASS N USER... | tcp-limit\n");
     return 2;
 }
