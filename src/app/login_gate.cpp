@@ -74,7 +74,15 @@ const shared_state::Kind kKind{kMagic, kVersion, sizeof(LoginGate::Layout), init
 
 std::unique_ptr<LoginGate> LoginGate::open(const std::string& path, unsigned limit, std::string* error) {
     void* p = shared_state::map(path, kKind, error);
-    return p ? std::make_unique<LoginGate>(static_cast<Layout*>(p), limit) : nullptr;
+    if (!p) return nullptr;
+    auto* m = static_cast<Layout*>(p);
+    // Nothing of this process holds a slot yet: one with our pid was left by
+    // an earlier process that had it (a container's pid 1, restarted), and
+    // the dead-holder check would never take it back from us.
+    if (const shared_state::RobustLock lock(&m->mutex); lock)
+        for (pid_t& h : m->holders)
+            if (h == ::getpid()) h = 0;
+    return std::make_unique<LoginGate>(m, limit);
 }
 
 LoginGate::~LoginGate() { shared_state::unmap(map_, kKind); }

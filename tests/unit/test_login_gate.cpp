@@ -138,6 +138,16 @@ TEST_F(LoginGateTest, TheSlotOfAKilledProcessIsTakenBack) {
     g->leave();
 }
 
+TEST_F(LoginGateTest, SlotsLeftUnderOurPidByAnEarlierProcessAreFreedAtOpen) {
+    auto earlier = open(2);  // stands for a process that had our pid and died holding slots
+    ASSERT_TRUE(earlier->enter(milliseconds(0)));
+    ASSERT_TRUE(earlier->enter(milliseconds(0)));
+    auto now = open(2);
+    EXPECT_EQ(now->in_progress(), 0u);
+    EXPECT_TRUE(now->enter(milliseconds(0)));
+    now->leave();
+}
+
 TEST_F(LoginGateTest, WithoutAFileTheSlotsAreInMemory) {
     std::string error;
     auto g = app::LoginGate::open("", 1, &error);
