@@ -194,6 +194,24 @@ def service_passdb(env, service):
     return path
 
 
+def pam_exec_service(env, service, script_name, script, exec_options=""):
+    """Switches env to a PAM service that runs a shell script through
+    pam_exec before pam_matrix; skips the test class without pam_exec."""
+    exec_ = pam_module("pam_exec.so")
+    if not exec_:
+        raise unittest.SkipTest("pam_exec.so not found")
+    path = os.path.join(env.dir, script_name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + script)
+    os.chmod(path, 0o755)
+    passdb = service_passdb(env, service)
+    with open(os.path.join(env.pam_dir, service), "w") as f:
+        f.write(f"auth optional {exec_} {exec_options}{path}\n"
+                f"auth required {PAM_MATRIX} passdb={passdb}\n"
+                f"account required {PAM_MATRIX} passdb={passdb}\n")
+    env.write_config(pam_service=service)
+
+
 def pam_module(name):
     for d in ("/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security",
               "/usr/lib/x86_64-linux-gnu/pam_wrapper"):

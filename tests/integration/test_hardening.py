@@ -12,9 +12,8 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import (BUILD_TESTS, IS_ROOT, PAM_MATRIX, ROOT, SANITIZED, EnvTestCase, Raw, have, proc_status_kib,
-                     wait_for)
-from test_auth import pam_module, service_passdb
+from harness import BUILD_TESTS, IS_ROOT, ROOT, SANITIZED, EnvTestCase, Raw, have, proc_status_kib, wait_for
+from test_auth import pam_exec_service
 
 FAIL2BAN_FILTER = os.path.join(ROOT, "contrib", "fail2ban", "filter.d", "pop3d.conf")
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -274,22 +273,11 @@ class LoginSlotsTest(EnvTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        exec_ = pam_module("pam_exec.so")
-        if not exec_:
-            raise unittest.SkipTest("pam_exec.so not found")
         cls.pid_file = os.path.join(cls.env.dir, "bob-in-pam")
         cls.seconds_file = os.path.join(cls.env.dir, "bob-seconds")
-        script = os.path.join(cls.env.dir, "slow-for-bob")
-        with open(script, "w") as f:
-            f.write(f'#!/bin/sh\n[ "$PAM_USER" = bob ] || exit 0\necho $PPID > {cls.pid_file}\n'
-                    f'exec sleep "$(cat {cls.seconds_file})"\n')
-        os.chmod(script, 0o755)
-        passdb = service_passdb(cls.env, "pop3-slow")
-        with open(os.path.join(cls.env.pam_dir, "pop3-slow"), "w") as f:
-            f.write(f"auth optional {exec_} quiet {script}\n"
-                    f"auth required {PAM_MATRIX} passdb={passdb}\n"
-                    f"account required {PAM_MATRIX} passdb={passdb}\n")
-        cls.env.write_config(pam_service="pop3-slow")
+        pam_exec_service(cls.env, "pop3-slow", "slow-for-bob",
+                         f'[ "$PAM_USER" = bob ] || exit 0\necho $PPID > {cls.pid_file}\n'
+                         f'exec sleep "$(cat {cls.seconds_file})"\n', exec_options="quiet ")
 
     def setUp(self):
         super().setUp()

@@ -12,8 +12,8 @@ import time
 import unittest
 
 from fixtures import simple
-from harness import PAM_MATRIX, EnvTestCase, Raw, default_launcher, wait_for
-from test_auth import pam_module, service_passdb
+from harness import EnvTestCase, Raw, default_launcher, wait_for
+from test_auth import pam_exec_service
 
 BALANCER = "127.0.0.2"
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -234,20 +234,8 @@ class ProxyPamTest(EnvTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        exec_ = pam_module("pam_exec.so")
-        if not exec_:
-            raise unittest.SkipTest("pam_exec.so not found")
         cls.record = os.path.join(cls.env.dir, "pam-items")
-        script = os.path.join(cls.env.dir, "record-rhost")
-        with open(script, "w") as f:
-            f.write(f'#!/bin/sh\necho "rhost=$PAM_RHOST" >> {cls.record}\n')
-        os.chmod(script, 0o755)
-        passdb = service_passdb(cls.env, "pop3-rhost")
-        with open(os.path.join(cls.env.pam_dir, "pop3-rhost"), "w") as f:
-            f.write(f"auth optional {exec_} {script}\n"
-                    f"auth required {PAM_MATRIX} passdb={passdb}\n"
-                    f"account required {PAM_MATRIX} passdb={passdb}\n")
-        cls.env.write_config(pam_service="pop3-rhost")
+        pam_exec_service(cls.env, "pop3-rhost", "record-rhost", f'echo "rhost=$PAM_RHOST" >> {cls.record}\n')
 
     def test_pam_rhost_is_the_client(self):
         self.env.write_mailbox("alice", simple(1))
