@@ -1,8 +1,8 @@
 // pop3d: option parsing and the choice of launch mode. Only this file and
 // net/ know how the process was started.
 #include "app/daemon.hpp"
-#include "app/self_check.hpp"
 #include "app/host_throttle.hpp"
+#include "app/self_check.hpp"
 #include "app/serve.hpp"
 #include "build_config.h"
 #include "common/text.hpp"

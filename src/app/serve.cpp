@@ -9,7 +9,6 @@
 #include "net/fd_transport.hpp"
 #include "net/proxy_reader.hpp"
 
-
 namespace pop3d::app {
 
 bool is_loopback(const std::string& address) {
