@@ -55,6 +55,7 @@ CORE_SRCS := \
 	src/mailbox/mbox_index.cpp \
 	src/mailbox/message_encoder.cpp \
 	src/mailbox/sha256.cpp \
+	src/mailbox/content_digest.cpp \
 	src/mailbox/uid.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
@@ -132,8 +133,6 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(CORE_LIB)
 
 unit-tests: $(UNIT_TESTS)
 
-# Everything make check runs, built but not run (CI builds ahead).
-check-build: $(CHECK_DEPS)
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(CORE_LIB)
 	@mkdir -p $(@D)
@@ -153,6 +152,8 @@ $(TEST_PAM_MODULE): tests/pam/pam_bigstack.cpp
 
 # Unit tests, integration tests through real clients, one summary line.
 CHECK_DEPS = $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS) $(FUZZ_REPLAYS)
+# Everything make check runs, built but not run (CI builds ahead).
+check-build: $(CHECK_DEPS)
 check: $(CHECK_DEPS)
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS) --fuzz-replays $(BUILD)/fuzz
 

@@ -3,6 +3,7 @@
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
 #include "mailbox/file_io.hpp"
+#include "mailbox/mbox_index.hpp"
 #include "mailbox/test_hooks.hpp"
 
 #include <fcntl.h>
@@ -156,6 +157,47 @@ private:
     std::size_t used_ = 0;
 };
 
+// Deleting messages after one whose ignored Content-Length reaches past
+// its own end moves other bytes under that length: it might then end at a
+// message boundary and swallow kept messages in the next session. Only in
+// that case is the new layout indexed again before it replaces the old.
+bool split_may_change(const MessageIndex& msgs, const std::vector<bool>& deleted) {
+    bool later_deleted = false;
+    for (std::size_t i = msgs.size(); i-- > 0;) {
+        if (deleted[i]) later_deleted = true;
+        else if (later_deleted && (msgs[i].flags & MessageEntry::kLengthReachesPast)) return true;
+    }
+    return false;
+}
+
+// Indexes the first `size` bytes of fd (the mailbox as the expunge would
+// leave it): its first messages must be the kept ones, split as before.
+Result check_kept_split(int fd, std::uint64_t size, const Snapshot& s, const std::vector<bool>& deleted) {
+    const MboxSource source{size, [fd](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
+                                return pread_full(fd, buf, len, offset) ? len : 0;
+                            }};
+    MboxIndexer indexer(true, static_cast<std::size_t>(-1), &source);
+    const bool read_ok = read_range(fd, 0, size, [&](const char* p, std::size_t n) {
+        indexer.feed(p, n);
+        return true;
+    });
+    if (!read_ok || !indexer.finish()) return {Status::temp_fail, s.path + ": cannot index the new mailbox"};
+    const MessageIndex& now = indexer.messages();
+    const MessageIndex& was = *s.messages;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < was.size(); ++i) {
+        if (deleted[i]) continue;
+        const MessageEntry& a = was[i];
+        if (k >= now.size() || now[k].content_offset - now[k].from_offset != a.content_offset - a.from_offset ||
+            now[k].content_end - now[k].content_offset != a.content_end - a.content_offset ||
+            (now[k].flags & MessageEntry::kContentLength) != (a.flags & MessageEntry::kContentLength))
+            return {Status::temp_fail, s.path + ": deleting these messages would change where message " +
+                                           std::to_string(i + 1) + " ends (its Content-Length header)"};
+        ++k;
+    }
+    return Result::good();
+}
+
 }  // namespace
 
 std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ".pop3d new"; }
@@ -167,8 +209,8 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     while (first < msgs.size() && !deleted[first]) ++first;
     if (first == msgs.size()) return Result::good();
 
-    // 1. Still the file we indexed?
-    if (Result r = validate_snapshot(fd, s); !r.ok()) return {r.status, r.detail + "; no messages deleted"};
+    // 1. Still the file we indexed, every byte of it?
+    if (Result r = validate_snapshot_content(fd, s); !r.ok()) return {r.status, r.detail + "; no messages deleted"};
     struct stat st {};
     if (::fstat(fd, &st) != 0) return io_error("fstat " + s.path, errno);
     const auto file_end = static_cast<std::uint64_t>(st.st_size);
@@ -177,7 +219,11 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     // 2. Only the last messages go and nothing arrived: cut the file short.
     bool suffix = true;
     for (std::size_t i = first; i < msgs.size(); ++i) suffix = suffix && deleted[i];
+    const bool recheck = split_may_change(msgs, deleted);
     if (suffix && file_end == s.end) {
+        if (recheck)
+            if (Result r = check_kept_split(fd, msgs[first].from_offset, s, deleted); !r.ok())
+                return {r.status, r.detail + "; no messages deleted"};
         if (::ftruncate(fd, static_cast<off_t>(msgs[first].from_offset)) != 0) return io_error("ftruncate", errno);
         test_pause("truncated");
         if (::fsync(fd) != 0) return io_error("fsync", errno);
@@ -190,7 +236,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     {
         Raised raised(privilege);
         ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
-        out.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+        out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
         if (!out) return io_error("cannot create " + tmp, errno);
         // Owner, group and mode as the mailbox had them (the group may need
         // the raised mail group; a user can only give away to own groups).
@@ -242,6 +288,14 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     }
     if (!writer.append(run_start, run_end - run_start) || !writer.flush()) return discard("writing " + tmp, errno);
     test_pause("copied");
+    if (recheck) {
+        struct stat written {};
+        if (::fstat(out.get(), &written) != 0) return discard("fstat " + tmp, errno);
+        if (Result r = check_kept_split(out.get(), static_cast<std::uint64_t>(written.st_size), s, deleted); !r.ok()) {
+            remove_tmp();
+            return {r.status, r.detail + "; no messages deleted"};
+        }
+    }
     if (::fsync(out.get()) != 0) return discard("fsync " + tmp, errno);
     test_pause("synced");
 

@@ -1,8 +1,11 @@
 #include "mailbox/mbox_index.hpp"
 
+#include "common/text.hpp"
 #include "mailbox/byte_masks.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace pop3d::mailbox {
 
@@ -12,15 +15,31 @@ constexpr std::uint32_t kFromLen = 5;
 }  // namespace
 
 void MboxIndexer::feed(const char* data, std::size_t n) {
+    chunk_ = data;
+    chunk_len_ = n;
     std::size_t i = 0;
     while (i < n && !full_) {
-        if (state_ == State::rest && have_message_ && !in_from_line_) {
+        if (in_counted_body_) {
+            i = scan_counted_body(data, i, n);
+            continue;
+        }
+        if (state_ == State::rest && have_message_ && !in_from_line_ && !end_fixed_) {
             i = scan_lines(data, i, n);
-            if (i >= n) break;
+            if (i >= n || in_counted_body_) continue;
         }
         switch (state_) {
         case State::line_start: {
             const char c = data[i];
+            if (in_headers_) {
+                const bool continuation = c == ' ' || c == '\t';
+                if (continuation && last_field_was_length_) length_bad_ = true;  // a folded Content-Length
+                if (!continuation) last_field_was_length_ = false;
+                if (c == 'C' || c == 'c') {
+                    state_ = State::header_c;
+                    header_len_ = 0;
+                    break;
+                }
+            }
             if (c == 'F') {
                 state_ = State::from;
                 gts_ = 0;
@@ -58,6 +77,9 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
                 state_ = State::rest;
             }
             break;
+        case State::header_c:
+            i = collect_header(data, i, n);
+            break;
         case State::rest: {
             const void* hit = std::memchr(data + i, '\n', n - i);
             if (!hit) {
@@ -66,29 +88,34 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
             }
             const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
             const char before = j > 0 ? data[j - 1] : prev_;
+            state_ = State::line_start;
             on_line_end(pos_ + j, before != '\r');
             i = j + 1;
-            state_ = State::line_start;
             break;
         }
         }
     }
     if (n > 0) prev_ = data[n - 1];
     pos_ += n;
+    chunk_ = nullptr;
+    chunk_len_ = 0;
 }
 
 // The bulk of a message, 64 bytes at a time: one mask finds the line ends,
 // and what on_line_end() would record is done right here for each (a
 // line is some 60 bytes: most blocks hold one). Stops after a line end
 // whose next line starts with 'F' or '>' (it may be a From_ or a quoted
-// From line: the byte-wise code looks at it) or where fewer than 65 bytes
-// are left (the byte after a block's last line end must be in reach).
+// From line: the byte-wise code looks at it), in the header section also
+// after the empty line that ends it and before a line that may be a
+// Content-Length field, or where fewer than 65 bytes are left (the byte
+// after a block's last line end must be in reach).
 std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t n) {
     // Locals, not members: stores through this-> could alias the bytes read.
     char before = i > 0 ? data[i - 1] : prev_;
     std::uint64_t bare_lf = bare_lf_, line_start = line_start_, last_start = last_line_start_;
     std::uint64_t last_end = last_line_end_;
     bool last_empty = last_line_empty_, last_bare = last_line_bare_;
+    const bool headers = in_headers_;
     bool look = false;
     while (i + kBlock < n && !look) {
         const char* p = data + i;
@@ -104,7 +131,7 @@ std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t
             last_empty = lf == line_start || (lf == line_start + 1 && !bare);
             line_start = lf + 1;
             const char next = p[k + 1];
-            if (next == 'F' || next == '>') {
+            if (next == 'F' || next == '>' || (headers && (last_empty || next == 'C' || next == 'c'))) {
                 look = true;
                 i += k + 1;
                 break;
@@ -121,8 +148,72 @@ std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t
     last_line_end_ = last_end;
     last_line_empty_ = last_empty;
     last_line_bare_ = last_bare;
-    if (look) state_ = State::line_start;
+    if (look) {
+        state_ = State::line_start;
+        if (headers && last_empty) on_headers_end(line_start);
+    }
     return i;
+}
+
+// A body whose Content-Length was found consistent: no line start matters
+// in it, only the bare LFs (each becomes CRLF on the wire), 64 bytes at a
+// time, up to where the length says it ends.
+std::size_t MboxIndexer::scan_counted_body(const char* data, std::size_t i, std::size_t n) {
+    const std::uint64_t left = body_end_ - (pos_ + i);
+    const std::size_t stop = left < n - i ? i + static_cast<std::size_t>(left) : n;
+    char before = i > 0 ? data[i - 1] : prev_;
+    std::uint64_t bare = 0;
+    std::size_t k = i;
+    for (; k + kBlock <= stop; k += kBlock) {
+        if (const std::uint64_t nl = eq_mask(data + k, '\n'); nl != 0) {
+            const std::uint64_t after_cr = (eq_mask(data + k, '\r') << 1) | (before == '\r' ? 1 : 0);
+            bare += static_cast<std::uint64_t>(__builtin_popcountll(nl & ~after_cr));
+        }
+        before = data[k + kBlock - 1];
+    }
+    for (; k < stop; ++k) {
+        bare += data[k] == '\n' && before != '\r';
+        before = data[k];
+    }
+    bare_lf_ += bare;
+    if (pos_ + stop == body_end_) close_counted_body(before);
+    return stop;
+}
+
+// A header line that starts with 'C': its first bytes are kept, to see at
+// its end whether it is a Content-Length field.
+std::size_t MboxIndexer::collect_header(const char* data, std::size_t i, std::size_t n) {
+    const void* hit = std::memchr(data + i, '\n', n - i);
+    const std::size_t end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - data) : n;
+    const std::size_t len = end - i;
+    if (header_len_ < sizeof header_) std::memcpy(header_ + header_len_, data + i, std::min(len, sizeof header_ - header_len_));
+    header_len_ += len;  // may pass kHeaderProbe: then the line is too long to hold a usable length
+    if (!hit) return n;
+    parse_header_line();
+    const char before = end > 0 ? data[end - 1] : prev_;
+    state_ = State::line_start;
+    on_line_end(pos_ + end, before != '\r');
+    return end + 1;
+}
+
+void MboxIndexer::parse_header_line() {
+    const std::string_view line(header_, std::min(header_len_, sizeof header_));
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return;
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (!text::iequals(name, "Content-Length")) return;
+    last_field_was_length_ = true;
+    if (length_seen_) length_bad_ = true;  // two lengths: trust neither
+    length_seen_ = true;
+    std::string_view value = line.substr(colon + 1);
+    if (header_len_ > sizeof header_) value = {};  // cut off: not a length we can read
+    if (value.ends_with('\r')) value.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    const auto parsed = value.size() <= 19 ? text::parse_u64(value) : std::nullopt;
+    if (!parsed) length_bad_ = true;
+    else length_ = *parsed;
 }
 
 void MboxIndexer::on_from_match() {
@@ -143,19 +234,84 @@ void MboxIndexer::on_line_end(std::uint64_t lf, bool bare) {
     const std::uint64_t len = lf - line_start_;
     // An empty line is "\n" or "\r\n".
     const bool empty = len == 0 || (len == 1 && !bare);
+    line_start_ = lf + 1;
     if (in_from_line_) {
         cur_.content_offset = lf + 1;
         in_from_line_ = false;
+        in_headers_ = true;
+    } else if (end_fixed_) {
+        // After a counted body only one empty line may come before the next
+        // From_ line: anything else means the file is not what the
+        // Content-Length check read a moment ago.
+        if (!empty || ++separator_lines_ > 1) changed_ = true;
     } else if (have_message_) {
         if (bare) ++bare_lf_;
-        last_line_start_ = line_start_;
+        last_line_start_ = lf - len;
         last_line_end_ = lf + 1;
         last_line_empty_ = empty;
         last_line_bare_ = bare;
+        if (in_headers_ && empty) on_headers_end(lf + 1);
     } else if (!empty) {
         not_mbox_ = true;
     }
-    line_start_ = lf + 1;
+}
+
+// The empty line after the header fields: a single, readable Content-Length
+// that ends at a message boundary delimits this message's body.
+void MboxIndexer::on_headers_end(std::uint64_t body_start) {
+    in_headers_ = false;
+    if (!length_seen_ || length_bad_ || !source_ || body_start > source_->size) return;
+    if (length_ > source_->size - body_start) {
+        ignored_length_end_ = UINT64_MAX;  // past the end of the file
+        return;
+    }
+    const std::uint64_t end = body_start + length_;
+    if (!length_ends_at_a_message_boundary(body_start, end)) {
+        ignored_length_end_ = end;
+        return;
+    }
+    in_counted_body_ = true;
+    body_end_ = end;
+    if (end == body_start) close_counted_body('\n');  // an empty body: the blank line was the last byte
+}
+
+// The length is consistent when the body ends at the end of the file, or
+// at the start of a line that is a From_ line or one empty line followed by
+// a From_ line or the end of the file.
+bool MboxIndexer::length_ends_at_a_message_boundary(std::uint64_t body_start, std::uint64_t end) {
+    auto peek = [&](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
+        if (chunk_ && offset >= pos_ && offset + len <= pos_ + chunk_len_) {
+            std::memcpy(buf, chunk_ + (offset - pos_), len);
+            return len;
+        }
+        return source_->read ? source_->read(offset, buf, len) : 0;
+    };
+    const std::uint64_t size = source_->size;
+    if (end == size) return true;
+    char before = '\n';
+    if (end > body_start && peek(end - 1, &before, 1) != 1) return false;
+    if (before != '\n') return false;
+    char buf[7];
+    const std::size_t got = peek(end, buf, std::min<std::uint64_t>(sizeof buf, size - end));
+    auto boundary = [&](std::size_t k) {
+        return end + k == size || (got >= k + kFromLen && std::memcmp(buf + k, kFrom, kFromLen) == 0);
+    };
+    const std::string_view ahead(buf, got);
+    return boundary(0) || (ahead.starts_with("\n") && boundary(1)) || (ahead.starts_with("\r\n") && boundary(2));
+}
+
+// The counted body is over: the message ends here, nothing unquoted.
+void MboxIndexer::close_counted_body(char last_byte) {
+    in_counted_body_ = false;
+    end_fixed_ = true;
+    separator_lines_ = 0;
+    cur_.content_end = body_end_;
+    // A body that ends inside a line gets CRLF on the wire (LF after a CR).
+    const std::uint64_t tail = last_byte == '\n' ? 0 : last_byte == '\r' ? 1 : 2;
+    cur_.size = (body_end_ - cur_.content_offset) + bare_lf_ + tail;
+    cur_.flags |= MessageEntry::kContentLength;
+    state_ = State::line_start;
+    line_start_ = body_end_;
 }
 
 void MboxIndexer::begin_message(std::uint64_t offset) {
@@ -168,9 +324,21 @@ void MboxIndexer::begin_message(std::uint64_t offset) {
     last_line_end_ = 0;
     last_line_empty_ = false;
     last_line_bare_ = false;
+    in_headers_ = false;
+    length_seen_ = length_bad_ = last_field_was_length_ = false;
+    length_ = 0;
+    ignored_length_end_ = 0;
+    end_fixed_ = false;
 }
 
 void MboxIndexer::end_message(std::uint64_t end) {
+    have_message_ = false;
+    in_headers_ = false;
+    if (end_fixed_) {  // ended by its Content-Length
+        end_fixed_ = false;
+        messages_.push_back(cur_);
+        return;
+    }
     std::uint64_t content_end = end;
     std::uint64_t bare = bare_lf_;
     std::uint64_t tail = 0;
@@ -184,14 +352,16 @@ void MboxIndexer::end_message(std::uint64_t end) {
     }
     cur_.content_end = content_end;
     cur_.size = (content_end - cur_.content_offset) + bare + tail - (unquote_ ? unquoted_ : 0);
+    if (ignored_length_end_ > end) cur_.flags |= MessageEntry::kLengthReachesPast;
     messages_.push_back(cur_);
-    have_message_ = false;
 }
 
 bool MboxIndexer::finish() {
     if (full_) return true;
     end_ = pos_;
-    if (have_message_ && in_from_line_) {
+    if (in_counted_body_) {
+        changed_ = true;  // the file ended before the length the check had read
+    } else if (have_message_ && in_from_line_) {
         // The file ends inside a From_ line: a delivery cut short (or still
         // being written by an MDA that does not lock). It is no message; its
         // bytes lie past the snapshot, so an expunge keeps them as they are.
@@ -201,6 +371,11 @@ bool MboxIndexer::finish() {
         end_message(pos_);
     } else if (line_start_ < pos_) {
         not_mbox_ = true;  // text without a final newline and no From_ line at all
+    }
+    if (changed_) {
+        error_ = "the mailbox changed while it was indexed";
+        messages_.clear();
+        return false;
     }
     if (not_mbox_) {
         error_ = "not an mbox file: text before the first From_ line";

@@ -87,14 +87,36 @@ Result MboxMaildrop::index() {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
     snapshot_end_ = static_cast<std::uint64_t>(st.st_size);
-    MboxIndexer indexer(options_.unquote, options_.max_messages);
+    // The Content-Length rule looks ahead in the file (the locks keep it still).
+    const MboxSource source{snapshot_end_, [this](std::uint64_t offset, char* buf, std::size_t len) {
+                                return pread_full(fd_.get(), buf, len, offset) ? len : 0;
+                            }};
+    MboxIndexer indexer(options_.unquote, options_.max_messages, &source);
+    // The digest is taken in the same pass, over the same bytes.
+    digest_key_ = ContentDigest::random_key();
+    ContentDigest digest(digest_key_);
+    std::uint64_t fed = 0;
     const bool read_ok = read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {
         indexer.feed(p, n);
+        digest.update(p, n);
+        fed += n;
         return !indexer.full();
     });
     if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
-    if (!indexer.finish()) return perm(options_.path + ": " + indexer.error());
+    if (!indexer.finish()) {
+        if (indexer.changed()) return {Status::temp_fail, options_.path + ": " + indexer.error()};
+        return perm(options_.path + ": " + indexer.error());
+    }
     snapshot_end_ = indexer.end();
+    if (fed != snapshot_end_) {  // the index ends early (max_messages, a cut From_ line): digest just its part
+        digest.reset();
+        if (!read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {
+                digest.update(p, n);
+                return true;
+            }))
+            return {Status::temp_fail, options_.path + ": read error while indexing"};
+    }
+    digest_ = digest.finish();
     if (indexer.full())
         log::warning(options_.path + " holds more than " + std::to_string(options_.max_messages) +
                      " messages (max_messages): serving the first ones; the rest come after they are deleted");
@@ -198,7 +220,7 @@ Result MboxMaildrop::check(std::size_t i) {
 
 Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines, ByteSink& out) {
     const MessageEntry& m = messages_[i];
-    MessageEncoder encoder(out, options_.unquote, true, body_lines);
+    MessageEncoder encoder(out, m.unquoted(options_.unquote), true, body_lines);
     bool sink_ok = true;
     auto feed = [&](const char* p, std::size_t n) {
         sink_ok = encoder.feed(p, n);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/unique_fd.hpp"
+#include "mailbox/content_digest.hpp"
 #include "mailbox/mailbox_lock.hpp"
 #include "mailbox/maildrop.hpp"
 #include "mailbox/mbox_index.hpp"
@@ -59,7 +60,9 @@ public:
 
 private:
     Result index();
-    Snapshot snapshot() const { return {options_.path, dev_, ino_, snapshot_end_, &messages_}; }
+    Snapshot snapshot() const {
+        return {options_.path, dev_, ino_, snapshot_end_, &messages_, &digest_key_, digest_};
+    }
 
     MboxOptions options_;
     std::unique_ptr<SessionLock> session_lock_;
@@ -69,6 +72,8 @@ private:
     dev_t dev_ = 0;
     ino_t ino_ = 0;
     std::uint64_t snapshot_end_ = 0;
+    ContentDigest::Key digest_key_{};
+    ContentDigest::Value digest_{};  // of [0, snapshot_end_) as indexed
     MessageIndex messages_;
     UidOverrides overrides_;
     bool uids_loaded_ = false;

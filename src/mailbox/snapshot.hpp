@@ -1,7 +1,10 @@
-// The maildrop snapshot taken at login, and the cheap checks that it still
-// describes the file before anything is sent or removed (docs/DESIGN.md).
+// The maildrop snapshot taken at login, and the checks that it still
+// describes the file before anything is sent or removed (docs/DESIGN.md):
+// cheap ones (the inode, the size, the From_ lines) and, before an
+// expunge, the proof that every byte indexed is still what it was.
 #pragma once
 
+#include "mailbox/content_digest.hpp"
 #include "mailbox/maildrop.hpp"
 #include "mailbox/mbox_index.hpp"
 
@@ -17,8 +20,10 @@ struct Snapshot {
     std::string path;
     dev_t dev = 0;
     ino_t ino = 0;
-    std::uint64_t end = 0;  // file size when it was indexed
+    std::uint64_t end = 0;  // where the indexed messages end (the file's size at login, or less)
     const MessageIndex* messages = nullptr;
+    const ContentDigest::Key* key = nullptr;  // the digest of [0, end) taken at login, with this key
+    ContentDigest::Value digest{};
 };
 
 // Where to read to see whether a From_ line starts at `offset`: from the LF
@@ -32,5 +37,11 @@ bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset);
 // The path still names the indexed file, it is not shorter, and every From_
 // line is where the index has it.
 Result validate_snapshot(int fd, const Snapshot& snapshot);
+
+// validate_snapshot, then the content: the bytes [0, end) read again give
+// the digest taken at login, so every message indexed (From_ line, headers,
+// body, the bytes between) is still where and what it was, and the file
+// can only have grown at its end. Reads the whole snapshot.
+Result validate_snapshot_content(int fd, const Snapshot& snapshot);
 
 }  // namespace pop3d::mailbox

@@ -3,7 +3,10 @@
 // must equal the bytes RETR sends (less the stuffed dots), the wire form
 // must match a simple model of the conversion, no line may be a lone ".",
 // TOP must be a prefix of RETR, UIDs must be unique and well-formed, and an
-// expunge must keep the other messages byte for byte.
+// expunge must keep the other messages byte for byte. The Content-Length
+// rule (mboxcl): a message is delimited by its length only when a model of
+// the rule finds that length consistent, and otherwise the split is the
+// From_ lines' own, so a length can swallow nothing it should not.
 //
 // Input: byte 0 = flags (bit 0 unquote, bits 1-3 chunk size, bits 4-7 TOP
 // body lines; 15 also takes the real-file path; bit 1 also makes the sinks
@@ -20,7 +23,10 @@
 #include <algorithm>
 #include "fuzz_check.hpp"
 
+#include <cctype>
 #include <cstddef>
+#include <cstring>
+#include <optional>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -133,6 +139,107 @@ std::string unstuff(const std::string& wire) {
     return out;
 }
 
+// The model of the Content-Length rule for the message whose content
+// starts at `content`: the body's end when its only Content-Length field is
+// consistent, else nothing.
+std::optional<std::uint64_t> consistent_length_end(std::string_view mbox, std::uint64_t content) {
+    std::optional<std::uint64_t> length;
+    int fields = 0;
+    bool bad = false, last_was_length = false;
+    std::uint64_t at = content;
+    for (;;) {  // the header lines, up to the first empty one
+        const std::size_t lf = mbox.find('\n', at);
+        if (lf == std::string_view::npos) return std::nullopt;  // no body
+        std::string_view line = mbox.substr(at, lf - at);
+        const std::uint64_t next = lf + 1;
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        if (line.empty()) {
+            at = next;
+            break;
+        }
+        if (line.starts_with("From ")) return std::nullopt;  // a new message before any body
+        const bool continuation = line[0] == ' ' || line[0] == '\t';
+        if (continuation && last_was_length) bad = true;
+        if (!continuation) last_was_length = false;
+        const std::size_t colon = line.find(':');
+        std::string name(line.substr(0, colon == std::string_view::npos ? 0 : colon));
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (!continuation && colon != std::string_view::npos && name == "content-length") {
+            ++fields;
+            last_was_length = true;
+            std::string_view v = line.substr(colon + 1);
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+            while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+            // A field line longer than 64 bytes (with its CR) is not read.
+            if (lf - at > 64 || v.empty() || v.size() > 19 ||
+                !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                bad = true;
+            else
+                length = std::stoull(std::string(v));
+        }
+        at = next;
+    }
+    if (fields != 1 || bad || !length || *length > mbox.size() - at) return std::nullopt;
+    const std::uint64_t end = at + *length;
+    auto boundary = [&](std::uint64_t k) { return k == mbox.size() || mbox.substr(k, 5) == "From "; };
+    if (end == mbox.size()) return end;
+    if (end > at && mbox[end - 1] != '\n') return std::nullopt;
+    if (boundary(end) || (mbox[end] == '\n' && boundary(end + 1)) ||
+        (mbox.substr(end, 2) == "\r\n" && boundary(end + 2)))
+        return end;
+    return std::nullopt;
+}
+
+// Against the From_ lines alone: every message the length rule did not
+// delimit is exactly one of theirs, and one it did starts where one of
+// theirs starts and covers whole ones of theirs.
+void check_length_rule(std::string_view mbox, const MessageIndex& entries, std::uint64_t index_end,
+                       const MessageIndex& from_lines_only) {
+    std::set<std::uint64_t> starts;
+    for (const MessageEntry& e : from_lines_only) starts.insert(e.from_offset);
+    std::size_t j = 0;  // the From_-only message at or after entries[i]
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const MessageEntry& e = entries[i];
+        const auto end = consistent_length_end(mbox, e.content_offset);
+        const bool counted = e.flags & MessageEntry::kContentLength;
+        FUZZ_REQUIRE(counted == end.has_value());
+        FUZZ_REQUIRE(starts.count(e.from_offset) == 1);
+        while (j < from_lines_only.size() && from_lines_only[j].from_offset < e.from_offset) ++j;
+        FUZZ_REQUIRE(j < from_lines_only.size());
+        if (!counted) {
+            const MessageEntry& o = from_lines_only[j];
+            FUZZ_REQUIRE(o.content_offset == e.content_offset && o.content_end == e.content_end && o.size == e.size);
+        } else {
+            FUZZ_REQUIRE(e.content_end == *end);
+            // Up to the next message only a separator line: at most one empty line.
+            const std::uint64_t next = i + 1 < entries.size() ? entries[i + 1].from_offset : index_end;
+            const std::string_view gap = mbox.substr(e.content_end, next - e.content_end);
+            FUZZ_REQUIRE(gap.empty() || gap == "\n" || gap == "\r\n");
+        }
+    }
+    // Every From_ line of theirs starts a message, or is body text of one
+    // that its length delimits.
+    std::set<std::uint64_t> ours;
+    for (const MessageEntry& e : entries) ours.insert(e.from_offset);
+    for (const MessageEntry& o : from_lines_only) {
+        bool inside = false;
+        for (const MessageEntry& e : entries)
+            inside = inside || ((e.flags & MessageEntry::kContentLength) && e.content_offset < o.from_offset &&
+                                o.from_offset < e.content_end);
+        FUZZ_REQUIRE(ours.count(o.from_offset) == 1 || inside);
+    }
+}
+
+MboxSource source_of(std::string_view mbox) {
+    return {mbox.size(), [mbox](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
+                if (offset >= mbox.size()) return 0;
+                const std::size_t n = std::min<std::uint64_t>(len, mbox.size() - offset);
+                std::memcpy(buf, mbox.data() + offset, n);
+                return n;
+            }};
+}
+
 std::unique_ptr<MboxMaildrop> open_mailbox(const std::string& path, bool unquote) {
     MboxOptions options;
     options.path = path;
@@ -169,21 +276,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view mbox(reinterpret_cast<const char*>(data + 2), size - 2);
 
     // The indexer gives the same answer whatever the chunking.
-    MboxIndexer whole(unquote);
+    const MboxSource source = source_of(mbox);
+    MboxIndexer whole(unquote, static_cast<std::size_t>(-1), &source);
     whole.feed(mbox.data(), mbox.size());
     const bool ok = whole.finish();
-    MboxIndexer pieces(unquote);
+    MboxIndexer pieces(unquote, static_cast<std::size_t>(-1), &source);
     for (std::size_t at = 0; at < mbox.size(); at += chunk) pieces.feed(mbox.data() + at, std::min(chunk, mbox.size() - at));
     FUZZ_REQUIRE(pieces.finish() == ok);
+    MboxIndexer from_lines(unquote);  // no source: Content-Length ignored
+    from_lines.feed(mbox.data(), mbox.size());
+    FUZZ_REQUIRE(from_lines.finish() == ok);  // the rule never turns an mbox into "not an mbox"
     if (!ok) return 0;
     const MessageIndex& entries = whole.messages();
+    check_length_rule(mbox, entries, whole.end(), from_lines.messages());
     FUZZ_REQUIRE(entries.size() == pieces.messages().size());
     std::uint64_t previous_end = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const MessageEntry& e = entries[i];
         const MessageEntry& p = pieces.messages()[i];
         FUZZ_REQUIRE(e.from_offset == p.from_offset && e.content_offset == p.content_offset &&
-                e.content_end == p.content_end && e.size == p.size);
+                e.content_end == p.content_end && e.size == p.size && e.flags == p.flags);
         FUZZ_REQUIRE(e.from_offset >= previous_end && e.from_offset < e.content_offset && e.content_offset <= e.content_end);
         FUZZ_REQUIRE(e.content_end <= mbox.size() && mbox.substr(e.from_offset, 5) == "From ");
         FUZZ_REQUIRE(e.from_offset == 0 || mbox[e.from_offset - 1] == '\n');
@@ -194,14 +306,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const MessageEntry& e : entries) {
         const std::string_view raw = mbox.substr(e.content_offset, e.content_end - e.content_offset);
         StringSink wire(lend);
-        MessageEncoder encoder(wire, unquote, true, std::nullopt);
+        MessageEncoder encoder(wire, e.unquoted(unquote), true, std::nullopt);
         for (std::size_t at = 0; at < raw.size(); at += chunk)
             FUZZ_REQUIRE(encoder.feed(raw.data() + at, std::min(chunk, raw.size() - at)));
         FUZZ_REQUIRE(encoder.finish());
         const std::string message = unstuff(wire.bytes);
-        FUZZ_REQUIRE(message == canonical(raw, unquote) && message.size() == e.size);
+        FUZZ_REQUIRE(message == canonical(raw, e.unquoted(unquote)) && message.size() == e.size);
         StringSink top(lend);
-        MessageEncoder top_encoder(top, unquote, true, top_lines);
+        MessageEncoder top_encoder(top, e.unquoted(unquote), true, top_lines);
         top_encoder.feed(raw.data(), raw.size());
         FUZZ_REQUIRE(top_encoder.finish());
         FUZZ_REQUIRE(message.starts_with(unstuff(top.bytes)));
@@ -216,7 +328,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<std::string> messages = retrieve_all(*md, lend);
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const MessageEntry& e = entries[i];
-        FUZZ_REQUIRE(messages[i] == canonical(mbox.substr(e.content_offset, e.content_end - e.content_offset), unquote));
+        FUZZ_REQUIRE(messages[i] == canonical(mbox.substr(e.content_offset, e.content_end - e.content_offset),
+                                              e.unquoted(unquote)));
         StringSink top(lend);
         FUZZ_REQUIRE(md->check(i).ok() && md->send(i, top_lines, top).ok());
         FUZZ_REQUIRE(messages[i].starts_with(unstuff(top.bytes)));
@@ -238,7 +351,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         deleted[i] = (delete_mask >> (i % 8)) & 1;
         if (!deleted[i]) kept.push_back(messages[i]);
     }
-    FUZZ_REQUIRE(md->expunge(deleted).ok());
+    // The one refusal: deleting messages after one whose ignored
+    // Content-Length reaches past its end would change how it splits.
+    bool may_resplit = false, later_deleted = false;
+    for (std::size_t i = deleted.size(); i-- > 0;) {
+        if (deleted[i]) later_deleted = true;
+        else if (later_deleted && (entries[i].flags & MessageEntry::kLengthReachesPast)) may_resplit = true;
+    }
+    const Result expunged = md->expunge(deleted);
+    if (!expunged.ok()) {
+        FUZZ_REQUIRE(may_resplit && expunged.detail.find("would change where message") != std::string::npos);
+        auto unchanged = open_mailbox(path, unquote);
+        FUZZ_REQUIRE(unchanged != nullptr && retrieve_all(*unchanged, lend) == messages);
+        return 0;
+    }
     md.reset();
     auto after = open_mailbox(path, unquote);
     FUZZ_REQUIRE(after != nullptr);

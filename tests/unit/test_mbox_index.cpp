@@ -247,3 +247,195 @@ TEST(MboxIndex, StopsAtMaxMessages) {
     EXPECT_FALSE(exact.full());
     EXPECT_EQ(exact.messages().size(), 4u);
 }
+
+// ---- mboxcl: a consistent Content-Length delimits the body ----
+
+namespace {
+
+// What index_mbox gives without looking at Content-Length at all.
+Indexed index_from_lines_only(const std::string& mbox, bool unquote = true) {
+    mailbox::MboxIndexer ix(unquote);
+    ix.feed(mbox.data(), mbox.size());
+    const bool ok = ix.finish();
+    return {ok, {ix.messages().begin(), ix.messages().end()}, ix.end()};
+}
+
+std::string cl_message(const std::string& from, const std::string& body, const std::string& length_field,
+                       const std::string& separator = "\n") {
+    return from + "Subject: s\n" + length_field + "\n\n" + body + separator;
+}
+
+std::string length_of(const std::string& body) { return "Content-Length: " + std::to_string(body.size()); }
+
+const std::string kForgedBody =
+    "body line\nFrom bank@example.com Mon Nov 30 10:00:00 2026\nSubject: Your Bank\n\nforged\n>From quoted\n";
+
+}  // namespace
+
+// procmail, given a message with a Content-Length header, writes the true
+// length (no space after the colon) and quotes no From line of the body.
+TEST(MboxIndexContentLength, ProcmailStyleBodyWithAFromLineIsOneMessage) {
+    const std::string first = cl_message(kFrom1, kForgedBody, "Content-Length:" + std::to_string(kForgedBody.size()));
+    const std::string mbox = first + kFrom2 + "Subject: b\n\nplain\n\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_TRUE(ix.ok);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_EQ(served(mbox, ix.messages[0]),
+              "Subject: s\r\nContent-Length:97\r\n\r\nbody line\r\nFrom bank@example.com Mon Nov 30 10:00:00 2026\r\n"
+              "Subject: Your Bank\r\n\r\nforged\r\n>From quoted\r\n");  // sent as stored: nothing unquoted
+    EXPECT_TRUE(ix.messages[0].flags & mailbox::MessageEntry::kContentLength);
+    EXPECT_FALSE(ix.messages[1].flags & mailbox::MessageEntry::kContentLength);
+    EXPECT_EQ(served(mbox, ix.messages[1]), "Subject: b\r\n\r\nplain\r\n");
+    EXPECT_EQ(index_from_lines_only(mbox).messages.size(), 3u);  // what the forger wanted
+    expect_sizes_match(mbox);
+    expect_sizes_match(mbox, false);
+}
+
+// dovecot-lda writes a Content-Length into every message and quotes nothing.
+TEST(MboxIndexContentLength, DovecotStyleMailboxSplitsAtTheLengths) {
+    const std::vector<std::string> bodies = {kForgedBody, "plain body\nFrom me here\n", "", "x\n\nFrom y\n\n"};
+    std::string mbox;
+    for (const auto& b : bodies) mbox += cl_message(kFrom1, b, length_of(b));
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_TRUE(ix.ok);
+    ASSERT_EQ(ix.messages.size(), bodies.size());
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        const auto& m = ix.messages[i];
+        EXPECT_EQ(mbox.substr(m.content_end - bodies[i].size(), bodies[i].size()), bodies[i]) << i;
+        EXPECT_EQ(m.content_end + 1, i + 1 < bodies.size() ? ix.messages[i + 1].from_offset : mbox.size()) << i;
+    }
+    expect_sizes_match(mbox);
+}
+
+TEST(MboxIndexContentLength, EveryConsistentEnding) {
+    const std::string body = "one\nFrom two\n";
+    // Right before a From_ line with no separator, at the end of the file,
+    // a CRLF separator, and a body that ends the file without a newline.
+    for (const std::string& mbox : {cl_message(kFrom1, body, length_of(body), "") + kFrom2 + "S: b\n\nb\n",
+                                    cl_message(kFrom1, body, length_of(body), ""),
+                                    cl_message(kFrom1, body, length_of(body), "\r\n") + kFrom2 + "S: b\n\nb\n",
+                                    cl_message(kFrom1, body, length_of(body), "\r\n"),
+                                    cl_message(kFrom1, "no newline", "Content-Length: 10", "")}) {
+        SCOPED_TRACE(mbox);
+        const Indexed ix = index_mbox(mbox);
+        ASSERT_TRUE(ix.ok);
+        ASSERT_GE(ix.messages.size(), 1u);
+        EXPECT_TRUE(ix.messages[0].flags & mailbox::MessageEntry::kContentLength);
+        expect_sizes_match(mbox);
+    }
+    const std::string cut = cl_message(kFrom1, "no newline", "Content-Length: 10", "");
+    EXPECT_EQ(served(cut, index_mbox(cut).messages[0]), "Subject: s\r\nContent-Length: 10\r\n\r\nno newline\r\n");
+}
+
+// A length that does not end at a boundary is ignored: the From_ lines
+// split as if it were not there, so a sender's header swallows nothing.
+TEST(MboxIndexContentLength, InconsistentLengthsAreIgnored) {
+    const std::string body = "one\nFrom two\n";
+    const std::string next = kFrom2 + "S: b\n\nb\n\n";
+    const std::vector<std::string> fields = {
+        "Content-Length: " + std::to_string(body.size() - 1),   // ends inside a line
+        "Content-Length: " + std::to_string(body.size() - 4),   // ends at "From two": mid-line before it
+        "Content-Length: " + std::to_string(body.size() + 3),   // inside the next From_ line
+        "Content-Length: " + std::to_string(body.size() + 1 + next.size() - 2),  // near, not at, the end
+        "Content-Length: 99999999999999999999",                 // past everything, and overflowing
+        "Content-Length: 123456789012345678901234567890",
+        "Content-Length: 12x",
+        "Content-Length: -5",
+        "Content-Length: 1 2",
+        "Content-Length:",
+        "Content-Length: " + std::to_string(body.size()) + "\nContent-Length: " + std::to_string(body.size()),
+        "Content-Length:\n " + std::to_string(body.size()),     // folded
+        "Content-Length: " + std::to_string(body.size()) + "\n\t",  // folded after the value
+        "Content-Length: " + std::string(80, ' ') + std::to_string(body.size()),  // too long to read
+    };
+    for (const std::string& field : fields) {
+        const std::string mbox = cl_message(kFrom1, body, field) + next;
+        SCOPED_TRACE(field);
+        const Indexed with = index_mbox(mbox);
+        const Indexed without = index_from_lines_only(mbox);
+        ASSERT_TRUE(with.ok);
+        ASSERT_EQ(with.messages.size(), without.messages.size());
+        for (std::size_t i = 0; i < with.messages.size(); ++i) {
+            EXPECT_EQ(with.messages[i].content_end, without.messages[i].content_end);
+            EXPECT_EQ(with.messages[i].size, without.messages[i].size);
+            EXPECT_FALSE(with.messages[i].flags & mailbox::MessageEntry::kContentLength);
+        }
+        expect_sizes_match(mbox);
+    }
+}
+
+// A length that spans the next message exactly is consistent: that is the
+// format (mutt and formail read it the same way). It needs the exact
+// length of every message it covers, From_ lines with their dates included.
+TEST(MboxIndexContentLength, ALengthCoveringWholeMessagesIsHonoured) {
+    const std::string body = "one\n";
+    const std::string next = kFrom2 + "S: b\n\nb\n\n";
+    const std::string mbox = cl_message(kFrom1, body, "Content-Length: " + std::to_string(body.size() + 1 + next.size() - 1)) + next;
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    EXPECT_EQ(ix.messages[0].content_end, mbox.size() - 1);
+}
+
+TEST(MboxIndexContentLength, FieldNameIsCaseInsensitiveAndMayEndInSpaces) {
+    const std::string body = "a\nFrom b\n";
+    for (const std::string name : {"content-length:", "CONTENT-LENGTH:", "Content-Length :", "Content-length:\t"}) {
+        const std::string mbox = cl_message(kFrom1, body, name + std::to_string(body.size()) + " ");
+        SCOPED_TRACE(name);
+        const Indexed ix = index_mbox(mbox);
+        ASSERT_EQ(ix.messages.size(), 1u);
+        expect_sizes_match(mbox);
+    }
+}
+
+// Where no From_ line hides in a body, honouring the lengths changes
+// nothing: the same messages, the same bytes, so the same UIDs.
+TEST(MboxIndexContentLength, OrdinaryMailboxesIndexAsBefore) {
+    std::string mbox;
+    for (int i = 0; i < 50; ++i) {
+        const std::string b = "line " + std::to_string(i) + "\n\n" + std::string(static_cast<std::size_t>(i * 37), 'z') + "\n";
+        mbox += cl_message(i % 2 ? kFrom1 : kFrom2, b, length_of(b));
+    }
+    const Indexed with = index_mbox(mbox), without = index_from_lines_only(mbox);
+    ASSERT_EQ(with.messages.size(), without.messages.size());
+    for (std::size_t i = 0; i < with.messages.size(); ++i) {
+        EXPECT_EQ(with.messages[i].from_offset, without.messages[i].from_offset);
+        EXPECT_EQ(with.messages[i].content_end, without.messages[i].content_end);
+        EXPECT_EQ(with.messages[i].size, without.messages[i].size);
+    }
+}
+
+TEST(MboxIndexContentLength, CrlfMailboxAndRandomBodiesUnderEveryChunking) {
+    std::mt19937 rng(99);
+    const std::vector<std::string> pieces = {"From x\n", ">From y\n", "\n", "\r\n", "line\n", "F", ".", "\r",
+                                             "Content-Length: 3\n", std::string(70, 'w') + "\n"};
+    for (int round = 0; round < 200; ++round) {
+        std::string mbox;
+        const int messages = 1 + static_cast<int>(rng() % 4);
+        for (int m = 0; m < messages; ++m) {
+            std::string body;
+            const int n = static_cast<int>(rng() % 30);
+            for (int i = 0; i < n; ++i) body += pieces[rng() % pieces.size()];
+            const int skew = static_cast<int>(rng() % 5) - 2;  // mostly right, sometimes off
+            const std::string field = "Content-Length: " + std::to_string(static_cast<long>(body.size()) + (rng() % 3 ? 0 : skew));
+            mbox += cl_message(kFrom1, body, field, rng() % 4 ? "\n" : "\r\n");
+        }
+        SCOPED_TRACE(round);
+        expect_sizes_match(mbox, round % 2 == 0);
+    }
+}
+
+// The look ahead reads the source, not the bytes fed: when they disagree
+// (the file changed under a writer that takes no lock) indexing fails as
+// changed, never with a wrong index.
+TEST(MboxIndexContentLength, SourceAndBytesThatDisagreeAreAChange) {
+    const std::string body = "one\n";
+    const std::string fed = cl_message(kFrom1, body, length_of(body)) + "not a From_ line\n";
+    const std::string seen = cl_message(kFrom1, body, length_of(body)) + kFrom2.substr(0, 17);
+    const mailbox::MboxSource source = source_of(seen);
+    mailbox::MboxIndexer ix(true, static_cast<std::size_t>(-1), &source);
+    const std::size_t body_start = fed.find("\n\n") + 2;
+    ix.feed(fed.data(), body_start);  // the length's end is past this chunk: it is read from the source
+    ix.feed(fed.data() + body_start, fed.size() - body_start);
+    EXPECT_FALSE(ix.finish());
+    EXPECT_TRUE(ix.changed());
+}

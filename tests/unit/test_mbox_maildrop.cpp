@@ -344,6 +344,60 @@ TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {
     EXPECT_EQ(md->writable().status, mailbox::Status::changed);  // read-only from now on
 }
 
+// Messages of one length: a rewrite in place can leave a From_ line at
+// every indexed offset and the size unchanged. Only the content tells.
+namespace {
+std::string same_length_message(char tag) {
+    return std::string("From ") + tag + "@x Thu Nov 26 10:00:00 2026\nSubject: " + tag + "\n\nbody " + tag + "\n\n";
+}
+}  // namespace
+
+TEST_F(MboxMaildropTest, InPlaceRewriteWithAFromLineAtEveryOffsetDeletesNothing) {
+    const std::string a = same_length_message('a'), b = same_length_message('b'), c = same_length_message('c'),
+                      d = same_length_message('d');
+    write_file(a + b + c);
+    auto md = open_ok();
+    // A mail reader removed message a in place (same inode), then a delivery
+    // landed at the freed end: b, c, d now stand where a, b, c stood.
+    { std::ofstream(path, std::ios::binary | std::ios::in | std::ios::out) << b + c + d; }
+    const mailbox::Result r = md->expunge({true, false, false});  // the client deleted a
+    EXPECT_EQ(r.status, mailbox::Status::changed);
+    EXPECT_NE(r.detail.find("rewritten in place"), std::string::npos) << r.detail;
+    EXPECT_EQ(read_file(), b + c + d);  // b survives
+    EXPECT_EQ(md->writable().status, mailbox::Status::changed);
+}
+
+TEST_F(MboxMaildropTest, TruncateAndRedeliveryAtTheSameOffsetDeletesNothing) {
+    const std::string a = same_length_message('a'), b = same_length_message('b'), c = same_length_message('c');
+    write_file(a + b);
+    auto md = open_ok();
+    // Another session (no session lock) deleted b by truncating; c arrived where b was.
+    write_file(a + c);
+    EXPECT_EQ(md->expunge({false, true}).status, mailbox::Status::changed);
+    EXPECT_EQ(read_file(), a + c);
+}
+
+TEST_F(MboxMaildropTest, OneChangedByteAnywhereDeletesNothing) {
+    const std::string mbox = kM1 + kM2 + kM3;
+    for (std::size_t at : {std::size_t{0} + 10, kM1.size() + 20, mbox.size() - 3}) {
+        write_file(mbox);
+        auto md = open_ok();
+        std::string changed = mbox;
+        changed[at] = changed[at] == 'x' ? 'y' : 'x';
+        { std::ofstream(path, std::ios::binary | std::ios::in | std::ios::out) << changed; }
+        EXPECT_EQ(md->expunge({false, true, false}).status, mailbox::Status::changed) << at;
+        EXPECT_EQ(read_file(), changed) << at;
+    }
+}
+
+TEST_F(MboxMaildropTest, GrowthAtTheEndIsAllowedAndKept) {
+    write_file(kM1 + kM2);
+    auto md = open_ok();
+    { std::ofstream(path, std::ios::binary | std::ios::app) << kM3; }
+    EXPECT_TRUE(md->expunge({true, false}).ok());
+    EXPECT_EQ(read_file(), kM2 + kM3);
+}
+
 TEST_F(MboxMaildropTest, RewriteThatMovesAFromLineIsDetectedBeforeSending) {
     write_file(kM1 + kM2);
     auto md = open_ok();
