@@ -105,29 +105,28 @@ def is_pop3d(pid):
         return False
 
 
-def status_ids(pid, tid):
-    """Uid and Gid lines of /proc/PID/task/TID/status: [real, effective, saved, fs]."""
-    ids = {}
+def status_uids(pid, tid):
+    """The Uid line of /proc/PID/task/TID/status: [real, effective, saved, fs]."""
     with open(f"/proc/{pid}/task/{tid}/status") as f:
         for line in f:
-            key, _, value = line.partition(":")
-            if key in ("Uid", "Gid"):
-                ids[key] = [int(v) for v in value.split()]
-    return ids
+            if line.startswith("Uid:"):
+                return [int(v) for v in line.split()[1:]]
+    raise OSError(f"no Uid line for {pid}/{tid}")
 
 
 def server_tasks(env):
-    """(pid, tid) of every thread of every pop3d process this env's launcher
-    runs: the daemon (threads, fork, activate-listen), its forked sessions,
-    the pop3d -i processes (inetd style, Accept=yes)."""
-    tasks = []
+    """{(pid, tid): uids} of every thread of every pop3d process this env's
+    launcher runs: the daemon (threads, fork, activate-listen), its forked
+    sessions, the pop3d -i processes (inetd style, Accept=yes)."""
+    tasks = {}
     for pid in descendants(env.server.pid):
         if not is_pop3d(pid):
             continue
         try:
-            tasks += [(pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")]
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                tasks[(pid, int(tid))] = status_uids(pid, tid)
         except OSError:
-            pass
+            pass  # ended meanwhile
     return tasks
 
 
@@ -157,12 +156,6 @@ class LocalUserCannotReachTheServerTest(EnvTestCase):
         self.assertEqual((report["uid"], report["euid"], report["groups"]), (uid, uid, []))
         return report["results"]
 
-    def own_session_pids(self, tasks, user):
-        """Processes whose real uid is the user's: their sessions in the
-        process models; none in the threaded daemon."""
-        uid = self.env.uids[user]
-        return {pid for pid, tid in tasks if pid == tid and status_ids(pid, tid)["Uid"][0] == uid}
-
     def test_a_users_shell_reaches_no_other_session_and_no_daemon(self):
         bob = self.connect()
         self.assertTrue(bob.login("bob").startswith(b"+OK"))
@@ -172,9 +165,11 @@ class LocalUserCannotReachTheServerTest(EnvTestCase):
         tasks = server_tasks(self.env)
         uid = self.env.uids["alice"]
         # alice's session is among the targets: her process, or her thread (fsuid).
-        self.assertTrue(any(status_ids(p, t)["Uid"][3] == uid for p, t in tasks), tasks)
-        own = self.own_session_pids(tasks, "alice")
-        results = self.attack_as("alice", tasks)
+        self.assertTrue(any(uids[3] == uid for uids in tasks.values()), tasks)
+        # Processes whose real uid is alice's: her session in the process
+        # models, which she may end; none in the threaded daemon.
+        own = {pid for (pid, tid), uids in tasks.items() if pid == tid and uids[0] == uid}
+        results = self.attack_as("alice", sorted(tasks))
 
         threaded = self.env.launcher in ("threads", "activate-listen")
         if threaded:
