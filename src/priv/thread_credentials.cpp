@@ -66,9 +66,9 @@ std::string check_dropped(const auth::Account& a, gid_t keep, const std::vector<
     if (!caps || caps->effective != 0 || caps->permitted != 0 || caps->inheritable != 0)
         return "thread capabilities are not all gone";
     if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return "no_new_privs is not set";
-    // Trust nothing: try to take a capability back. (The uids stay 0, so
-    // that no user can signal, limit or trace this thread; root's power
-    // over files is in the capabilities, and those are gone for good.)
+    // Trust nothing: try to take a capability back. (The uids stay 0 so
+    // that no user can signal, limit or trace this thread; files are
+    // checked against the fsuid, the user's, and nothing overrides that.)
     if (set_caps({1ULL << CAP_DAC_OVERRIDE, 1ULL << CAP_DAC_OVERRIDE, 0}))
         return "root's capabilities could be regained after dropping them";
     return {};
