@@ -117,7 +117,7 @@ class CountingResult(unittest.TextTestResult):
 
 # The protocol suites that run again under every other launch mode.
 PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients", "test_sasl", "test_proxy",
-                   "test_hardening.FailureBudgetTest"]
+                   "test_hardening.FailureBudgetTest", "test_local_user"]
 OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
 
 

@@ -1,9 +1,9 @@
 #include "priv/credentials.hpp"
 
 #include "common/text.hpp"
+#include "priv/thread_credentials.hpp"
 
 #include <grp.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -78,18 +78,20 @@ DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gi
     return r;
 }
 
-bool SavedGroupPrivilege::set_egid(gid_t gid) {
+bool SavedGroupPrivilege::set_group(gid_t gid) {
+    // A session thread's file access goes by its fsgid alone (its uids are
+    // root's, its egid is the user's group), so only that moves.
+    if (scope_ == Scope::thread) return set_thread_fsgid(gid);
     const auto keep = static_cast<gid_t>(-1);
-    if (scope_ == Scope::thread) return ::syscall(SYS_setresgid, keep, gid, keep) == 0;
     return ::setresgid(keep, gid, keep) == 0;
 }
 
-bool SavedGroupPrivilege::raise() { return set_egid(spool_gid_); }
+bool SavedGroupPrivilege::raise() { return set_group(spool_gid_); }
 
 void SavedGroupPrivilege::lower() {
     // Going back to our own group cannot fail after raise() succeeded; if it
     // did, stop rather than go on with the mail group.
-    if (!set_egid(user_gid_)) std::abort();
+    if (!set_group(user_gid_)) std::abort();
 }
 
 }  // namespace pop3d::priv

@@ -36,8 +36,9 @@ DropResult drop_to_account(const auth::Account& account, std::optional<gid_t> sp
 // for the calling thread (threaded daemon, raw syscalls).
 enum class Scope { process, thread };
 
-// SpoolPrivilege after a drop: switches the effective gid to the saved mail
-// group and back, in the given scope.
+// SpoolPrivilege after a drop: switches to the saved mail group and back,
+// in the given scope: the effective gid of the process, or the fsgid of a
+// session thread.
 class SavedGroupPrivilege final : public mailbox::SpoolPrivilege {
 public:
     SavedGroupPrivilege(Scope scope, gid_t user_gid, gid_t spool_gid)
@@ -46,7 +47,7 @@ public:
     void lower() override;
 
 private:
-    bool set_egid(gid_t gid);
+    bool set_group(gid_t gid);
     Scope scope_;
     gid_t user_gid_;
     gid_t spool_gid_;

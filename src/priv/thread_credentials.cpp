@@ -3,10 +3,12 @@
 #include "common/text.hpp"
 
 #include <grp.h>
-#include <sys/fsuid.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -14,7 +16,10 @@ namespace pop3d::priv {
 
 namespace {
 
-long raw_setresuid(uid_t r, uid_t e, uid_t s) { return ::syscall(SYS_setresuid, r, e, s); }
+// All raw syscalls: glibc's wrappers for the set*id family (and setgroups)
+// would change every thread of the process.
+long raw_setfsuid(uid_t u) { return ::syscall(SYS_setfsuid, u); }
+long raw_setfsgid(gid_t g) { return ::syscall(SYS_setfsgid, g); }
 
 std::vector<gid_t> user_groups(const auth::Account& a) {
     int n = 32;
@@ -26,6 +31,49 @@ std::vector<gid_t> user_groups(const auth::Account& a) {
     return groups;
 }
 
+std::vector<gid_t> thread_groups() {
+    const long n = ::syscall(SYS_getgroups, 0, nullptr);
+    std::vector<gid_t> groups(static_cast<std::size_t>(std::max(n, 0L)));
+    const long got = ::syscall(SYS_getgroups, groups.size(), groups.data());
+    groups.resize(static_cast<std::size_t>(std::max(got, 0L)));
+    return groups;
+}
+
+// capset/capget for the calling thread only (pid 0), in the 64-bit layout.
+bool set_caps(const ThreadCaps& c) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+        const int shift = 32 * i;
+        data[i].effective = static_cast<std::uint32_t>(c.effective >> shift);
+        data[i].permitted = static_cast<std::uint32_t>(c.permitted >> shift);
+        data[i].inheritable = static_cast<std::uint32_t>(c.inheritable >> shift);
+    }
+    return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+// What the thread must look like after the drop; empty when it does.
+std::string check_dropped(const auth::Account& a, gid_t keep, const std::vector<gid_t>& groups) {
+    const ThreadIds ids = thread_ids();
+    if (ids.ruid != 0 || ids.euid != 0 || ids.suid != 0 || ids.fsuid != a.uid || ids.rgid != a.gid ||
+        ids.egid != a.gid || ids.sgid != keep || ids.fsgid != a.gid)
+        return "thread credentials did not change as requested";
+    std::vector<gid_t> have = thread_groups(), want = groups;
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    if (have != want) return "thread groups did not change as requested";
+    const std::optional<ThreadCaps> caps = thread_caps();
+    if (!caps || caps->effective != 0 || caps->permitted != 0 || caps->inheritable != 0)
+        return "thread capabilities are not all gone";
+    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return "no_new_privs is not set";
+    // Trust nothing: try to take a capability back. (The uids stay 0 so
+    // that no user can signal, limit or trace this thread; files are
+    // checked against the fsuid, the user's, and nothing overrides that.)
+    if (set_caps({1ULL << CAP_DAC_OVERRIDE, 1ULL << CAP_DAC_OVERRIDE, 0}))
+        return "root's capabilities could be regained after dropping them";
+    return {};
+}
+
 }  // namespace
 
 ThreadIds thread_ids() {
@@ -33,9 +81,23 @@ ThreadIds thread_ids() {
     ::syscall(SYS_getresuid, &ids.ruid, &ids.euid, &ids.suid);
     ::syscall(SYS_getresgid, &ids.rgid, &ids.egid, &ids.sgid);
     // setfs*id(-1) changes nothing and returns the current value.
-    ids.fsuid = static_cast<uid_t>(::syscall(SYS_setfsuid, static_cast<uid_t>(-1)));
-    ids.fsgid = static_cast<gid_t>(::syscall(SYS_setfsgid, static_cast<gid_t>(-1)));
+    ids.fsuid = static_cast<uid_t>(raw_setfsuid(static_cast<uid_t>(-1)));
+    ids.fsgid = static_cast<gid_t>(raw_setfsgid(static_cast<gid_t>(-1)));
     return ids;
+}
+
+std::optional<ThreadCaps> thread_caps() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return std::nullopt;
+    ThreadCaps c{};
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+        const int shift = 32 * i;
+        c.effective |= std::uint64_t{data[i].effective} << shift;
+        c.permitted |= std::uint64_t{data[i].permitted} << shift;
+        c.inheritable |= std::uint64_t{data[i].inheritable} << shift;
+    }
+    return c;
 }
 
 DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
@@ -47,28 +109,33 @@ DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> s
         r.error = "setgroups: " + text::errno_text(errno);
         return r;
     }
-    if (::syscall(SYS_setresgid, a.gid, a.gid, keep) != 0) {
+    if (::syscall(SYS_setresgid, a.gid, a.gid, keep) != 0) {  // fsgid follows egid
         r.error = "setresgid: " + text::errno_text(errno);
         return r;
     }
-    if (raw_setresuid(a.uid, a.uid, a.uid) != 0) {
-        r.error = "setresuid: " + text::errno_text(errno);
+    // fsuid 0 -> user: the kernel drops the file capabilities (DAC_OVERRIDE,
+    // FOWNER, ...) from this thread's effective set. setfsuid returns the
+    // old value, never an error: check_dropped reads it back.
+    raw_setfsuid(a.uid);
+    // Nothing after login needs a capability (setfsgid to the saved mail
+    // group needs none), so all of them go, permitted too: then none can be
+    // turned back on, and no_new_privs keeps an exec from granting any.
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        r.error = "prctl(PR_SET_NO_NEW_PRIVS): " + text::errno_text(errno);
         return r;
     }
-    const ThreadIds ids = thread_ids();
-    if (ids.ruid != a.uid || ids.euid != a.uid || ids.suid != a.uid || ids.fsuid != a.uid || ids.rgid != a.gid ||
-        ids.egid != a.gid || ids.sgid != keep || ids.fsgid != a.gid) {
-        r.error = "thread credentials did not change as requested";
+    if (!set_caps({0, 0, 0})) {
+        r.error = "capset: " + text::errno_text(errno);
         return r;
     }
-    ::syscall(SYS_setfsuid, 0);  // must have no effect now
-    if (raw_setresuid(0, 0, 0) == 0 || thread_ids().fsuid != a.uid) {
-        r.error = "root could be regained after dropping privileges";
-        return r;
-    }
-    r.ok = true;
-    r.dropped = true;
+    r.error = check_dropped(a, keep, groups);
+    r.ok = r.dropped = r.error.empty();
     return r;
+}
+
+bool set_thread_fsgid(gid_t gid) {
+    raw_setfsgid(gid);  // returns the old value, whether or not it changed
+    return thread_ids().fsgid == gid;
 }
 
 }  // namespace pop3d::priv

@@ -135,16 +135,25 @@ class AuthTest(EnvTestCase):
         c = self.connect()
         self.assertTrue(c.login().startswith(b"+OK"))
         uid, mail_gid = str(self.env.uids["alice"]), str(self.env.mail_gid)
-        sessions = [st for st in task_statuses(self.env) if st["Uid"][0] != "0"]
+        # The session is the task whose file access is alice's (fsuid, the 4th Uid).
+        sessions = [st for st in task_statuses(self.env) if st["Uid"][3] == uid]
         self.assertEqual(len(sessions), 1)  # inetd/fork: the process; threads: the session thread
         st = sessions[0]
-        self.assertEqual(st["Uid"], [uid] * 4)
+        if self.env.launcher in ("threads", "activate-listen"):
+            # uid 0 stays as real, effective and saved uid, so that alice
+            # cannot signal or limit the thread; no capability is left.
+            self.assertEqual(st["Uid"], ["0", "0", "0", uid])
+            self.assertEqual(st["NoNewPrivs"], ["1"])
+            self.assertEqual(st["CapInh"], ["0000000000000000"])
+            # the listener thread stays root to accept and run PAM
+            self.assertTrue(any(s["Uid"] == ["0"] * 4 and s["CapEff"] != ["0000000000000000"]
+                                for s in task_statuses(self.env)))
+        else:
+            self.assertEqual(st["Uid"], [uid] * 4)
         self.assertEqual(st["Gid"], [uid, uid, mail_gid, uid])  # real, effective, saved=mail, fs
         self.assertEqual(st["Groups"], [uid])
         self.assertEqual(st["CapEff"], ["0000000000000000"])
         self.assertEqual(st["CapPrm"], ["0000000000000000"])
-        if self.env.launcher == "threads":  # the listener thread stays root to accept and run PAM
-            self.assertTrue(any(s["Uid"] == ["0"] * 4 for s in task_statuses(self.env)))
         c.cmd("QUIT")
 
     @unittest.skipIf(IS_ROOT, "as root the daemon can switch to any user")
