@@ -47,6 +47,7 @@ CORE_SRCS := \
 	src/log/log.cpp \
 	src/auth/username.cpp \
 	src/auth/sasl_plain.cpp \
+	src/auth/never_served.cpp \
 	src/auth/pam_authenticator.cpp \
 	src/priv/credentials.cpp \
 	src/priv/thread_credentials.cpp \
@@ -67,6 +68,7 @@ CORE_SRCS := \
 	src/session/output_buffer.cpp \
 	src/session/command.cpp \
 	src/session/session.cpp \
+	src/session/session_login.cpp \
 	src/net/stop_flag.cpp \
 	src/net/listen_address.cpp \
 	src/net/listener.cpp \
@@ -74,6 +76,7 @@ CORE_SRCS := \
 	src/net/connection_table.cpp \
 	src/net/fd_transport.cpp \
 	src/net/address_match.cpp \
+	src/net/address_key.cpp \
 	src/net/proxy_header.cpp \
 	src/net/proxy_reader.cpp \
 	src/app/mailbox_path.cpp \

@@ -6,6 +6,7 @@
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
 #include "log/log.hpp"
+#include "net/address_key.hpp"
 #include "net/connection_table.hpp"
 #include "net/fd_transport.hpp"
 #include "net/proxy_reader.hpp"
@@ -195,8 +196,10 @@ bool admit_or_refuse(Daemon& d, int fd, const std::string& address, net::Connect
         return false;
     case net::ConnectionTable::Admit::too_many_from_address:
         refuse(fd, kTooManyHere);
-        d.limited.write("per_address " + address, "refused rip=" + address + " reason=max_connections_per_address (" +
-                                                      std::to_string(c.max_connections_per_address) + ")");
+        // One log key per /64, as the limit counts: rotating addresses cannot grow the map.
+        d.limited.write("per_address " + net::address_key_text(address),
+                        "refused rip=" + address + " reason=max_connections_per_address (" +
+                            std::to_string(c.max_connections_per_address) + ")");
         return false;
     case net::ConnectionTable::Admit::ok:
         break;
@@ -273,7 +276,7 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     const auto admitted = d.table.transfer(p.proxy, peer.address, d.config->max_connections_per_address);
     if (admitted != net::ConnectionTable::Admit::ok) {
         refuse(p.fd.get(), kTooManyHere);
-        d.limited.write("per_address " + peer.address,
+        d.limited.write("per_address " + net::address_key_text(peer.address),
                         "refused " + peer.text() + " reason=max_connections_per_address (" +
                             std::to_string(d.config->max_connections_per_address) + ")");
         return false;

@@ -1,17 +1,13 @@
 #include "app/failure_table.hpp"
 
 #include "common/shared_state.hpp"
+#include "net/address_key.hpp"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 
 namespace pop3d::app {
@@ -22,7 +18,7 @@ constexpr std::uint32_t kMagic = 0x70336166;  // "p3af"
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kWays = 8;  // slots per bucket
 
-using Key = std::array<std::uint8_t, 16>;
+using Key = net::AddressKey;
 
 struct Slot {
     Key key;
@@ -37,26 +33,6 @@ std::uint32_t now_seconds() {
     timespec ts{};
     ::clock_gettime(CLOCK_BOOTTIME, &ts);  // one clock for every process, immune to date changes
     return static_cast<std::uint32_t>(ts.tv_sec);
-}
-
-// IPv4 as v4-mapped IPv6; IPv6 by its /64. nullopt for anything else.
-std::optional<Key> key_of(std::string_view address) {
-    if (address.empty() || address.size() >= INET6_ADDRSTRLEN) return std::nullopt;
-    char text[INET6_ADDRSTRLEN];
-    std::memcpy(text, address.data(), address.size());
-    text[address.size()] = '\0';
-    Key k{};
-    in_addr v4{};
-    if (::inet_pton(AF_INET, text, &v4) == 1) {
-        k[10] = k[11] = 0xff;
-        std::memcpy(k.data() + 12, &v4, 4);
-        return k;
-    }
-    if (::inet_pton(AF_INET6, text, k.data()) != 1) return std::nullopt;
-    const bool mapped = std::all_of(k.begin(), k.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
-                        k[10] == 0xff && k[11] == 0xff;
-    if (!mapped) std::fill(k.begin() + 8, k.end(), 0);
-    return k;
 }
 
 }  // namespace
@@ -96,7 +72,7 @@ FailureTable::~FailureTable() { shared_state::unmap(map_, kKind); }
 
 template <typename F>
 auto FailureTable::with_slot(std::string_view address, bool create, F&& f) -> decltype(f(nullptr, 0u)) {
-    const std::optional<Key> key = key_of(address);
+    const std::optional<Key> key = net::address_key(address);
     if (!key) return f(nullptr, 0u);
     const shared_state::RobustLock lock(&map_->mutex);  // after a dead holder counts may be off by one
     if (!lock) return f(nullptr, 0u);
@@ -132,13 +108,24 @@ unsigned FailureTable::failures(std::string_view address) {
     return with_slot(address, false, [](Slot* s, std::uint32_t) { return s ? s->count : 0u; });
 }
 
-void FailureTable::record_failure(std::string_view address) {
-    with_slot(address, true, [](Slot* s, std::uint32_t now) {
-        if (s) {
-            if (s->count < UINT32_MAX) ++s->count;
-            s->last = now;
-        }
-        return 0u;
+FailureTable::Guess FailureTable::reserve_guess(std::string_view address, unsigned budget) {
+    // The check and the count under one lock: parallel guesses cannot all
+    // read a count below the budget before any of them is counted.
+    return with_slot(address, true, [budget](Slot* s, std::uint32_t now) {
+        if (!s) return Guess{};
+        if (budget > 0 && s->count >= budget) return Guess{false, s->count};
+        const Guess g{true, s->count};
+        if (s->count < UINT32_MAX) ++s->count;
+        s->last = now;
+        return g;
+    });
+}
+
+void FailureTable::return_guess(std::string_view address) {
+    // A window that restarted meanwhile holds no trace of the guess: nothing to give back.
+    with_slot(address, false, [](Slot* s, std::uint32_t) {
+        if (s && s->count > 0) --s->count;
+        return Guess{};
     });
 }
 

@@ -2,8 +2,8 @@
 // pop3d on the host: a fixed-size table in a file of the runtime directory,
 // mapped MAP_SHARED and guarded by a robust process-shared mutex (a holder
 // killed with -9 cannot wedge it). Threads, forked children and separate
-// inetd processes all see the same counts. IPv6 addresses count per /64 (a
-// single host usually owns one). When the file cannot be used the table
+// inetd processes all see the same counts. Addresses count under
+// net::address_key (IPv6 per /64, zones dropped). When the file cannot be used the table
 // lives in anonymous shared memory: still shared by threads and by children
 // forked after it was made, not by separate inetd processes.
 #pragma once
@@ -28,8 +28,10 @@ public:
     FailureTable(const FailureTable&) = delete;
     FailureTable& operator=(const FailureTable&) = delete;
 
-    unsigned failures(std::string_view address) override;
-    void record_failure(std::string_view address) override;
+    Guess reserve_guess(std::string_view address, unsigned budget) override;
+    void return_guess(std::string_view address) override;
+    // Failed logins from this address in the current window (0 without a key).
+    unsigned failures(std::string_view address);
     void set_window(std::chrono::seconds window) { window_ = window.count(); }  // SIGHUP, with sessions running
 
     static constexpr std::size_t kSlots = 4096;  // addresses remembered (128 KiB)

@@ -19,9 +19,11 @@ public:
         : failures_(std::move(failures)), gate_(std::move(gate)) {}
     static std::unique_ptr<HostThrottle> open(const config::Config& config);
 
-    unsigned failures(std::string_view address) override { return failures_ ? failures_->failures(address) : 0; }
-    void record_failure(std::string_view address) override {
-        if (failures_) failures_->record_failure(address);
+    Guess reserve_guess(std::string_view address, unsigned budget) override {
+        return failures_ ? failures_->reserve_guess(address, budget) : Guess{};
+    }
+    void return_guess(std::string_view address) override {
+        if (failures_) failures_->return_guess(address);
     }
     bool begin_login(std::chrono::milliseconds max_wait) override { return !gate_ || gate_->enter(max_wait); }
     void end_login() override {

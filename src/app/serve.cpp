@@ -9,6 +9,8 @@
 #include "net/fd_transport.hpp"
 #include "net/proxy_reader.hpp"
 
+#include <unistd.h>
+
 namespace pop3d::app {
 
 bool is_loopback(const std::string& address) {
@@ -32,6 +34,7 @@ session::SessionSettings session_settings(const config::Config& c, const std::st
     s.plaintext_auth = !c.tls_configured() || c.allow_plaintext_auth || is_loopback(peer);
     s.login_delay = c.login_delay;
     if (c.expire != "never") s.expire_days = static_cast<unsigned>(std::stoul(c.expire));
+    s.running_as = ::geteuid();
     return s;
 }
 

@@ -181,7 +181,7 @@ AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view pas
         name = static_cast<const char*>(item);
     if (!valid_username(name, max_username_length_)) {
         result.status = AuthStatus::failed;
-        result.detail = "PAM returned an invalid user name '" + text::escape_for_log(name) + "'";
+        result.detail = "PAM returned an invalid user name '" + text::escape_log_field(name) + "'";
         return result;
     }
     switch (lookup_account(name, result.account)) {
@@ -189,11 +189,11 @@ AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view pas
         break;
     case LookupResult::not_found:
         result.status = AuthStatus::failed;
-        result.detail = "no passwd entry for '" + text::escape_for_log(name) + "'";
+        result.detail = "no passwd entry for '" + text::escape_log_field(name) + "'";
         return result;
     case LookupResult::error:
         result.status = AuthStatus::unavailable;
-        result.detail = "passwd lookup of '" + text::escape_for_log(name) + "' failed";
+        result.detail = "passwd lookup of '" + text::escape_log_field(name) + "' failed";
         return result;
     }
     result.status = AuthStatus::ok;

@@ -34,14 +34,16 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept {
     return v;
 }
 
-std::string escape_for_log(std::string_view s, std::size_t max_len) {
+namespace {
+
+std::string escape(std::string_view s, std::size_t max_len, bool space_too) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     const bool cut = s.size() > max_len;
     if (cut) s = s.substr(0, max_len);
     out.reserve(s.size());
     for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
+        if (c >= 0x20 && c < 0x7f && c != '\\' && !(space_too && c == ' ')) {
             out.push_back(static_cast<char>(c));
         } else {
             out += "\\x";
@@ -52,6 +54,12 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
     if (cut) out += "...";
     return out;
 }
+
+}  // namespace
+
+std::string escape_for_log(std::string_view s, std::size_t max_len) { return escape(s, max_len, false); }
+
+std::string escape_log_field(std::string_view s, std::size_t max_len) { return escape(s, max_len, true); }
 
 std::string errno_text(int err) {
     char buf[256];

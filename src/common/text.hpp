@@ -18,6 +18,11 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept;
 // \xHH, and the result is cut at max_len bytes of input.
 std::string escape_for_log(std::string_view s, std::size_t max_len = 128);
 
+// escape_for_log for a field of a log line that a client chose (a user
+// name, an authorization identity): a space becomes \x20 as well, so the
+// text stays one token and cannot pose as another field ("x rip=10.9.9.9").
+std::string escape_log_field(std::string_view s, std::size_t max_len = 128);
+
 // errno as text ("No such file or directory"), thread-safe.
 std::string errno_text(int err);
 

@@ -24,7 +24,9 @@ public:
 
     // Locks DIR/<hash of mailbox_path>.session without waiting. nullptr with
     // result in_use when another session holds it, temp_fail when the
-    // directory cannot be used.
+    // directory cannot be used or the file is not the private one we make
+    // (a regular file of our euid, mode 0600, one link), as the runtime
+    // files are checked.
     static std::unique_ptr<SessionLock> acquire(const std::string& dir, const std::string& mailbox_path,
                                                 Result& result);
     // The lock file's name for a mailbox path (a hash: paths may be long).

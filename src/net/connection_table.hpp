@@ -1,5 +1,7 @@
 // Who is connected, for the limits: total and per client address. Shared by
-// the accept loop and the session threads.
+// the accept loop and the session threads. Addresses count under their
+// net::address_key_text, as the failed-login table counts them: an IPv6
+// /64 is one client, however many addresses it uses.
 #pragma once
 
 #include <chrono>
@@ -26,11 +28,11 @@ public:
     bool wait_empty(std::chrono::steady_clock::time_point deadline);
 
 private:
-    void release_locked(const std::string& address);
+    void release_locked(const std::string& key);
     mutable std::mutex mutex_;
     std::condition_variable empty_;
     std::size_t total_ = 0;
-    std::map<std::string, std::size_t> per_address_;
+    std::map<std::string, std::size_t> per_address_;  // by address_key_text
 };
 
 }  // namespace pop3d::net

@@ -1,17 +1,17 @@
 #include "net/fd_transport.hpp"
 
 #include "log/log.hpp"
+#include "net/address_key.hpp"
 #include "net/proxy_header.hpp"
 #include "net/stop_flag.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -98,6 +98,10 @@ bool FdTransport::write(const char* data, std::size_t len) {
     return stream_ ? write_tls(data, len) : write_plain(data, len);
 }
 
+steady_clock::time_point FdTransport::send_deadline() const {
+    return steady_clock::now() + std::min(send_timeout_, std::max(send_limit_, milliseconds(0)));
+}
+
 namespace {
 
 // Waits for `events` until deadline; a shutdown does not cut a reply short.
@@ -112,7 +116,7 @@ bool wait_writable(int fd, short events, steady_clock::time_point deadline) {
 }  // namespace
 
 bool FdTransport::write_plain(const char* data, std::size_t len) {
-    const auto deadline = steady_clock::now() + send_timeout_;
+    const auto deadline = send_deadline();
     while (len > 0) {
         const ssize_t n = ::write(out_, data, len);
         if (n > 0) {
@@ -131,7 +135,7 @@ bool FdTransport::write_plain(const char* data, std::size_t len) {
 }
 
 bool FdTransport::write_tls(const char* data, std::size_t len) {
-    const auto deadline = steady_clock::now() + send_timeout_;
+    const auto deadline = send_deadline();
     while (len > 0) {
         std::size_t written = 0;
         switch (stream_->write(data, len, written)) {
@@ -189,13 +193,7 @@ std::string peer_address(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
-    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return {};
-    char host[NI_MAXHOST];
-    if (::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0)
-        return {};
-    std::string s = host;
-    if (s.rfind("::ffff:", 0) == 0 && s.find('.') != std::string::npos) s.erase(0, 7);  // v4-mapped
-    return s;
+    return socket_address_text(reinterpret_cast<const sockaddr*>(&ss), len);
 }
 
 }  // namespace pop3d::net

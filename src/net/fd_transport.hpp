@@ -26,6 +26,7 @@ public:
 
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
     bool write(const char* data, std::size_t len) override;
+    void limit_send_time(std::chrono::milliseconds most) override { send_limit_ = most; }
     bool tls_active() const override { return stream_ != nullptr; }
     bool tls_startable() const override { return tls_ != nullptr && stream_ == nullptr; }
     // The handshake; logs the outcome (protocol and cipher, or why it failed).
@@ -36,12 +37,14 @@ public:
     void refuse_proxy_header() { refuse_proxy_header_ = true; }
 
 private:
+    std::chrono::steady_clock::time_point send_deadline() const;
     bool write_plain(const char* data, std::size_t len);
     bool write_tls(const char* data, std::size_t len);
 
     int in_;
     int out_;
     std::chrono::milliseconds send_timeout_;
+    std::chrono::milliseconds send_limit_ = std::chrono::milliseconds::max();
     std::shared_ptr<tls::Context> tls_;
     std::chrono::milliseconds handshake_timeout_;
     std::unique_ptr<tls::Stream> stream_;
@@ -50,8 +53,8 @@ private:
     bool first_read_done_ = false;
 };
 
-// Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1"), or "" when
-// fd is not a connected socket.
+// Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1", "fe80::2"
+// without its zone: net::plain_address), or "" when fd is not a connected socket.
 std::string peer_address(int fd);
 // Whether the connection on fd was already closed by its peer, reset before
 // it was served (what a load balancer's TCP health check does).

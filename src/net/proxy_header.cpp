@@ -1,5 +1,7 @@
 #include "net/proxy_header.hpp"
 
+#include "net/address_key.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -28,15 +30,13 @@ ProxyParse incomplete(std::size_t certain) {
     return p;
 }
 
-// The form net::peer_address() gives, so that limits and logs key alike.
+// The form net::peer_address() gives (net::plain_address: a v4-mapped
+// address as IPv4), so that limits and logs key alike. A header carries
+// no IPv6 zone: inet_pton refuses one in v1, and v2 has no field for it.
 std::string format_address(int family, const void* raw) {
     char text[INET6_ADDRSTRLEN];
-    if (family == AF_INET6) {
-        const auto* a = static_cast<const in6_addr*>(raw);
-        if (IN6_IS_ADDR_V4MAPPED(a)) return format_address(AF_INET, a->s6_addr + 12);
-    }
     if (::inet_ntop(family, raw, text, sizeof text) == nullptr) return {};
-    return text;
+    return plain_address(text);
 }
 
 std::string parse_v1_address(std::string_view field, int family) {

@@ -1,14 +1,11 @@
 #include "session/session.hpp"
 
-#include "auth/sasl_plain.hpp"
-#include "auth/username.hpp"
 #include "common/text.hpp"
 #include "log/log.hpp"
 #include "session/command.hpp"
 #include "session/responses.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 namespace pop3d::session {
@@ -67,6 +64,15 @@ void Session::respond(std::string_view line) {
     out_.write("\r\n");
 }
 
+bool Session::flush() {
+    using std::chrono::milliseconds;
+    if (state_ == State::authorization) {
+        const auto left = std::chrono::ceil<milliseconds>(login_deadline_ - clock_.now());
+        transport_.limit_send_time(std::max(left, milliseconds(0)));
+    }
+    return out_.flush();
+}
+
 void Session::protocol_error(std::string_view response) {
     ++command_errors_;
     if (settings_.max_command_errors > 0 && command_errors_ >= settings_.max_command_errors) {
@@ -96,8 +102,10 @@ SessionEnd Session::run() {
             continue;
         }
         // Nothing left to answer: send what we have, then wait for the client.
-        if (!out_.flush()) {
-            end(SessionEnd::io_error);
+        if (!flush()) {
+            // Before login a client that does not read is cut at the login deadline.
+            const bool late = state_ == State::authorization && clock_.now() >= login_deadline_;
+            end(late ? SessionEnd::timeout : SessionEnd::io_error);
             break;
         }
         out_.release();
@@ -123,7 +131,7 @@ SessionEnd Session::run() {
         case ReadStatus::stopped: end(SessionEnd::stopped); break;
         }
     }
-    out_.flush();
+    flush();
 
     const std::string why(to_string(*end_));
     if (state_ == State::transaction) {
@@ -208,224 +216,6 @@ std::pair<std::size_t, std::uint64_t> Session::totals() const {
         octets += maildrop_->size(i);
     }
     return {n, octets};
-}
-
-// ---- AUTHORIZATION ----
-
-void Session::cmd_user(std::string_view rest) {
-    user_.clear();
-    if (!plaintext_allowed()) {
-        respond(reply::kNeedTls);
-        return;
-    }
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
-    if (rest.empty()) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
-    // The whole argument is the name: a space in it makes it invalid.
-    if (!auth::valid_username(rest, settings_.max_username_length)) {
-        protocol_error(reply::kBadUserName);
-        return;
-    }
-    user_ = rest;
-    respond(reply::kUserAccepted);
-}
-
-void Session::cmd_pass(std::string_view rest) {
-    if (user_.empty()) {
-        protocol_error(reply::kUserFirst);
-        return;
-    }
-    const std::string user = std::exchange(user_, {});  // PASS after a failed PASS needs a new USER
-    try_login(user, rest);
-}
-
-bool Session::plaintext_allowed() const { return settings_.plaintext_auth || transport_.tls_active(); }
-
-void Session::cmd_auth(std::string_view rest) {
-    user_.clear();
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
-    if (rest.empty()) {  // the mechanisms, as Outlook asks with a bare AUTH
-        respond(reply::kSaslList);
-        if (plaintext_allowed()) respond("PLAIN");
-        respond(".");
-        return;
-    }
-    const std::size_t sp = rest.find(' ');
-    const std::string_view mechanism = rest.substr(0, sp);
-    if (!text::iequals(mechanism, "PLAIN")) {
-        respond(reply::kSaslUnknown);
-        return;
-    }
-    if (!plaintext_allowed()) {
-        respond(reply::kNeedTls);
-        return;
-    }
-    if (sp == std::string_view::npos) {  // no initial response: ask for it
-        respond(reply::kSaslContinue);
-        sasl_pending_ = true;
-        return;
-    }
-    plain_login(rest.substr(sp + 1));
-}
-
-void Session::sasl_response(std::string_view line) {
-    sasl_pending_ = false;
-    if (line == "*") {
-        respond(reply::kSaslCancelled);
-        return;
-    }
-    plain_login(line);
-}
-
-void Session::plain_login(std::string_view response) {
-    std::optional<std::string> decoded = auth::decode_base64_strict(response);
-    if (!decoded) {
-        protocol_error(reply::kSaslBadBase64);
-        return;
-    }
-    struct Wipe {
-        std::string& s;
-        ~Wipe() { explicit_bzero(s.data(), s.size()); }
-    } wipe{*decoded};
-    std::optional<auth::PlainCredentials> c = auth::parse_plain(*decoded);
-    if (!c) {
-        respond(reply::kSaslBadPlain);
-        return;
-    }
-    Wipe wipe_password{c->password};
-    if (!auth::valid_username(c->authcid, settings_.max_username_length)) {
-        protocol_error(reply::kBadUserName);
-        return;
-    }
-    if (!c->authzid.empty() && c->authzid != c->authcid) {
-        // No proxy authorization: act as someone else? Refused like a bad password.
-        const unsigned recent = throttle_ ? throttle_->failures(client_.address) : 0;
-        login_failed(clock_.now(), recent, c->authcid,
-                     "authorization identity '" + text::escape_for_log(c->authzid) + "' differs", reply::kAuthFailed);
-        return;
-    }
-    try_login(c->authcid, c->password);
-}
-
-std::chrono::milliseconds Session::fail_delay(unsigned recent) const {
-    // Doubles with each recent failure from the address, up to the maximum.
-    using std::chrono::milliseconds;
-    const milliseconds base = settings_.login_fail_delay;
-    const milliseconds cap = std::max<milliseconds>(base, settings_.login_fail_delay_max);
-    milliseconds d = base;
-    for (unsigned i = 0; i < recent && d < cap; ++i) d *= 2;
-    return std::min(d, cap);
-}
-
-void Session::login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
-                           std::string_view response) {
-    // Every failure is answered at the same moment, whatever PAM did; the
-    // wait blocks only this session.
-    clock_.sleep_until(started + fail_delay(recent));
-    ++auth_failures_;
-    // Only credentials count against the address: a PAM outage must not
-    // leave every client blocked once it is over.
-    if (throttle_ && response == reply::kAuthFailed) throttle_->record_failure(client_.address);
-    log::notice("login failed user=" + text::escape_for_log(user) + " rip=" + rip() + " (" + std::string(why) + ")");
-    respond(response);
-    if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
-}
-
-void Session::try_login(const std::string& user, std::string_view password) {
-    const auto started = clock_.now();
-    const unsigned recent = throttle_ ? throttle_->failures(client_.address) : 0;
-    if (settings_.auth_fail_budget > 0 && recent >= settings_.auth_fail_budget) {
-        // Past the budget PAM is not even asked: no more guesses from here.
-        clock_.sleep_until(started + fail_delay(recent));
-        log::warning("login blocked user=" + text::escape_for_log(user) + " rip=" + rip() + " (" +
-                     std::to_string(recent) + " failed logins from this address within " +
-                     std::to_string(settings_.auth_fail_window.count()) + " s)");
-        respond(reply::kAuthBlocked);
-        end(SessionEnd::auth_failures);
-        return;
-    }
-    auth::AuthResult result;
-    {
-        using std::chrono::milliseconds;
-        const auto left = std::chrono::duration_cast<milliseconds>(login_deadline_ - clock_.now());
-        if (throttle_ && !throttle_->begin_login(std::max(left, milliseconds(0)))) {
-            // Not a failed login: nothing counts against the client.
-            log::warning("login deferred user=" + text::escape_for_log(user) + " rip=" + rip() +
-                         " (every login slot stayed busy; see max_concurrent_logins)");
-            respond(reply::kLoginsBusy);
-            return;
-        }
-        struct EndLogin {
-            LoginThrottle* t;
-            ~EndLogin() {
-                if (t) t->end_login();
-            }
-        } end_login{throttle_};
-        result = authenticator_.authenticate(user, password, client_);
-    }  // the slot is free again before the maildrop is opened
-    if (result.status == auth::AuthStatus::ok) {
-        login(result.account);
-        return;
-    }
-    login_failed(started, recent, user, result.detail,
-                 result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
-}
-
-void Session::cmd_stls(std::string_view rest) {
-    if (const auto args = split_args(rest, 0); !args) {
-        protocol_error(reply::kBadArguments);
-        return;
-    }
-    if (transport_.tls_active()) {
-        respond(reply::kStlsActive);
-        return;
-    }
-    if (!transport_.tls_startable()) {
-        respond(reply::kStlsUnavailable);
-        return;
-    }
-    respond(reply::kStlsGo);
-    if (!out_.flush()) {
-        end(SessionEnd::io_error);
-        return;
-    }
-    // Whatever the client sent after STLS in plaintext is dropped unread:
-    // nothing pipelined with STLS may run inside TLS (CVE-2011-0411).
-    reader_.discard_buffered();
-    user_.clear();
-    if (!transport_.start_tls()) {  // the transport logs why
-        end(SessionEnd::io_error);
-        return;
-    }
-}
-
-void Session::login(const auth::Account& account) {
-    OpenResult opened = opener_.open(account);
-    if (!opened.result.ok()) {
-        const mailbox::Status s = opened.result.status;
-        const std::string what = s == mailbox::Status::in_use     ? "maildrop in use"
-                                 : s == mailbox::Status::too_soon ? "login delay"
-                                                                  : "cannot open maildrop";
-        log::write(s == mailbox::Status::perm_fail ? log::Level::err : log::Level::warning,
-                   what + " user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
-        respond(s == mailbox::Status::in_use      ? reply::kInUse
-                : s == mailbox::Status::too_soon  ? reply::kLoginDelay
-                : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
-                                                  : reply::kMaildropTemp);
-        end(SessionEnd::login_refused);
-        return;
-    }
-    maildrop_ = std::move(opened.maildrop);
-    deleted_.assign(maildrop_->count(), false);
-    if (settings_.expire_days == 0u) retrieved_set_.assign(maildrop_->count(), false);
-    state_ = State::transaction;
-    account_name_ = account.name;
-    const auto [n, octets] = totals();
-    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
-    log::info("login user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
-              " size=" + std::to_string(octets));
 }
 
 // ---- both states ----

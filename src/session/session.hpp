@@ -12,6 +12,8 @@
 #include "session/output_buffer.hpp"
 #include "session/transport.hpp"
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -36,6 +38,7 @@ struct SessionSettings {
     bool plaintext_auth = true;            // USER/PASS and AUTH PLAIN allowed without TLS here
     unsigned login_delay = 0;              // advertised LOGIN-DELAY seconds (0: none)
     std::optional<unsigned> expire_days;   // EXPIRE; nullopt: NEVER; 0: RETR'd messages go at QUIT
+    uid_t running_as = 0;                  // pop3d's euid: without root only this uid can be served
 };
 
 enum class SessionEnd {
@@ -74,6 +77,8 @@ private:
     void dispatch(std::string_view line);
     void protocol_error(std::string_view response);
     void respond(std::string_view line);
+    // Sends what the output buffer holds; before login within the login deadline.
+    bool flush();
     void end(SessionEnd why) { end_ = why; }
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
@@ -87,12 +92,17 @@ private:
     void cmd_stls(std::string_view rest);
     void sasl_response(std::string_view line);
     void plain_login(std::string_view response);
-    // PASS and AUTH end here: PAM, the uniform delay on failure, the maildrop.
+    // PASS and AUTH end here: the budget, PAM, the uniform delay on failure, the maildrop.
     void try_login(const std::string& user, std::string_view password);
-    // A failed login: waits out the delay (counted from `started`), logs,
-    // answers, records it against the address, and may end the session.
+    // Asks the authenticator inside a login slot; false (answered) when no
+    // slot came before the login deadline.
+    bool check_credentials(const std::string& user, std::string_view password, auth::AuthResult& result);
+    // A failed login: waits out the delay (counted from `started`, doubled
+    // per `recent` failure from the address), logs, answers, and may end the session.
     void login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
                       std::string_view reply);
+    // The address spent its budget: the same delay, then refused and closed.
+    void login_blocked(Clock::time_point started, unsigned recent, std::string_view user);
     std::chrono::milliseconds fail_delay(unsigned recent) const;
     bool plaintext_allowed() const;
     std::vector<std::string> capabilities() const;

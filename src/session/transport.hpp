@@ -22,6 +22,11 @@ public:
     virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
+    // Writes from now on give up after `most` at the latest, when that is
+    // shorter than the send timeout (milliseconds::max(): the send timeout
+    // alone). Before login the session keeps it at what is left of the
+    // login deadline, so a client that never reads is not kept longer.
+    virtual void limit_send_time(std::chrono::milliseconds /*most*/) {}
 
     // TLS (RFC 2595 STLS): whether the stream is encrypted now, whether it
     // can be switched to TLS, and the switch itself (the handshake, right

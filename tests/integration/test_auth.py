@@ -160,8 +160,8 @@ class AuthTest(EnvTestCase):
     def test_without_root_only_our_own_user_is_served(self):
         self.env.write_mailbox("dave", simple(1), owner="alice")
         c = self.connect()
-        self.assertEqual(c.login("dave"), b"-ERR [SYS/PERM] cannot open the maildrop, contact your administrator")
-        self.assertIn("not running as root", self.env.log_text())
+        self.assertEqual(c.login("dave"), b"-ERR [AUTH] authentication failed")  # as a wrong password
+        self.assertIn("and pop3d does not run as root)", self.env.log_text())
 
 
 @unittest.skipIf(IS_ROOT, "as root the real drop is tested (test_session_drops_root_for_good)")

@@ -199,6 +199,20 @@ class ProxyLimitTest(DaemonOnly):
                 return c.greeting.startswith(b"+OK")
         self.assertTrue(wait_for(admitted))
 
+    def test_one_ipv6_slash64_is_one_client(self):
+        # Each address of a /64 once had its own slots: one host could take them all.
+        held = Proxied(self.env.port, v1("2001:db8:7:1::1", dest="::1"))
+        self.addCleanup(held.close)
+        self.assertTrue(held.greeting.startswith(b"+OK"), held.greeting)
+        same = Proxied(self.env.port, v2("2001:db8:7:1:ffff::2"))
+        self.addCleanup(same.close)
+        self.assertEqual(same.greeting, b"-ERR [SYS/TEMP] too many connections from your address, try again later")
+        other = Proxied(self.env.port, v1("2001:db8:7:2::1", dest="::1"))  # the next /64
+        self.addCleanup(other.close)
+        self.assertTrue(other.greeting.startswith(b"+OK"), other.greeting)
+        self.assertTrue(wait_for(lambda: "refused rip=2001:db8:7:1:ffff::2 proxy=127.0.0.2 "
+                                 "reason=max_connections_per_address (1)" in self.env.log_text()))
+
 
 class ProxyPendingTest(DaemonOnly):
     config = {"proxy_trusted": BALANCER, "max_connections": "6"}

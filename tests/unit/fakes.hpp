@@ -52,10 +52,12 @@ public:
     }
     bool write(const char* data, std::size_t len) override {
         ++writes;
-        if (fail_writes) return false;
+        // A client gone, or one that never reads (the send timed out).
+        if (fail_writes || (good_writes >= 0 && writes > good_writes)) return false;
         output.append(data, len);
         return true;
     }
+    void limit_send_time(std::chrono::milliseconds most) override { send_limits.push_back(most); }
     bool tls_active() const override { return tls_on; }
     bool tls_startable() const override { return tls_capable && !tls_on; }
     bool start_tls() override {
@@ -67,10 +69,12 @@ public:
     std::string output;
     int writes = 0;
     bool fail_writes = false;
+    int good_writes = -1;  // >= 0: the writes after this many fail
     bool tls_capable = false;
     bool tls_on = false;
     bool tls_handshake_ok = true;
     std::vector<std::chrono::milliseconds> timeouts;
+    std::vector<std::chrono::milliseconds> send_limits;  // limit_send_time, in order
 
 private:
     std::deque<std::string> pieces_;
@@ -80,11 +84,14 @@ private:
 class FakeAuthenticator final : public auth::Authenticator {
 public:
     std::map<std::string, std::string> passwords;  // user -> password
+    std::map<std::string, uid_t> uids;             // user -> uid (5001 when not given)
     bool unavailable = false;
     std::vector<std::pair<std::string, std::string>> calls;
+    std::function<void()> during;  // runs inside each call, as PAM would
     auth::AuthResult authenticate(std::string_view user, std::string_view password,
                                   const auth::ClientInfo&) override {
         calls.emplace_back(user, password);
+        if (during) during();
         auth::AuthResult r;
         if (unavailable) {
             r.status = auth::AuthStatus::unavailable;
@@ -98,8 +105,9 @@ public:
         }
         r.status = auth::AuthStatus::ok;
         r.account.name = std::string(user);
-        r.account.uid = 5001;
-        r.account.gid = 5001;
+        const auto uid = uids.find(r.account.name);
+        r.account.uid = uid == uids.end() ? 5001 : uid->second;
+        r.account.gid = r.account.uid;
         r.account.home = "/home/" + r.account.name;
         return r;
     }

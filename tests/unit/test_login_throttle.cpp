@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 using namespace pop3d;
 using namespace pop3d::testing;
@@ -23,8 +25,15 @@ namespace {
 
 class FakeThrottle final : public session::LoginThrottle {
 public:
-    unsigned failures(std::string_view address) override { return counts[std::string(address)]; }
-    void record_failure(std::string_view address) override { ++counts[std::string(address)]; }
+    Guess reserve_guess(std::string_view address, unsigned budget) override {
+        unsigned& n = counts[std::string(address)];
+        if (budget > 0 && n >= budget) return {false, n};
+        return {true, n++};
+    }
+    void return_guess(std::string_view address) override {
+        --counts[std::string(address)];
+        ++returned;
+    }
     bool begin_login(milliseconds max_wait) override {
         waits.push_back(max_wait);
         if (!slot_free) return false;
@@ -33,6 +42,7 @@ public:
     }
     void end_login() override { --held; }
     std::map<std::string, unsigned> counts;
+    int returned = 0;
     bool slot_free = true;
     int held = 0;
     std::vector<milliseconds> waits;
@@ -143,6 +153,41 @@ TEST_F(ThrottleTest, NoBudgetMeansPamIsAlwaysAsked) {
     EXPECT_EQ(clock.slept_.size(), 0u);
 }
 
+TEST_F(ThrottleTest, AGuessIsCountedBeforePamAnswersAndKeptWhenItFails) {
+    settings.auth_fail_budget = 5;
+    std::vector<unsigned> seen;
+    auth.during = [&] { seen.push_back(throttle.counts["192.0.2.1"]); };
+    run("USER alice\r\nPASS wrong\r\nUSER alice\r\nPASS secret\r\n");
+    EXPECT_EQ(seen, (std::vector<unsigned>{1, 2}));  // each already counted while PAM runs
+    EXPECT_EQ(throttle.counts["192.0.2.1"], 1u);     // the success was given back
+    EXPECT_EQ(throttle.returned, 1);
+}
+
+TEST_F(ThrottleTest, AnAuthorizationIdentityThatDiffersIsAGuessLikeAnyOther) {
+    settings.auth_fail_budget = 2;
+    const std::string as_bob = "AUTH PLAIN Ym9iAGFsaWNlAHNlY3JldA==\r\n";  // bob\0alice\0secret
+    auto l = run(as_bob + as_bob + as_bob);
+    EXPECT_EQ(l[0], "-ERR [AUTH] authentication failed\r");
+    EXPECT_EQ(l[1], "-ERR [AUTH] authentication failed\r");
+    EXPECT_EQ(l[2], "-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address\r");
+    EXPECT_EQ(throttle.counts["192.0.2.1"], 2u);
+    EXPECT_TRUE(auth.calls.empty());
+    EXPECT_EQ(clock.slept_, (std::vector<FakeClock::duration>{seconds(2), seconds(4), seconds(8)}));
+}
+
+TEST_F(ThrottleTest, OnlyFailedCredentialsKeepTheirGuess) {
+    settings.auth_fail_budget = 1;
+    auth.unavailable = true;  // PAM down: answered, not counted
+    run("USER alice\r\nPASS secret\r\n");
+    throttle.slot_free = false;  // no login slot: not counted
+    auth.unavailable = false;
+    run("USER alice\r\nPASS secret\r\n");
+    EXPECT_EQ(throttle.counts["192.0.2.1"], 0u);
+    EXPECT_EQ(throttle.returned, 2);
+    throttle.slot_free = true;
+    EXPECT_TRUE(run("USER alice\r\nPASS secret\r\n")[1].rfind("+OK maildrop", 0) == 0);
+}
+
 namespace {
 
 class FailureTableTest : public ::testing::Test {
@@ -169,9 +214,9 @@ protected:
 TEST_F(FailureTableTest, CountsPerAddressAndSurvivesReopening) {
     auto t = open();
     EXPECT_EQ(t->failures("192.0.2.1"), 0u);
-    t->record_failure("192.0.2.1");
-    t->record_failure("192.0.2.1");
-    t->record_failure("192.0.2.2");
+    t->reserve_guess("192.0.2.1", 0);
+    t->reserve_guess("192.0.2.1", 0);
+    t->reserve_guess("192.0.2.2", 0);
     EXPECT_EQ(t->failures("192.0.2.1"), 2u);
     EXPECT_EQ(t->failures("::ffff:192.0.2.1"), 2u);  // the same host, v4-mapped
     EXPECT_EQ(t->failures("192.0.2.2"), 1u);
@@ -184,21 +229,65 @@ TEST_F(FailureTableTest, CountsPerAddressAndSurvivesReopening) {
 
 TEST_F(FailureTableTest, Ipv6CountsPerSlash64AndOddAddressesAreNotCounted) {
     auto t = open();
-    t->record_failure("2001:db8:1:2::1");
-    t->record_failure("2001:db8:1:2:ffff::7");
+    t->reserve_guess("2001:db8:1:2::1", 0);
+    t->reserve_guess("2001:db8:1:2:ffff::7", 0);
     EXPECT_EQ(t->failures("2001:db8:1:2::99"), 2u);
     EXPECT_EQ(t->failures("2001:db8:1:3::1"), 0u);
-    for (const char* odd : {"", "unknown", "999.1.1.1", "::1%lo"}) {
-        t->record_failure(odd);
+    for (const char* odd : {"", "unknown", "999.1.1.1", "1.2.3.4%lo"}) {
+        EXPECT_TRUE(t->reserve_guess(odd, 1).allowed) << odd;
+        EXPECT_TRUE(t->reserve_guess(odd, 1).allowed) << odd;
         EXPECT_EQ(t->failures(odd), 0u) << odd;
     }
+}
+
+TEST_F(FailureTableTest, ScopedLinkLocalAddressesCountLikeAnyOther) {
+    // inet_pton refuses "%lo": such clients once had no budget at all.
+    auto t = open();
+    EXPECT_TRUE(t->reserve_guess("fe80::2%lo", 2).allowed);
+    EXPECT_TRUE(t->reserve_guess("fe80::2%eth0", 2).allowed);
+    EXPECT_EQ(t->failures("fe80::2"), 2u);
+    EXPECT_FALSE(t->reserve_guess("fe80::3%lo", 2).allowed);  // fe80::/64 is one budget
+    EXPECT_EQ(t->failures("::1%lo"), 0u);
+    t->reserve_guess("::1%lo", 0);
+    EXPECT_EQ(t->failures("::1"), 1u);
+}
+
+TEST_F(FailureTableTest, AReservationChecksAndCountsInOneStep) {
+    auto t = open();
+    using Guess = session::LoginThrottle::Guess;
+    auto same = [](Guess a, Guess b) { return a.allowed == b.allowed && a.before == b.before; };
+    EXPECT_TRUE(same(t->reserve_guess("192.0.2.1", 2), Guess{true, 0}));
+    EXPECT_TRUE(same(t->reserve_guess("192.0.2.1", 2), Guess{true, 1}));
+    EXPECT_TRUE(same(t->reserve_guess("192.0.2.1", 2), Guess{false, 2}));  // refused: not counted
+    EXPECT_EQ(t->failures("192.0.2.1"), 2u);
+    t->return_guess("192.0.2.1");
+    EXPECT_EQ(t->failures("192.0.2.1"), 1u);
+    EXPECT_TRUE(same(t->reserve_guess("192.0.2.1", 2), Guess{true, 1}));
+    // Budget 0: no limit, but still counted (the delay rises with it).
+    for (unsigned i = 2; i < 10; ++i) EXPECT_TRUE(same(t->reserve_guess("192.0.2.1", 0), Guess{true, i}));
+    t->return_guess("203.0.113.1");  // never seen: nothing to give back
+    EXPECT_EQ(t->failures("203.0.113.1"), 0u);
+}
+
+TEST_F(FailureTableTest, ParallelReservationsStopAtTheBudget) {
+    auto t = open();
+    std::atomic<int> allowed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 32; ++i)
+        threads.emplace_back([&] {
+            for (int j = 0; j < 100; ++j)
+                if (t->reserve_guess("2001:db8::" + std::to_string(j % 7 + 1), 5).allowed) ++allowed;
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(allowed.load(), 5);  // one /64
+    EXPECT_EQ(t->failures("2001:db8::"), 5u);
 }
 
 TEST_F(FailureTableTest, ForkedChildrenShareTheCounts) {
     auto t = open();
     const pid_t pid = ::fork();
     if (pid == 0) {
-        t->record_failure("198.51.100.7");
+        t->reserve_guess("198.51.100.7", 0);
         ::_exit(0);
     }
     int status = 0;
@@ -208,7 +297,7 @@ TEST_F(FailureTableTest, ForkedChildrenShareTheCounts) {
 
 TEST_F(FailureTableTest, TheWindowRestartsTheCount) {
     auto t = open(seconds(1));
-    t->record_failure("192.0.2.1");
+    t->reserve_guess("192.0.2.1", 0);
     EXPECT_EQ(t->failures("192.0.2.1"), 1u);
     ::usleep(2100 * 1000);  // CLOCK_BOOTTIME counts whole seconds here
     EXPECT_EQ(t->failures("192.0.2.1"), 0u);
@@ -217,9 +306,9 @@ TEST_F(FailureTableTest, TheWindowRestartsTheCount) {
 TEST_F(FailureTableTest, ManyAddressesStayBoundedAndRecentOnesAreKept) {
     auto t = open();
     for (int i = 0; i < 20000; ++i)
-        t->record_failure("10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
-                          std::to_string(i % 256));
-    t->record_failure("203.0.113.5");
+        t->reserve_guess("10." + std::to_string(i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
+                          std::to_string(i % 256), 0);
+    t->reserve_guess("203.0.113.5", 0);
     EXPECT_EQ(t->failures("203.0.113.5"), 1u);
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -239,6 +328,48 @@ TEST_F(FailureTableTest, AFileThatIsNotOursIsNotUsed) {
     t = app::FailureTable::open(path, seconds(60), &error);
     ASSERT_TRUE(t);
     EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
-    t->record_failure("192.0.2.1");
+    t->reserve_guess("192.0.2.1", 0);
     EXPECT_EQ(t->failures("192.0.2.1"), 1u);
+}
+
+namespace {
+
+// PAM that takes a while and always says no; several sessions call it at once.
+class SlowAuthenticator final : public auth::Authenticator {
+public:
+    std::atomic<int> calls{0};
+    auth::AuthResult authenticate(std::string_view, std::string_view, const auth::ClientInfo&) override {
+        ++calls;
+        std::this_thread::sleep_for(milliseconds(100));
+        auth::AuthResult r;
+        r.detail = "bad password";
+        return r;
+    }
+};
+
+}  // namespace
+
+TEST_F(FailureTableTest, ParallelGuessesFromOneSlash64ReachPamAtMostBudgetTimes) {
+    auto table = open();
+    SlowAuthenticator pam;
+    session::SessionSettings settings;
+    settings.auth_fail_budget = 3;
+    std::atomic<int> failed{0}, blocked{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 30; ++i)
+        threads.emplace_back([&, i] {
+            ScriptTransport t({"USER alice\r\nPASS guess" + std::to_string(i) + "\r\n"});
+            FakeOpener opener({});
+            FakeClock clock;
+            const auth::ClientInfo client{"2001:db8:1:2::" + std::to_string(i + 1)};  // one /64
+            session::Session s(t, pam, opener, clock, settings, client, table.get());
+            s.run();
+            if (t.output.find("-ERR [AUTH] authentication failed") != std::string::npos) ++failed;
+            if (t.output.find("too many failed logins") != std::string::npos) ++blocked;
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(pam.calls.load(), 3);
+    EXPECT_EQ(failed.load(), 3);
+    EXPECT_EQ(blocked.load(), 27);
+    EXPECT_EQ(table->failures("2001:db8:1:2::"), 3u);
 }
