@@ -56,6 +56,7 @@ CORE_SRCS := \
 	src/mailbox/message_encoder.cpp \
 	src/mailbox/sha256.cpp \
 	src/mailbox/uid.cpp \
+	src/mailbox/uid_unique.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \

@@ -52,7 +52,9 @@ private:
 
 using UidOverrides = std::unordered_map<std::uint32_t, std::string>;
 
-// Sets entry.dup so that every rendered id is unique.
+// Sets entry.dup so that every rendered id is unique: plain hashed ids keep
+// no suffix; then, in mailbox order, each X-UIDL value or repeated digest
+// takes its first free id of base, base.2, base.3... Linear time (uid_unique.cpp).
 void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overrides);
 
 std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides, std::uint32_t index);
