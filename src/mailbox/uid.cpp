@@ -27,6 +27,7 @@ void UidHasher::begin() {
     seen_xuidl_ = false;
     xuidl_valid_ = false;
     xuidl_.clear();
+    last_byte_ = '\n';
 }
 
 void UidHasher::decide_field() {
@@ -43,6 +44,7 @@ void UidHasher::decide_field() {
 }
 
 void UidHasher::feed(const char* p, std::size_t n) {
+    if (n > 0) last_byte_ = p[n - 1];
     std::size_t i = 0;
     while (i < n) {
         switch (state_) {
@@ -125,6 +127,11 @@ void UidHasher::feed(const char* p, std::size_t n) {
 }
 
 bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
+    // A message that does not end in LF (the last one, in a file without a
+    // final newline) is hashed as if the LF were there: an MDA that ends the
+    // line before it appends the next message must not change this id. Fed
+    // through the parser, so the header state ends as it would with the LF.
+    if (last_byte_ != '\n') feed("\n", 1);
     const auto digest = sha_.finish();
     std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
     entry.dup = 0;
