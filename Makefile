@@ -58,6 +58,7 @@ CORE_SRCS := \
 	src/mailbox/sha256.cpp \
 	src/mailbox/content_digest.cpp \
 	src/mailbox/uid.cpp \
+	src/mailbox/uid_unique.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \
@@ -223,14 +224,15 @@ soak: $(POP3D) $(TEST_FAULTS)
 
 # pop3d against popa3d and Dovecot (bench/run_bench.py; needs root, fetches
 # the peers' Debian packages). BENCH_ARGS=--quick: the 160 MB workload only.
-BENCH_TOOLS := $(BUILD)/bench/gen_mbox $(BUILD)/bench/pop3_bench $(BUILD)/bench/pam_loop $(BUILD)/bench/mbox_kernels
+BENCH_TOOLS := $(BUILD)/bench/gen_mbox $(BUILD)/bench/pop3_bench $(BUILD)/bench/pam_loop $(BUILD)/bench/mbox_kernels \
+	$(BUILD)/bench/uidl_dups
 .SECONDARY: $(BENCH_TOOLS:%=%.o)
 bench: bench-tools
 	@python3 bench/run_bench.py $(BENCH_ARGS)
 
 bench-tools: $(POP3D) $(BENCH_TOOLS)
 
-$(BUILD)/bench/mbox_kernels: $(BUILD)/bench/mbox_kernels.o $(CORE_LIB)
+$(BUILD)/bench/mbox_kernels $(BUILD)/bench/uidl_dups: $(BUILD)/bench/%: $(BUILD)/bench/%.o $(CORE_LIB)
 	$(CXX) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(PAM_LIBS) $(TLS_LIBS) $(LIBS)
 
 $(BUILD)/bench/pam_loop: $(BUILD)/bench/pam_loop.o

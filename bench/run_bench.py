@@ -470,6 +470,13 @@ def bench_limits(system):
     f = figures(run(tool("mbox_kernels"), "expunge", mbox or copy, "1" if SMOKE else "3"))
     lim["kernel_expunge_s"] = f["expunge_s"]
     lim["kernel_expunge_mb"] = f["bytes"] / 1e6
+    # UIDL when every message carries the same X-UIDL or the same bytes (anyone
+    # can mail such copies) against distinct messages: the same order of time.
+    lim["uidl_messages"] = 20_000 if SMOKE else 1_000_000
+    for mode in ("distinct", "shared", "identical"):
+        f = figures(run(tool("uidl_dups"), mode, str(lim["uidl_messages"]), os.path.dirname(copy), "1" if SMOKE else "3"))
+        lim[f"uidl_{mode}_s"] = f["uidl_s"]
+        lim[f"uidl_{mode}_peak_mib"] = f["uidl_peak_mib"]
     f = figures(run(tool("pop3_bench"), "tcp-limit"))
     lim["tcp_gbs"] = f["tcp_bytes"] / f["tcp_s"] / 1e9
     cores = os.cpu_count() or 1
@@ -539,6 +546,11 @@ def report(data, workloads, servers):
           f"RETR encoding {lim['kernel_retr_gbs']:.2f} GB/s; index {lim['index_bytes_per_message']:.0f} bytes/message")
     print(f"expunge of every other message without the network: {lim['kernel_expunge_s']:.3f} s "
           f"({lim['kernel_expunge_mb']:.0f} MB mailbox, on the spool's disk, fsync included)")
+    if "uidl_shared_s" in lim:
+        print(f"UIDL of {lim['uidl_messages']:,} tiny messages without the network: distinct "
+              f"{lim['uidl_distinct_s']:.2f} s, all with one X-UIDL {lim['uidl_shared_s']:.2f} s, byte-identical "
+              f"{lim['uidl_identical_s']:.2f} s (memory at the peak: {lim['uidl_distinct_peak_mib']:.0f}, "
+              f"{lim['uidl_shared_peak_mib']:.0f}, {lim['uidl_identical_peak_mib']:.0f} MiB)")
     if lim.get("perf_retr"):
         print("perf, open and RETR of every message without the network, top symbols:")
         for line in lim["perf_retr"]:
@@ -687,7 +699,7 @@ def main():
         print("make bench needs root: the servers run as in production (setuid, the system's PAM) inside a "
               "private mount namespace")
         return 1
-    for t in ("gen_mbox", "pop3_bench", "pam_loop", "mbox_kernels"):
+    for t in ("gen_mbox", "pop3_bench", "pam_loop", "mbox_kernels", "uidl_dups"):
         if not os.access(tool(t), os.X_OK):
             print(f"{tool(t)} missing: run make bench")
             return 1

@@ -4,40 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
-#include <unordered_set>
 
 namespace pop3d::mailbox {
 
 namespace {
-
 constexpr std::size_t kMaxXuidlBytes = 256;
-
-std::string hex(const std::array<std::uint8_t, 16>& d) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(32, '0');
-    for (std::size_t i = 0; i < d.size(); ++i) {
-        s[2 * i] = digits[d[i] >> 4];
-        s[2 * i + 1] = digits[d[i] & 15];
-    }
-    return s;
-}
-
-bool parse_hex(std::string_view s, std::array<std::uint8_t, 16>& out) {
-    if (s.size() != 32) return false;
-    auto val = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < 16; ++i) {
-        const int hi = val(s[2 * i]), lo = val(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-    }
-    return true;
-}
-
 }  // namespace
 
 bool valid_uid(std::string_view uid) noexcept {
@@ -56,6 +27,7 @@ void UidHasher::begin() {
     seen_xuidl_ = false;
     xuidl_valid_ = false;
     xuidl_.clear();
+    last_byte_ = '\n';
 }
 
 void UidHasher::decide_field() {
@@ -72,6 +44,7 @@ void UidHasher::decide_field() {
 }
 
 void UidHasher::feed(const char* p, std::size_t n) {
+    if (n > 0) last_byte_ = p[n - 1];
     std::size_t i = 0;
     while (i < n) {
         switch (state_) {
@@ -154,6 +127,11 @@ void UidHasher::feed(const char* p, std::size_t n) {
 }
 
 bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
+    // A message that does not end in LF (the last one, in a file without a
+    // final newline) is hashed as if the LF were there: an MDA that ends the
+    // line before it appends the next message must not change this id. Fed
+    // through the parser, so the header state ends as it would with the LF.
+    if (last_byte_ != '\n') feed("\n", 1);
     const auto digest = sha_.finish();
     std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
     entry.dup = 0;
@@ -167,69 +145,6 @@ bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
         }
     }
     return head_len_ == 5 && std::memcmp(head_, "From ", 5) == 0;
-}
-
-std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides, std::uint32_t index) {
-    std::string base;
-    if (entry.flags & MessageEntry::kHasOverride) {
-        const auto it = overrides.find(index);
-        base = it != overrides.end() ? it->second : hex(entry.digest);
-    } else {
-        base = hex(entry.digest);
-    }
-    if (entry.dup == 0) return base;
-    const std::string suffix = "." + std::to_string(entry.dup + 1);
-    if (base.size() + suffix.size() > kMaxUidLength) base.resize(kMaxUidLength - suffix.size());
-    return base + suffix;
-}
-
-void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overrides) {
-    // Plain hashed ids first: equal digests are byte-identical messages; all but
-    // the first (in mailbox order) get a suffix.
-    std::vector<std::uint32_t> plain;
-    plain.reserve(entries.size());
-    for (std::uint32_t i = 0; i < entries.size(); ++i) {
-        entries[i].dup = 0;
-        if (!(entries[i].flags & MessageEntry::kHasOverride)) plain.push_back(i);
-    }
-    std::sort(plain.begin(), plain.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const int c = std::memcmp(entries[a].digest.data(), entries[b].digest.data(), 16);
-        return c != 0 ? c < 0 : a < b;
-    });
-    std::vector<std::uint32_t> special;  // overrides and suffixed ids, checked by string
-    for (std::size_t k = 1; k < plain.size(); ++k) {
-        MessageEntry& e = entries[plain[k]];
-        const MessageEntry& prev = entries[plain[k - 1]];
-        if (std::memcmp(e.digest.data(), prev.digest.data(), 16) == 0) {
-            e.dup = prev.dup + 1;
-            special.push_back(plain[k]);
-        }
-    }
-    for (std::uint32_t i = 0; i < entries.size(); ++i)
-        if (entries[i].flags & MessageEntry::kHasOverride) special.push_back(i);
-    if (special.empty()) return;
-    std::sort(special.begin(), special.end());
-
-    // The unsuffixed hashed ids are fixed; a special id that collides with one
-    // of them or with an earlier special id moves on to the next suffix.
-    auto plain_taken = [&](const std::string& s) {
-        std::array<std::uint8_t, 16> d{};
-        if (!parse_hex(s, d)) return false;
-        const auto it = std::lower_bound(plain.begin(), plain.end(), d, [&](std::uint32_t a, const auto& key) {
-            return std::memcmp(entries[a].digest.data(), key.data(), 16) < 0;
-        });
-        return it != plain.end() && std::memcmp(entries[*it].digest.data(), d.data(), 16) == 0 &&
-               entries[*it].dup == 0;
-    };
-    std::unordered_set<std::string> taken;
-    for (std::uint32_t i : special) {
-        std::string s = render_uid(entries[i], overrides, i);
-        while (taken.count(s) || plain_taken(s)) {
-            ++entries[i].dup;
-            s = render_uid(entries[i], overrides, i);
-        }
-        taken.insert(std::move(s));
-    }
 }
 
 }  // namespace pop3d::mailbox

@@ -2,7 +2,8 @@
 //
 // UID = the first 128 bits of SHA-256 over the From_ line, the header fields
 // except those MUAs rewrite (kVolatileHeaders), and the body, as 32 lowercase
-// hex digits. A message that carries a valid X-UIDL header (qpopper,
+// hex digits; a last line without its LF counts as ended (the next delivery
+// may end it). A message that carries a valid X-UIDL header (qpopper,
 // mailutils) keeps that value instead. Ids that would repeat get a suffix
 // ".2", ".3"... in message order, so every id in a maildrop is unique.
 #pragma once
@@ -24,7 +25,8 @@ inline constexpr std::string_view kVolatileHeaders[] = {
 };
 inline constexpr std::size_t kMaxUidLength = 70;
 
-// Hashes one message's bytes, [from_offset, content_end), fed in order.
+// Hashes one message's bytes, [from_offset, content_end), fed in order; bytes
+// that do not end in LF are hashed as if one followed (see finish()).
 class UidHasher {
 public:
     void begin();
@@ -48,11 +50,14 @@ private:
     bool seen_xuidl_ = false;
     bool xuidl_valid_ = false;
     std::string xuidl_;
+    char last_byte_ = '\n';  // of the bytes fed; '\n' before any
 };
 
 using UidOverrides = std::unordered_map<std::uint32_t, std::string>;
 
-// Sets entry.dup so that every rendered id is unique.
+// Sets entry.dup so that every rendered id is unique: plain hashed ids keep
+// no suffix; then, in mailbox order, each X-UIDL value or repeated digest
+// takes its first free id of base, base.2, base.3... Linear time (uid_unique.cpp).
 void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overrides);
 
 std::string render_uid(const MessageEntry& entry, const UidOverrides& overrides, std::uint32_t index);

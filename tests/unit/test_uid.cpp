@@ -154,3 +154,62 @@ TEST(Uid, ChangedMailboxIsDetected) {
     std::string o;
     EXPECT_FALSE(h.finish(e, o));
 }
+
+namespace {
+
+// The UID rule by hand: the first 128 bits of SHA-256 over the bytes (for a
+// message without volatile headers), in hex.
+std::string sha_uid(const std::string& bytes) {
+    mailbox::Sha256 sha;
+    sha.update(bytes.data(), bytes.size());
+    const auto d = sha.finish();
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < 16; ++i) {
+        s += digits[d[i] >> 4];
+        s += digits[d[i] & 15];
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST(Uid, MessageEndingInANewlineHashesItsBytes) {
+    const std::string m = "From a@x Thu Nov 26 10:00:00 2026\nSubject: a\n\nlast line\n";
+    EXPECT_EQ(uids_of(m)[0], sha_uid(m));
+    EXPECT_EQ(uids_of(m + "\n" + kB)[0], sha_uid(m));  // the separator line is not the message's
+}
+
+TEST(Uid, LastMessageKeepsItsUidWhenTheNextDeliveryEndsItsLastLine) {
+    // An MDA that finds no final newline writes one before the next From_
+    // line (and a blank separator line or not): the message gains that LF.
+    const std::string next = "From b@x Thu Nov 26 10:00:01 2026\nSubject: b\n\nbody b\n";
+    for (const std::string& m : {
+             std::string("From a@x Thu Nov 26 10:00:00 2026\nSubject: a\n\nlast line"),
+             std::string("From a@x Thu Nov 26 10:00:00 2026\r\nSubject: a\r\n\r\nlast line\r"),  // CRLF, LF to come
+             std::string("From a@x Thu Nov 26 10:00:00 2026\nSubject: a"),                       // ends in the header
+             std::string("From a@x Thu Nov 26 10:00:00 2026\nStatus: RO"),                       // in a volatile one
+             std::string("From a@x Thu Nov 26 10:00:00 2026\nSubject: a\nX-Status"),            // in a field name
+             std::string("From a@x Thu Nov 26 10:00:00 2026\n"),                                 // no content at all
+         }) {
+        const std::string u = uids_of(m)[0];
+        const std::string ended = m.back() == '\n' ? m : m + "\n";  // as the MDA leaves it
+        if (m.find("Status:") == std::string::npos) {
+            EXPECT_EQ(u, sha_uid(ended)) << m;
+        }
+        EXPECT_EQ(uids_of(ended)[0], u) << m;
+        EXPECT_EQ(uids_of(ended + next)[0], u) << m;
+        EXPECT_EQ(uids_of(ended + "\n" + next)[0], u) << m;  // with a blank separator line
+        for (std::size_t chunk : {1, 3}) EXPECT_EQ(uids_of(m, chunk)[0], u) << m;
+    }
+}
+
+TEST(Uid, XuidlOnALastLineWithoutNewlineIsKeptTheSame) {
+    const std::string m = "From a@x Thu Nov 26 10:00:00 2026\nX-UIDL: 3b2f4c9a";
+    EXPECT_EQ(uids_of(m)[0], "3b2f4c9a");
+    EXPECT_EQ(uids_of(m + "\n\n" + kB)[0], "3b2f4c9a");
+    // Cut inside a folded X-UIDL: not an id, and hashed as it will be.
+    const std::string folded = "From a@x Thu Nov 26 10:00:00 2026\nX-UIDL: 3b2f\n 4c9a";
+    EXPECT_EQ(uids_of(folded)[0].size(), 32u);
+    EXPECT_EQ(uids_of(folded + "\n" + kB)[0], uids_of(folded)[0]);
+}
