@@ -210,7 +210,9 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     if (first == msgs.size()) return Result::good();
 
     // 1. Still the file we indexed, every byte of it?
-    if (Result r = validate_snapshot_content(fd, s); !r.ok()) return {r.status, r.detail + "; no messages deleted"};
+    auto last_touch = std::chrono::steady_clock::now();
+    if (Result r = validate_snapshot_content(fd, s, [&] { keep_lock_fresh(lock, last_touch); }); !r.ok())
+        return {r.status, r.detail + "; no messages deleted"};
     struct stat st {};
     if (::fstat(fd, &st) != 0) return io_error("fstat " + s.path, errno);
     const auto file_end = static_cast<std::uint64_t>(st.st_size);

@@ -93,7 +93,9 @@ Result MboxMaildrop::index() {
                             }};
     MboxIndexer indexer(options_.unquote, options_.max_messages, &source);
     // The digest is taken in the same pass, over the same bytes.
-    digest_key_ = ContentDigest::random_key();
+    const std::optional<ContentDigest::Key> key = ContentDigest::random_key();
+    if (!key) return {Status::temp_fail, "getrandom: " + text::errno_text(errno)};
+    digest_key_ = *key;
     ContentDigest digest(digest_key_);
     std::uint64_t fed = 0;
     const bool read_ok = read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {

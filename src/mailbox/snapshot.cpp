@@ -65,12 +65,13 @@ Result validate_snapshot(int fd, const Snapshot& s) {
     return Result::good();
 }
 
-Result validate_snapshot_content(int fd, const Snapshot& s) {
+Result validate_snapshot_content(int fd, const Snapshot& s, const std::function<void()>& progress) {
     if (Result r = validate_snapshot(fd, s); !r.ok()) return r;
     if (!s.key) return Result::good();
     ContentDigest digest(*s.key);
     const bool read_ok = read_range(fd, 0, s.end, [&](const char* p, std::size_t n) {
         digest.update(p, n);
+        if (progress) progress();
         return true;
     });
     if (!read_ok) return changed(s, "read error while checking its content");

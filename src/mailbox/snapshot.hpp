@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ Result validate_snapshot(int fd, const Snapshot& snapshot);
 // the digest taken at login, so every message indexed (From_ line, headers,
 // body, the bytes between) is still where and what it was, and the file
 // can only have grown at its end. Reads the whole snapshot.
-Result validate_snapshot_content(int fd, const Snapshot& snapshot);
+// `progress` is called after each read (a long check keeps its locks fresh).
+Result validate_snapshot_content(int fd, const Snapshot& snapshot, const std::function<void()>& progress = {});
 
 }  // namespace pop3d::mailbox
