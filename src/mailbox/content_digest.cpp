@@ -119,8 +119,10 @@ POP3D_CLMUL U128 absorb_clmul(U128 acc_in, const U128* powers, const std::uint8_
 
 // GCC 12's AVX-512 headers fill "don't care" operands with a
 // self-initialised variable, which -Wmaybe-uninitialized reports.
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define POP3D_VCLMUL __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1")))
 
 bool have_vclmul() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq"); }
@@ -160,7 +162,9 @@ POP3D_VCLMUL U128 absorb_vclmul(U128 acc_in, const U128* powers, const std::uint
     _mm_storeu_si128(reinterpret_cast<__m128i*>(&r), acc);
     return blocks > 0 ? absorb_clmul(r, powers, p, blocks) : r;
 }
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #endif
 
 ContentDigest::Engine best() {
