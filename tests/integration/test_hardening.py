@@ -84,11 +84,28 @@ class RisingDelayTest(EnvTestCase):
         self.assertLess(third, 2.6)
 
 
+def have_fail2ban():
+    return have("fail2ban-regex") and os.path.exists("/etc/fail2ban/filter.d/common.conf")
+
+
+def fail2ban_addresses(test, env):
+    """The addresses contrib/fail2ban's filter finds in env's log, run as
+    installed (next to fail2ban's own common.conf)."""
+    filters = os.path.join(env.dir, "filter.d")
+    os.makedirs(filters, exist_ok=True)
+    shutil.copy("/etc/fail2ban/filter.d/common.conf", filters)
+    shutil.copy(FAIL2BAN_FILTER, filters)
+    r = subprocess.run(["fail2ban-regex", "-o", "ip", env.log, os.path.join(filters, "pop3d.conf")],
+                       capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+    return r.stdout.split()
+
+
 class Fail2banFilterTest(EnvTestCase):
     config = {"auth_fail_budget": "2"}
 
     def test_filter_finds_every_failure_and_only_the_real_address(self):
-        if not have("fail2ban-regex") or not os.path.exists("/etc/fail2ban/filter.d/common.conf"):
+        if not have_fail2ban():
             self.skipTest("fail2ban is not installed (apt-get install fail2ban)")
         self.env.write_mailbox("alice", simple(1))
         c = self.connect()
@@ -105,16 +122,8 @@ class Fail2banFilterTest(EnvTestCase):
         c = self.connect(source="127.0.0.2")
         self.assertTrue(c.login().startswith(b"+OK"))
         c.cmd("QUIT")
-        # The filter as installed: next to fail2ban's own common.conf.
-        filters = os.path.join(self.env.dir, "filter.d")
-        os.makedirs(filters, exist_ok=True)
-        shutil.copy("/etc/fail2ban/filter.d/common.conf", filters)
-        shutil.copy(FAIL2BAN_FILTER, filters)
-        r = subprocess.run(["fail2ban-regex", "-o", "ip", self.env.log, os.path.join(filters, "pop3d.conf")],
-                           capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # Two failures and the blocked attempt, all from the real address.
-        self.assertEqual(r.stdout.split(), ["127.0.0.1"] * 3, r.stdout + self.env.log_text())
+        self.assertEqual(fail2ban_addresses(self, self.env), ["127.0.0.1"] * 3, self.env.log_text())
 
 
 class StalledReaderTest(EnvTestCase):

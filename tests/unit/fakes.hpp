@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -191,5 +192,15 @@ public:
 private:
     std::vector<std::string> messages_;
 };
+
+// The lines a session wrote, greeting left out (each keeps its CR).
+inline std::vector<std::string> reply_lines(const std::string& output) {
+    std::vector<std::string> lines;
+    std::istringstream in(output);
+    std::string line;
+    std::getline(in, line);  // greeting
+    while (std::getline(in, line)) lines.push_back(line);
+    return lines;
+}
 
 }  // namespace pop3d::testing

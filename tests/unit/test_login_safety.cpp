@@ -61,12 +61,7 @@ protected:
         clock.slept_.clear();
         session::Session s(*transport, auth, opener, clock, settings, auth::ClientInfo{"192.0.2.1"});
         end = s.run();
-        std::vector<std::string> lines;
-        std::istringstream in(transport->output);
-        std::string line;
-        std::getline(in, line);
-        while (std::getline(in, line)) lines.push_back(line);
-        return lines;
+        return reply_lines(transport->output);
     }
     FakeAuthenticator auth;
     FakeOpener opener;

@@ -60,12 +60,7 @@ protected:
         ScriptTransport t({input});
         session::Session s(t, auth, opener, clock, settings, auth::ClientInfo{address}, &throttle);
         end = s.run();
-        std::vector<std::string> lines;
-        std::istringstream in(t.output);
-        std::string line;
-        std::getline(in, line);
-        while (std::getline(in, line)) lines.push_back(line);
-        return lines;
+        return reply_lines(t.output);
     }
     FakeAuthenticator auth;
     FakeOpener opener;

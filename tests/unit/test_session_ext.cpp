@@ -31,12 +31,7 @@ protected:
         session::Session s(t, auth, opener, clock, settings, auth::ClientInfo{"192.0.2.1"});
         end = s.run();
         output = t.output;
-        std::vector<std::string> lines;
-        std::string line;
-        std::istringstream in(t.output);
-        std::getline(in, line);  // greeting
-        while (std::getline(in, line)) lines.push_back(line);
-        return lines;
+        return reply_lines(t.output);
     }
 
     FakeAuthenticator auth;
