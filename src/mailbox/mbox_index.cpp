@@ -196,21 +196,31 @@ std::size_t MboxIndexer::collect_header(const char* data, std::size_t i, std::si
     return end + 1;
 }
 
+// A Content-Length line is one that starts with the name (in any case)
+// followed by a space, a tab, a colon, a CR or its end. It is usable only
+// as "name [spaces]: [spaces] 1-19 digits [spaces]" within kHeaderProbe
+// bytes; any other such line makes every length of the message ignored.
 void MboxIndexer::parse_header_line() {
+    constexpr std::string_view kName = "Content-Length";
     const std::string_view line(header_, std::min(header_len_, sizeof header_));
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return;
-    std::string_view name = line.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (!text::iequals(name, "Content-Length")) return;
+    if (line.size() < kName.size() || !text::iequals(line.substr(0, kName.size()), kName)) return;
+    std::string_view rest = line.substr(kName.size());
+    if (!rest.empty() && rest[0] != ' ' && rest[0] != '\t' && rest[0] != ':' && rest[0] != '\r') return;
     last_field_was_length_ = true;
     if (length_seen_) length_bad_ = true;  // two lengths: trust neither
     length_seen_ = true;
-    std::string_view value = line.substr(colon + 1);
-    if (header_len_ > sizeof header_) value = {};  // cut off: not a length we can read
-    if (value.ends_with('\r')) value.remove_suffix(1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return v;
+    };
+    if (rest.ends_with('\r')) rest.remove_suffix(1);
+    rest = trim(rest);
+    if (header_len_ > sizeof header_ || !rest.starts_with(':')) {  // cut off, or no colon
+        length_bad_ = true;
+        return;
+    }
+    const std::string_view value = trim(rest.substr(1));
     const auto parsed = value.size() <= 19 ? text::parse_u64(value) : std::nullopt;
     if (!parsed) length_bad_ = true;
     else length_ = *parsed;
@@ -279,15 +289,8 @@ void MboxIndexer::on_headers_end(std::uint64_t body_start) {
 // at the start of a line that is a From_ line or one empty line followed by
 // a From_ line or the end of the file.
 bool MboxIndexer::length_ends_at_a_message_boundary(std::uint64_t body_start, std::uint64_t end) {
-    auto peek = [&](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
-        if (chunk_ && offset >= pos_ && offset + len <= pos_ + chunk_len_) {
-            std::memcpy(buf, chunk_ + (offset - pos_), len);
-            return len;
-        }
-        return source_->read ? source_->read(offset, buf, len) : 0;
-    };
     const std::uint64_t size = source_->size;
-    if (end == size) return true;
+    if (end == size) return !input_ends_inside_a_from_line(body_start);
     char before = '\n';
     if (end > body_start && peek(end - 1, &before, 1) != 1) return false;
     if (before != '\n') return false;
@@ -300,8 +303,45 @@ bool MboxIndexer::length_ends_at_a_message_boundary(std::uint64_t body_start, st
     return boundary(0) || (ahead.starts_with("\n") && boundary(1)) || (ahead.starts_with("\r\n") && boundary(2));
 }
 
+// Bytes of the input from the chunk in hand, or else from the source.
+std::size_t MboxIndexer::peek(std::uint64_t offset, char* buf, std::size_t len) {
+    if (chunk_ && offset >= pos_ && offset + len <= pos_ + chunk_len_) {
+        std::memcpy(buf, chunk_ + (offset - pos_), len);
+        return len;
+    }
+    return source_->read ? source_->read(offset, buf, len) : 0;
+}
+
+// A file that ends inside a From_ line (a delivery still being written)
+// does not end at a message boundary: that line is no message yet and
+// lies past the snapshot, and a length must not make it body text. Reads
+// back from the end for the last line's start (rare: the file must end
+// without a newline).
+bool MboxIndexer::input_ends_inside_a_from_line(std::uint64_t body_start) {
+    const std::uint64_t size = source_->size;
+    char c = '\n';
+    if (size == body_start || peek(size - 1, &c, 1) != 1 || c == '\n') return false;
+    std::uint64_t line = body_start;  // the body starts a line
+    char buf[4096];
+    for (std::uint64_t at = size; at > body_start;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, at - body_start));
+        if (peek(at - n, buf, n) != n) return true;  // unreadable: no boundary to trust
+        if (const void* lf = ::memrchr(buf, '\n', n)) {
+            line = at - n + static_cast<std::uint64_t>(static_cast<const char*>(lf) - buf) + 1;
+            break;
+        }
+        at -= n;
+    }
+    char head[kFromLen];
+    return size - line >= kFromLen && peek(line, head, kFromLen) == kFromLen &&
+           std::memcmp(head, kFrom, kFromLen) == 0;
+}
+
 // The counted body is over: the message ends here, nothing unquoted.
 void MboxIndexer::close_counted_body(char last_byte) {
+    // Short of the end of the file the check saw a line end here: the bytes
+    // fed say otherwise, so the file changed while it was read.
+    if (last_byte != '\n' && body_end_ != source_->size) changed_ = true;
     in_counted_body_ = false;
     end_fixed_ = true;
     separator_lines_ = 0;
@@ -357,10 +397,12 @@ void MboxIndexer::end_message(std::uint64_t end) {
 }
 
 bool MboxIndexer::finish() {
-    if (full_) return true;
+    if (full_ && !changed_) return true;
     end_ = pos_;
-    if (in_counted_body_) {
-        changed_ = true;  // the file ended before the length the check had read
+    if (in_counted_body_ || (have_message_ && end_fixed_ && line_start_ < pos_)) {
+        // The file ended before the length the check had read, or a counted
+        // body is followed by a partial line that is no From_ line.
+        changed_ = true;
     } else if (have_message_ && in_from_line_) {
         // The file ends inside a From_ line: a delivery cut short (or still
         // being written by an MDA that does not lock). It is no message; its

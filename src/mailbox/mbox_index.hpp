@@ -66,6 +66,8 @@ private:
     void on_headers_end(std::uint64_t body_start);
     void parse_header_line();
     bool length_ends_at_a_message_boundary(std::uint64_t body_start, std::uint64_t end);
+    bool input_ends_inside_a_from_line(std::uint64_t body_start);
+    std::size_t peek(std::uint64_t offset, char* buf, std::size_t len);
     void close_counted_body(char last_byte);
     void begin_message(std::uint64_t offset);
     void end_message(std::uint64_t end);

@@ -161,18 +161,25 @@ std::optional<std::uint64_t> consistent_length_end(std::string_view mbox, std::u
         const bool continuation = line[0] == ' ' || line[0] == '\t';
         if (continuation && last_was_length) bad = true;
         if (!continuation) last_was_length = false;
-        const std::size_t colon = line.find(':');
-        std::string name(line.substr(0, colon == std::string_view::npos ? 0 : colon));
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+        // A Content-Length line: the name in any case, then a space, a tab,
+        // a colon, a CR or the line's end.
+        const std::string_view raw = mbox.substr(at, lf - at);
+        std::string name(raw.substr(0, std::min<std::size_t>(raw.size(), 14)));
         std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (!continuation && colon != std::string_view::npos && name == "content-length") {
+        const bool is_length = name == "content-length" &&
+                               (raw.size() == 14 || std::string_view(" \t:\r").find(raw[14]) != std::string_view::npos);
+        if (is_length) {
             ++fields;
             last_was_length = true;
-            std::string_view v = line.substr(colon + 1);
-            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-            // A field line longer than 64 bytes (with its CR) is not read.
-            if (lf - at > 64 || v.empty() || v.size() > 19 ||
+            auto trim = [](std::string_view v) {
+                while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+                while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+                return v;
+            };
+            const std::string_view rest = trim(line.substr(14));
+            const std::string_view v = rest.starts_with(':') ? trim(rest.substr(1)) : std::string_view();
+            // A line longer than 64 bytes (with its CR) is not read.
+            if (raw.size() > 64 || !rest.starts_with(':') || v.empty() || v.size() > 19 ||
                 !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
                 bad = true;
             else
@@ -183,7 +190,12 @@ std::optional<std::uint64_t> consistent_length_end(std::string_view mbox, std::u
     if (fields != 1 || bad || !length || *length > mbox.size() - at) return std::nullopt;
     const std::uint64_t end = at + *length;
     auto boundary = [&](std::uint64_t k) { return k == mbox.size() || mbox.substr(k, 5) == "From "; };
-    if (end == mbox.size()) return end;
+    if (end == mbox.size()) {
+        // Not when the file ends inside a From_ line: no message yet.
+        const std::size_t last_line = mbox.rfind('\n') + 1;
+        if (last_line < mbox.size() && mbox.substr(last_line, 5) == "From ") return std::nullopt;
+        return end;
+    }
     if (end > at && mbox[end - 1] != '\n') return std::nullopt;
     if (boundary(end) || (mbox[end] == '\n' && boundary(end + 1)) ||
         (mbox.substr(end, 2) == "\r\n" && boundary(end + 2)))

@@ -439,3 +439,68 @@ TEST(MboxIndexContentLength, SourceAndBytesThatDisagreeAreAChange) {
     EXPECT_FALSE(ix.finish());
     EXPECT_TRUE(ix.changed());
 }
+
+namespace {
+
+// Indexes `fed` in chunks of `chunk` while the look ahead reads `seen`.
+bool index_disagreeing(const std::string& fed, const std::string& seen, std::size_t chunk,
+                       std::size_t max_messages = static_cast<std::size_t>(-1), bool* changed = nullptr) {
+    const mailbox::MboxSource source = source_of(seen);
+    mailbox::MboxIndexer ix(true, max_messages, &source);
+    for (std::size_t i = 0; i < fed.size() && !ix.full(); i += chunk)
+        ix.feed(fed.data() + i, std::min(chunk, fed.size() - i));
+    const bool ok = ix.finish();
+    if (changed) *changed = ix.changed();
+    return ok;
+}
+
+}  // namespace
+
+// Found in review: each of these used to index "successfully", leaving a
+// message that starts mid-line or bytes that belong to no message.
+TEST(MboxIndexContentLength, EveryDisagreementBetweenLookAheadAndBytesIsAChange) {
+    struct Case {
+        std::string fed, seen;
+        std::size_t max_messages;
+    };
+    const std::vector<Case> cases = {
+        {"From a\nContent-Length: 6\n\nFrab\nxFrom z\nhi\n", "From a\nContent-Length: 6\n\nFrab\n\nFrom z\nhi\n", SIZE_MAX},
+        {"From a\nContent-Length: 4\n\nabc\n\nabcd", "From a\nContent-Length: 4\n\nabc\nFrom ", SIZE_MAX},
+        {"From a\nContent-Length: 4\n\nabc\nxx\nFrom b\n", "From a\nContent-Length: 4\n\nabc\nFrom b\nxx\n", 1},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.fed);
+        bool changed = false;
+        EXPECT_FALSE(index_disagreeing(c.fed, c.seen, 1, c.max_messages, &changed));
+        EXPECT_TRUE(changed);
+    }
+}
+
+// A line that starts "Content-Length" but cannot be read (its colon past
+// the 64 bytes looked at) still counts as a length: with two, both go.
+TEST(MboxIndexContentLength, AnUnreadableLengthLineCountsAsOne) {
+    const std::string mbox = kFrom1 + "Content-Length" + std::string(50, ' ') + ": 9\nContent-Length: 4\n\nabc\n" + kFrom2 +
+                             "x\n";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 2u);
+    EXPECT_FALSE(ix.messages[0].flags & mailbox::MessageEntry::kContentLength);
+    for (const std::string other : {"Content-Lengthy: 4", "Content-Length-X: 4"}) {  // other fields
+        const std::string m = kFrom1 + other + "\nContent-Length: 4\n\nabc\n" + kFrom2 + "x\n";
+        EXPECT_TRUE(index_mbox(m).messages[0].flags & mailbox::MessageEntry::kContentLength) << other;
+    }
+}
+
+// A length that reaches the end of a file that ends inside a From_ line (a
+// delivery still being written) is not consistent: that line stays past
+// the snapshot, for the next session, as without a length.
+TEST(MboxIndexContentLength, TheEndOfAFileThatEndsInsideAFromLineIsNoBoundary) {
+    const std::string head = kFrom1 + "Content-Length: 12\n\nhi\n\n";
+    const std::string mbox = head + "From new";
+    const Indexed ix = index_mbox(mbox);
+    ASSERT_EQ(ix.messages.size(), 1u);
+    EXPECT_FALSE(ix.messages[0].flags & mailbox::MessageEntry::kContentLength);
+    EXPECT_EQ(ix.end, head.size());
+    // Another last line without a newline: the end of the file is a boundary.
+    const std::string body_end = kFrom1 + "Content-Length: 13\n\nhi\n\nFromage x";
+    EXPECT_TRUE(index_mbox(body_end).messages[0].flags & mailbox::MessageEntry::kContentLength);
+}

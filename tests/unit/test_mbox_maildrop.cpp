@@ -390,6 +390,20 @@ TEST_F(MboxMaildropTest, OneChangedByteAnywhereDeletesNothing) {
     }
 }
 
+// A delivery by a writer that takes no lock, caught half-written at login,
+// then finished: deleting the message before it must keep it whole.
+TEST_F(MboxMaildropTest, AHalfWrittenDeliveryAfterALengthIsKeptWhole) {
+    const std::string keep = "From x Thu Nov 26 10:00:00 2026\nSubject: keep\n\nkeep me\n\n";
+    const std::string counted = "From a Thu Nov 26 10:00:01 2026\nContent-Length: 12\n\nhi\n\n";
+    const std::string fresh = "From new Thu Nov 26 10:00:02 2026\nSubject: fresh mail\n\nimportant\n\n";
+    write_file(keep + counted + fresh.substr(0, 8));
+    auto md = open_ok();
+    ASSERT_EQ(md->count(), 2u);
+    { std::ofstream(path, std::ios::binary | std::ios::app) << fresh.substr(8); }
+    ASSERT_TRUE(md->expunge({false, true}).ok());
+    EXPECT_EQ(read_file(), keep + fresh);
+}
+
 TEST_F(MboxMaildropTest, GrowthAtTheEndIsAllowedAndKept) {
     write_file(kM1 + kM2);
     auto md = open_ok();
