@@ -173,9 +173,7 @@ bool split_may_change(const MessageIndex& msgs, const std::vector<bool>& deleted
 // Indexes the first `size` bytes of fd (the mailbox as the expunge would
 // leave it): its first messages must be the kept ones, split as before.
 Result check_kept_split(int fd, std::uint64_t size, const Snapshot& s, const std::vector<bool>& deleted) {
-    const MboxSource source{size, [fd](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
-                                return pread_full(fd, buf, len, offset) ? len : 0;
-                            }};
+    const MboxSource source = file_source(fd, size);
     MboxIndexer indexer(true, static_cast<std::size_t>(-1), &source);
     const bool read_ok = read_range(fd, 0, size, [&](const char* p, std::size_t n) {
         indexer.feed(p, n);

@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "mailbox/byte_masks.hpp"
+#include "mailbox/file_io.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -13,6 +14,12 @@ namespace {
 constexpr char kFrom[] = "From ";
 constexpr std::uint32_t kFromLen = 5;
 }  // namespace
+
+MboxSource file_source(int fd, std::uint64_t size) {
+    return {size, [fd](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
+                return pread_full(fd, buf, len, offset) ? len : 0;
+            }};
+}
 
 void MboxIndexer::feed(const char* data, std::size_t n) {
     chunk_ = data;

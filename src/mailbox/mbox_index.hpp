@@ -32,6 +32,9 @@ struct MboxSource {
     std::function<std::size_t(std::uint64_t offset, char* buf, std::size_t len)> read;
 };
 
+// The first `size` bytes of the file open on fd, read with pread.
+MboxSource file_source(int fd, std::uint64_t size);
+
 class MboxIndexer {
 public:
     // max_messages: index no more; the rest of the input is left alone, as

@@ -88,9 +88,7 @@ Result MboxMaildrop::index() {
     if (::fstat(fd_.get(), &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
     snapshot_end_ = static_cast<std::uint64_t>(st.st_size);
     // The Content-Length rule looks ahead in the file (the locks keep it still).
-    const MboxSource source{snapshot_end_, [this](std::uint64_t offset, char* buf, std::size_t len) {
-                                return pread_full(fd_.get(), buf, len, offset) ? len : 0;
-                            }};
+    const MboxSource source = file_source(fd_.get(), snapshot_end_);
     MboxIndexer indexer(options_.unquote, options_.max_messages, &source);
     // The digest is taken in the same pass, over the same bytes.
     const std::optional<ContentDigest::Key> key = ContentDigest::random_key();

@@ -1,5 +1,6 @@
 #include "priv/credentials.hpp"
 
+#include "auth/never_served.hpp"
 #include "common/text.hpp"
 #include "priv/thread_credentials.hpp"
 
@@ -31,15 +32,13 @@ std::optional<gid_t> lookup_group(const std::string& name) {
 
 bool drop_needed(const auth::Account& a, DropResult& r) {
     r = DropResult{};
-    if (a.uid == 0) {
-        r.error = "refusing to serve uid 0 (" + a.name + ")";
+    // The session refuses these at login already; this is the second line.
+    if (const std::string why = auth::never_served(a, ::geteuid()); !why.empty()) {
+        r.error = "refusing to serve " + a.name + ": " + why;
         return false;
     }
-    if (::geteuid() != 0) {
-        if (a.uid != ::geteuid())
-            r.error = "not running as root: cannot switch to " + a.name + " (uid " + std::to_string(a.uid) + ")";
-        else
-            r.ok = true;
+    if (::geteuid() != 0) {  // our own uid: nothing to switch
+        r.ok = true;
         return false;
     }
     return true;
