@@ -13,11 +13,13 @@ include config.mk
 endif
 
 # ---- configure on demand -------------------------------------------------
-# `make check` and `make demo` first make sure the Debian packages they need
-# are there (installed when root, else the apt-get line is printed).
+# The README's set-up commands, `make check` and `make demo`, first make sure
+# the Debian packages they need are there (installed when root, else the
+# apt-get line is printed). Any other goal never changes the system's
+# packages: configure stops at a missing one with the apt-get line to run.
 DEPS_GOALS := $(filter check demo,$(MAKECMDGOALS))
 config.mk: config.mk.in configure src/build_config.h.in
-	@$(if $(DEPS_GOALS),sh tests/ensure-deps $(DEPS_GOALS),sh tests/ensure-deps build)
+	@$(if $(DEPS_GOALS),sh tests/ensure-deps $(DEPS_GOALS))
 	@if [ -x config.status ]; then ./config.status --recheck && ./config.status; else ./configure; fi
 
 configure: configure.ac
@@ -113,7 +115,7 @@ FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 .SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay_main.o
 
 # ---- targets ---------------------------------------------------------------
-.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build tsan-build bench bench-tools
+.PHONY: all check check-tls unit-tests demo install uninstall clean distclean maintainer-clean help deps tsan asan soak fuzz dist distcheck deb check-build install-strip tsan-build bench bench-tools
 
 all: $(POP3D)
 
@@ -159,6 +161,7 @@ CHECK_DEPS = $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS) $(FUZZ_REP
 # Everything make check runs, built but not run (CI builds ahead).
 check-build: $(CHECK_DEPS)
 check: $(CHECK_DEPS)
+	@sh tests/ensure-deps check
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS) --fuzz-replays $(BUILD)/fuzz
 
 # For a build configured --with-openssl: the unit tests, the TLS and SASL
@@ -243,45 +246,62 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o
 
 # Serve a demo mailbox on 127.0.0.1:1110 (user demo, password demo).
 demo: $(POP3D)
+	@sh tests/ensure-deps demo
 	@sh tests/demo/run-demo $(POP3D)
 
 deps:
 	@sh tests/ensure-deps check
 
-# make install: the daemon, the man pages, the contrib files as examples in
-# docdir, and two files an admin edits, installed only when absent: the
-# configuration (sysconfdir/pop3d.conf) and the PAM service file (pamdir).
-# make uninstall removes those two only while they are unchanged.
-INSTALL_EXAMPLES := contrib/pop3d.conf contrib/pam.d/pop3 contrib/inetd/pop3d.inetd contrib/xinetd/pop3d \
-	$(wildcard contrib/systemd/*) contrib/fail2ban/filter.d/pop3d.conf contrib/fail2ban/jail.d/pop3d.conf
-ADMIN_FILES := $(sysconfdir)/pop3d.conf:contrib/pop3d.conf $(pamdir)/$(PAM_SERVICE):contrib/pam.d/pop3
+# make install: the daemon, the man pages, README, LICENSE and DESIGN.md
+# in docdir, the contrib files as examples in docdir/examples, and two files
+# an admin edits, installed only where none exists: the configuration
+# (sysconfdir/pop3d.conf) and the PAM service file (pamdir/PAM_SERVICE).
+# The contrib files and man pages name Debian's paths; install rewrites
+# them to this build's (configure's prefix, sbindir, sysconfdir,
+# runstatedir, pamdir, or the same set on make's command line).
+# make uninstall removes exactly what install wrote (the two admin files
+# only while unchanged) and the directories of docdir that are pop3d's own
+# once empty. build-aux/install-files does both from one manifest.
+EXAMPLE_FILES := pop3d.conf pam.d/pop3 inetd/pop3d.inetd xinetd/pop3d \
+	$(patsubst contrib/%,%,$(sort $(wildcard contrib/systemd/*))) \
+	fail2ban/filter.d/pop3d.conf fail2ban/jail.d/pop3d.conf
+EXAMPLES_DIR = $(docdir)/examples
+# Directories uninstall may remove when empty, deepest first; docdir only
+# when it is pop3d's own (not a docdir shared with other packages).
+EXAMPLE_DIRS := $(filter-out ./,$(sort $(dir $(EXAMPLE_FILES))))
+EXAMPLE_DIRS += $(filter-out ./,$(sort $(dir $(EXAMPLE_DIRS:%/=%))))
+OWN_DOC_DIRS = $(EXAMPLE_DIRS:%/=$(EXAMPLES_DIR)/%) $(EXAMPLES_DIR) \
+	$(if $(filter $(PACKAGE_TARNAME),$(notdir $(docdir))),$(docdir))
+SUBST_PATHS = s|/usr/sbin/pop3d|$(sbindir)/pop3d|g; s|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g; \
+	s|/etc/pam\.d/pop3\>|$(pamdir)/$(PAM_SERVICE)|g; s|/etc/pam\.d|$(pamdir)|g; s|/run/pop3d|$(runstatedir)/pop3d|g; \
+	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR $(PAM_SERVICE) .|; s|^\#pam_service = pop3$$|\#pam_service = $(PAM_SERVICE)|
+ADMIN_FILE_NOTE = \# Installed by make install of pop3d; make uninstall removes it while unchanged.
+define INSTALL_MANIFEST
+bin 0755 $(POP3D) $(sbindir)/pop3d
+subst 0644 man/pop3d.8 $(mandir)/man8/pop3d.8
+subst 0644 man/pop3d.conf.5 $(mandir)/man5/pop3d.conf.5
+file 0644 README $(docdir)/README
+file 0644 LICENSE $(docdir)/LICENSE
+file 0644 docs/DESIGN.md $(docdir)/DESIGN.md
+$(foreach f,$(EXAMPLE_FILES),subst 0644 contrib/$(f) $(EXAMPLES_DIR)/$(f)
+)admin 0644 contrib/pop3d.conf $(sysconfdir)/pop3d.conf
+admin 0644 contrib/pam.d/pop3 $(pamdir)/$(PAM_SERVICE)
+endef
+install uninstall: export POP3D_MANIFEST = $(INSTALL_MANIFEST)
+install uninstall: export SUBST = $(SUBST_PATHS)
+install uninstall: export ADMIN_NOTE = $(ADMIN_FILE_NOTE)
+install uninstall: export OWN_DIRS = $(OWN_DOC_DIRS)
+install: export STRIP = $(INSTALL_STRIP)
 
 install: $(POP3D)
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(docdir)/examples
-	install -m 0755 $(POP3D) $(DESTDIR)$(sbindir)/pop3d
-	@# The pages say /etc/pop3d.conf; the installed ones name the real path.
-	sed 's|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g' man/pop3d.8 >$(DESTDIR)$(mandir)/man8/pop3d.8
-	sed 's|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g' man/pop3d.conf.5 >$(DESTDIR)$(mandir)/man5/pop3d.conf.5
-	chmod 0644 $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
-	install -m 0644 README $(DESTDIR)$(docdir)/README
-	install -m 0644 docs/DESIGN.md $(DESTDIR)$(docdir)/DESIGN.md
-	@for f in $(INSTALL_EXAMPLES); do install -D -m 0644 $$f $(DESTDIR)$(docdir)/examples/$${f#contrib/} || exit 1; done
-	@for pair in $(ADMIN_FILES); do \
-	    dest=$(DESTDIR)$${pair%%:*} src=$${pair#*:}; \
-	    if [ -e "$$dest" ]; then echo "kept the existing $$dest (the shipped one is $(docdir)/examples)"; \
-	    elif install -d "$${dest%/*}" 2>/dev/null && install -m 0644 "$$src" "$$dest" 2>/dev/null; then echo "installed $$dest"; \
-	    else echo "warning: could not install $$dest: copy $$src there as root"; fi; \
-	done
+	@sh build-aux/install-files install
+
+# The same, with the program stripped of its debugging information.
+install-strip:
+	@$(MAKE) --no-print-directory install INSTALL_STRIP=-s
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/pop3d $(DESTDIR)$(mandir)/man8/pop3d.8 $(DESTDIR)$(mandir)/man5/pop3d.conf.5
-	rm -rf $(DESTDIR)$(docdir)
-	@for pair in $(ADMIN_FILES); do \
-	    dest=$(DESTDIR)$${pair%%:*} src=$${pair#*:}; \
-	    if [ ! -e "$$dest" ]; then :; \
-	    elif cmp -s "$$src" "$$dest"; then rm -f "$$dest" && echo "removed $$dest"; \
-	    else echo "kept $$dest: it was changed since it was installed"; fi; \
-	done
+	@sh build-aux/install-files uninstall
 
 # make dist: pop3d-VERSION.tar.gz with every file git tracks (or, in an
 # unpacked release, every file MANIFEST lists) plus the generated configure,

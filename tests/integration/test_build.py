@@ -70,6 +70,11 @@ class InstallTest(unittest.TestCase):
     EXAMPLES = ["fail2ban/filter.d/pop3d.conf", "fail2ban/jail.d/pop3d.conf", "inetd/pop3d.inetd", "pam.d/pop3",
                 "pop3d.conf", "systemd/pop3d-activate.socket", "systemd/pop3d.service", "systemd/pop3d.socket",
                 "systemd/pop3d@.service", "systemd/pop3s-activate.socket", "xinetd/pop3d"]
+    # The files that name installed paths, and the Debian paths they name in contrib/ and man/.
+    PATH_FILES = ["man/man8/pop3d.8", "man/man5/pop3d.conf.5", "doc/pop3d/examples/systemd/pop3d.service",
+                  "doc/pop3d/examples/systemd/pop3d@.service", "doc/pop3d/examples/inetd/pop3d.inetd",
+                  "doc/pop3d/examples/xinetd/pop3d", "doc/pop3d/examples/pop3d.conf"]
+    DEBIAN_PATHS = ["/usr/sbin/pop3d", "/etc/pop3d.conf", "/run/pop3d", "/etc/pam.d/pop3\n"]
 
     def setUp(self):
         if subprocess.run(["make", "-s", "-q", "-C", ROOT, "all"], capture_output=True).returncode != 0:
@@ -77,28 +82,58 @@ class InstallTest(unittest.TestCase):
         self.dest = tempfile.mkdtemp(prefix="pop3d-dest-")
         self.addCleanup(shutil.rmtree, self.dest)
 
-    def make(self, target):
-        r = subprocess.run(["make", "-s", "-C", ROOT, target, f"DESTDIR={self.dest}", "prefix=/opt/p",
-                            "sysconfdir=/etc/p", "pamdir=/etc/pam.d"], capture_output=True, text=True)
+    def make(self, target, *args, destdir=True):
+        settings = ["prefix=/opt/p", "sysconfdir=/etc/p", "pamdir=/etc/pam.d"] if not args else list(args)
+        r = subprocess.run(["make", "-s", "-C", ROOT, target, *([f"DESTDIR={self.dest}"] if destdir else []),
+                            *settings], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return r.stdout
 
     def files(self):
         return sorted(os.path.relpath(os.path.join(d, f), self.dest) for d, _, fs in os.walk(self.dest) for f in fs)
 
+    def read(self, path):
+        with open(os.path.join(self.dest, path)) as f:
+            return f.read()
+
     def test_install_honours_destdir_prefix_and_sysconfdir(self):
         out = self.make("install")
+        docs = ["README", "DESIGN.md", "LICENSE"] + [f"examples/{e}" for e in self.EXAMPLES]
         self.assertEqual(self.files(), sorted(["etc/p/pop3d.conf", "etc/pam.d/pop3", "opt/p/sbin/pop3d",
-                                               "opt/p/share/man/man8/pop3d.8", "opt/p/share/man/man5/pop3d.conf.5",
-                                               "opt/p/share/doc/pop3d/README", "opt/p/share/doc/pop3d/DESIGN.md"] +
-                                              [f"opt/p/share/doc/pop3d/examples/{e}" for e in self.EXAMPLES]))
+                                               "opt/p/share/man/man8/pop3d.8", "opt/p/share/man/man5/pop3d.conf.5"] +
+                                              [f"opt/p/share/doc/pop3d/{d}" for d in docs]))
         self.assertTrue(os.access(os.path.join(self.dest, "opt/p/sbin/pop3d"), os.X_OK))
         self.assertIn(f"installed {self.dest}/etc/pam.d/pop3", out)
-        with open(os.path.join(self.dest, "opt/p/share/man/man8/pop3d.8")) as f:
-            self.assertIn(".IR /etc/p/pop3d.conf .", f.read())  # the page names the configured path
-        with open(os.path.join(self.dest, "etc/pam.d/pop3")) as f, \
-                open(os.path.join(ROOT, "contrib", "pam.d", "pop3")) as g:
-            self.assertEqual(f.read(), g.read())
+        self.assertIn(".IR /etc/p/pop3d.conf .", self.read("opt/p/share/man/man8/pop3d.8"))
+        with open(os.path.join(ROOT, "contrib", "pam.d", "pop3")) as g:
+            self.assertTrue(self.read("etc/pam.d/pop3").startswith(g.read()))
+        with open(os.path.join(ROOT, "LICENSE")) as g:
+            self.assertEqual(self.read("opt/p/share/doc/pop3d/LICENSE"), g.read())
+
+    def test_paths_follow_the_configured_prefix(self):
+        """Two prefixes: every installed unit, inetd/xinetd line, the example
+        configuration and the man pages name this build's paths and no other."""
+        layouts = [("usr", ["prefix=/usr", "sysconfdir=/etc", "runstatedir=/run", "pamdir=/etc/pam.d"],
+                    ["/usr/sbin/pop3d", "/etc/pop3d.conf", "/run/pop3d", "/etc/pam.d/pop3\n"]),
+                   ("opt/p", ["prefix=/opt/p", "sysconfdir=/etc/p", "runstatedir=/var/run/p",
+                              "pamdir=/etc/p/pam.d", "PAM_SERVICE=popper"],
+                    ["/opt/p/sbin/pop3d", "/etc/p/pop3d.conf", "/var/run/p/pop3d", "/etc/p/pam.d/popper\n"])]
+        for prefix, settings, paths in layouts:
+            with self.subTest(prefix=prefix):
+                self.make("install", *settings)
+                text = "".join(self.read(f"{prefix}/share/{f}") for f in self.PATH_FILES)
+                text = text.replace("\\-", "-")
+                for path in paths:
+                    self.assertIn(path.replace("\\n", "\n"), text.replace(".IR ", ".I ").replace(" .\n", "\n"))
+                for path in set(self.DEBIAN_PATHS) - set(paths):
+                    self.assertNotIn(path, text)
+                service = self.read(f"{prefix}/share/doc/pop3d/examples/systemd/pop3d.service")
+                self.assertIn(f"ExecStart={paths[0]} -f", service)
+                if prefix == "opt/p":
+                    self.assertIn("#pam_service = popper\n", self.read("etc/p/pop3d.conf"))
+                    self.assertIn(".BR popper .", self.read("opt/p/share/man/man5/pop3d.conf.5"))
+                self.make("uninstall", *settings)
+                self.assertEqual(self.files(), [])
 
     def test_admin_files_are_never_overwritten_and_kept_when_changed(self):
         self.make("install")
@@ -110,13 +145,132 @@ class InstallTest(unittest.TestCase):
         with open(conf) as f:
             self.assertTrue(f.read().endswith("idle_timeout = 900\n"))
         out = self.make("uninstall")
-        self.assertIn(f"kept {conf}: it was changed since it was installed", out)
+        self.assertIn(f"kept {conf}: it was changed since make install wrote it", out)
         self.assertEqual(self.files(), ["etc/p/pop3d.conf"])  # the unchanged PAM file went too
 
-    def test_uninstall_removes_every_file(self):
+    def test_an_admins_own_file_is_left_alone(self):
+        """A PAM file that was there before install (qpopper's, an admin's
+        copy of ours) is neither replaced nor removed, nor called changed."""
+        for content in ("auth required pam_unix.so\n", open(os.path.join(ROOT, "contrib", "pam.d", "pop3")).read()):
+            pam = os.path.join(self.dest, "etc/pam.d/pop3")
+            os.makedirs(os.path.dirname(pam), exist_ok=True)
+            with open(pam, "w") as f:
+                f.write(content)
+            self.assertIn(f"kept the existing {pam}", self.make("install"))
+            out = self.make("uninstall")
+            self.assertIn(f"left {pam} alone: make install did not write it", out)
+            self.assertNotIn("changed", out)
+            self.assertEqual(self.read("etc/pam.d/pop3"), content)
+            self.assertEqual(self.files(), ["etc/pam.d/pop3"])
+
+    def test_uninstall_removes_every_file_and_pop3ds_directories(self):
         self.make("install")
         self.make("uninstall")
         self.assertEqual(self.files(), [])
+        dirs = [os.path.relpath(d, self.dest) for d, _, _ in os.walk(self.dest)]
+        self.assertFalse([d for d in dirs if "pop3d" in d or "examples" in d], dirs)
+
+    def test_a_shared_docdir_and_its_other_files_survive(self):
+        """docdir=/usr/share/doc (shared by every package): uninstall removes
+        pop3d's files and its examples directory, nothing else."""
+        shared = os.path.join(self.dest, "usr/share/doc")
+        os.makedirs(os.path.join(shared, "bash"))
+        for name in ("bash/copyright", "other-README"):
+            with open(os.path.join(shared, name), "w") as f:
+                f.write("someone else's\n")
+        settings = ["prefix=/usr", "sysconfdir=/etc", "docdir=/usr/share/doc"]
+        self.make("install", *settings)
+        self.assertTrue(os.path.exists(os.path.join(shared, "examples/pop3d.conf")))
+        self.make("uninstall", *settings)
+        self.assertEqual(self.files(), ["usr/share/doc/bash/copyright", "usr/share/doc/other-README"])
+        self.assertFalse(os.path.exists(os.path.join(shared, "examples")))
+
+    @unittest.skipUnless(have("readelf"), "readelf (binutils) not installed")
+    def test_install_strip_installs_the_program_without_debugging_information(self):
+        def sections(path):
+            return subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True).stdout
+        if ".debug_info" not in sections(POP3D):
+            self.skipTest("the build has no debugging information to strip")
+        self.make("install-strip")
+        stripped = os.path.join(self.dest, "opt/p/sbin/pop3d")
+        self.assertNotIn(".debug_info", sections(stripped))
+        self.assertNotIn(".symtab", sections(stripped))
+        self.assertLess(os.path.getsize(stripped), os.path.getsize(POP3D) // 2)
+        r = subprocess.run([stripped, "-V"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.make("uninstall")
+        self.assertEqual(self.files(), [])
+
+    @unittest.skipUnless(have("systemd-analyze"), "systemd-analyze not installed")
+    def test_installed_units_verify(self):
+        """Installed under a prefix (no DESTDIR), the units name the installed
+        program and man pages: systemd-analyze verify is silent."""
+        prefix = os.path.join(self.dest, "p")
+        self.make("install", f"prefix={prefix}", f"sysconfdir={prefix}/etc", f"pamdir={prefix}/pam.d",
+                  destdir=False)
+        units = os.path.join(prefix, "share/doc/pop3d/examples/systemd")
+        names = sorted(os.listdir(units))
+        r = subprocess.run(["systemd-analyze", "verify", *[os.path.join(units, n) for n in names]],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "MANPATH": os.path.join(prefix, "share/man")})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual((r.stdout + r.stderr).strip(), "")
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(ROOT, "configure")), "configure not generated")
+class PlainMakeTest(unittest.TestCase):
+    """`make` never changes the system's packages; `make demo` and `make
+    check` (the README's set-up commands) install what they need as root."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pop3d-make-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        copy_build_files(self.dir)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(self.dir, "src"), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("build_config.h", "pop3d"))
+        os.makedirs(os.path.join(self.dir, "tests"))
+        shutil.copy(os.path.join(ROOT, "tests", "ensure-deps"), os.path.join(self.dir, "tests"))
+        os.utime(os.path.join(self.dir, "configure"))  # newer than configure.ac: no autoreconf
+        bin_dir = os.path.join(self.dir, "fake-bin")
+        os.makedirs(bin_dir)
+        self.apt_log = os.path.join(self.dir, "apt-get.log")
+        fakes = {"dpkg-query": "exit 1\n",  # every package missing
+                 "apt-get": f'echo "$*" >>{self.apt_log}\n', "id": 'echo 0\n'}
+        for name, body in fakes.items():
+            with open(os.path.join(bin_dir, name), "w") as f:
+                f.write("#!/bin/sh\n" + body)
+            os.chmod(os.path.join(bin_dir, name), 0o755)
+        self.env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+    def make(self, *goals):
+        return subprocess.run(["make", "-n", *goals], cwd=self.dir, capture_output=True, text=True,
+                              env=self.env, timeout=300)
+
+    def apt_calls(self):
+        return open(self.apt_log).read() if os.path.exists(self.apt_log) else ""
+
+    def test_plain_make_never_runs_apt_get(self):
+        r = self.make()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # configured (the real packages are there)
+        self.assertEqual(self.apt_calls(), "")
+        self.assertIn("src/app/main.cpp", r.stdout)
+
+    def test_make_demo_and_check_install_what_they_need(self):
+        for goal in ("demo", "check"):
+            with self.subTest(goal=goal):
+                r = self.make(goal)
+                self.assertIn("install -y -q --no-install-recommends", self.apt_calls(), r.stdout + r.stderr)
+                self.assertIn("libpam-wrapper", self.apt_calls())
+                os.unlink(self.apt_log)
+                os.unlink(os.path.join(self.dir, "config.mk"))
+
+    def test_a_missing_build_dependency_stops_make_with_the_apt_get_line(self):
+        r = subprocess.run(["make", "-n", "ac_cv_header_security_pam_appl_h=no"], cwd=self.dir,
+                           capture_output=True, text=True, env={**self.env, "ac_cv_header_security_pam_appl_h": "no"},
+                           timeout=300)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("apt-get install --no-install-recommends libpam0g-dev", r.stdout + r.stderr)
+        self.assertEqual(self.apt_calls(), "")
 
 
 @unittest.skipUnless(have("systemd-analyze"), "systemd-analyze not installed")
