@@ -274,7 +274,8 @@ OWN_DOC_DIRS = $(EXAMPLE_DIRS:%/=$(EXAMPLES_DIR)/%) $(EXAMPLES_DIR) \
 	$(if $(filter $(PACKAGE_TARNAME),$(notdir $(docdir))),$(docdir))
 SUBST_PATHS = s|/usr/sbin/pop3d|$(sbindir)/pop3d|g; s|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g; \
 	s|/etc/pam\.d/pop3\>|$(pamdir)/$(PAM_SERVICE)|g; s|/etc/pam\.d|$(pamdir)|g; s|/run/pop3d|$(runstatedir)/pop3d|g; \
-	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR $(PAM_SERVICE) .|; s|^\#pam_service = pop3$$|\#pam_service = $(PAM_SERVICE)|
+	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR $(PAM_SERVICE) .|; s|^\#pam_service = pop3$$|\#pam_service = $(PAM_SERVICE)|; \
+	s|^\#mailbox = /var/mail/%u$$|\#mailbox = $(MAILBOX_PATTERN)|; /^\.B mailbox$$/,/^\.TP/s|^\.BR /var/mail/%u \.$$|.BR $(MAILBOX_PATTERN) .|
 ADMIN_FILE_NOTE = \# Installed by make install of pop3d; make uninstall removes it while unchanged.
 define INSTALL_MANIFEST
 bin 0755 $(POP3D) $(sbindir)/pop3d

@@ -116,7 +116,8 @@ class InstallTest(unittest.TestCase):
         layouts = [("usr", ["prefix=/usr", "sysconfdir=/etc", "runstatedir=/run", "pamdir=/etc/pam.d"],
                     ["/usr/sbin/pop3d", "/etc/pop3d.conf", "/run/pop3d", "/etc/pam.d/pop3\n"]),
                    ("opt/p", ["prefix=/opt/p", "sysconfdir=/etc/p", "runstatedir=/var/run/p",
-                              "pamdir=/etc/p/pam.d", "PAM_SERVICE=popper"],
+                              "pamdir=/etc/p/pam.d", "PAM_SERVICE=popper",
+                              "MAILBOX_PATTERN=/var/spool/mail/%u"],
                     ["/opt/p/sbin/pop3d", "/etc/p/pop3d.conf", "/var/run/p/pop3d", "/etc/p/pam.d/popper\n"])]
         for prefix, settings, paths in layouts:
             with self.subTest(prefix=prefix):
@@ -131,7 +132,10 @@ class InstallTest(unittest.TestCase):
                 self.assertIn(f"ExecStart={paths[0]} -f", service)
                 if prefix == "opt/p":
                     self.assertIn("#pam_service = popper\n", self.read("etc/p/pop3d.conf"))
-                    self.assertIn(".BR popper .", self.read("opt/p/share/man/man5/pop3d.conf.5"))
+                    self.assertIn("\n#mailbox = /var/spool/mail/%u\n", self.read("etc/p/pop3d.conf"))
+                    page = self.read("opt/p/share/man/man5/pop3d.conf.5")
+                    self.assertIn("Default:\n.BR popper .", page)
+                    self.assertIn("Default:\n.BR /var/spool/mail/%u .", page)
                 self.make("uninstall", *settings)
                 self.assertEqual(self.files(), [])
 
