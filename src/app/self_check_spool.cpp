@@ -108,12 +108,14 @@ void dotlocks_as_users(const config::Config& c, const std::string& spool, const 
 void own_mailbox(const config::Config& c, const Layout& l, CheckReport& r) {
     const std::optional<auth::Account> me = own_account();
     if (!me) {
-        r.error("uid " + std::to_string(::geteuid()) + ", which pop3d runs as, has no passwd entry: it can serve no one");
+        r.error("uid " + std::to_string(::geteuid()) +
+                ", which pop3d runs as, has no passwd entry: it can serve no one");
         return;
     }
     const std::optional<std::string> path = expand_mailbox_path(c.mailbox, *me);
     if (!path) {
-        r.error("the mailbox pattern " + c.mailbox + " gives no usable path for " + me->name + " (home '" + me->home + "')");
+        r.error("the mailbox pattern " + c.mailbox + " gives no usable path for " + me->name + " (home '" +
+                me->home + "')");
         return;
     }
     const std::string dir = parent_of(*path);
