@@ -89,7 +89,7 @@ CORE_SRCS := \
 	src/app/spool_opener.cpp \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \
-	src/app/self_check.cpp
+	src/app/self_check.cpp src/app/self_check_spool.cpp src/app/self_check_files.cpp
 ifeq ($(HAVE_TLS),1)
 CORE_SRCS += src/tls/tls_openssl.cpp
 else

@@ -62,6 +62,8 @@ const shared_state::Kind kKind{kMagic, kVersion, sizeof(FailureTable::Layout), i
 
 }  // namespace
 
+std::string FailureTable::file_fault(const std::string& path) { return shared_state::file_fault(path, kKind); }
+
 std::unique_ptr<FailureTable> FailureTable::open(const std::string& path, std::chrono::seconds window,
                                                  std::string* error) {
     void* p = shared_state::map(path, kKind, error);

@@ -24,6 +24,9 @@ public:
     // path empty: anonymous memory. `error` says why the file was not used.
     static std::unique_ptr<FailureTable> open(const std::string& path, std::chrono::seconds window,
                                               std::string* error);
+    // Why open() would not use the file at path ("" when it would or there is
+    // none): pop3d -t. Only reads.
+    static std::string file_fault(const std::string& path);
     ~FailureTable() override;
     FailureTable(const FailureTable&) = delete;
     FailureTable& operator=(const FailureTable&) = delete;

@@ -72,6 +72,8 @@ const shared_state::Kind kKind{kMagic, kVersion, sizeof(LoginGate::Layout), init
 
 }  // namespace
 
+std::string LoginGate::file_fault(const std::string& path) { return shared_state::file_fault(path, kKind); }
+
 std::unique_ptr<LoginGate> LoginGate::open(const std::string& path, unsigned limit, std::string* error) {
     void* p = shared_state::map(path, kKind, error);
     if (!p) return nullptr;

@@ -21,6 +21,9 @@ public:
 
     // path empty: anonymous memory. `error` says why the file was not used.
     static std::unique_ptr<LoginGate> open(const std::string& path, unsigned limit, std::string* error);
+    // Why open() would not use the file at path ("" when it would or there is
+    // none): pop3d -t. Only reads.
+    static std::string file_fault(const std::string& path);
     ~LoginGate();
     LoginGate(const LoginGate&) = delete;
     LoginGate& operator=(const LoginGate&) = delete;

@@ -56,21 +56,6 @@ struct Options {
     app::ConfigSource source{POP3D_DEFAULT_CONFIG_FILE, false, {}};
 };
 
-int run_check(const config::LoadResult& loaded, const std::string& file) {
-    bool ok = loaded.ok();
-    for (const auto& e : loaded.errors) std::cerr << "error: " << e.text() << "\n";
-    for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.text() << "\n";
-    if (ok) {
-        const app::CheckReport r = app::check_setup(loaded.config);
-        for (const auto& n : r.notes) std::cout << "ok: " << n << "\n";
-        for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
-        for (const auto& e : r.errors) std::cerr << "error: " << e << "\n";
-        ok = r.errors.empty();
-    }
-    std::cout << (ok ? "configuration OK (" : "configuration has errors (") << file << ")\n";
-    return ok ? 0 : 1;
-}
-
 // One client on in_fd/out_fd with a permanent drop after login (inetd, or
 // systemd Accept=yes). Nothing may go to stderr: inetd puts the socket there.
 int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool implicit_tls) {
@@ -250,7 +235,7 @@ int main(int argc, char** argv) {
         const config::LoadResult loaded = opt.source.load();
         return run_single(STDIN_FILENO, STDOUT_FILENO, loaded, loaded.config.implicit_tls);
     }
-    case Mode::check: return run_check(opt.source.load(), opt.source.file);
+    case Mode::check: return app::run_self_check(opt.source, std::cout);
     case Mode::dump: {
         const config::LoadResult loaded = opt.source.load();
         for (const auto& e : loaded.errors) std::cerr << "error: " << e.text() << "\n";

@@ -28,18 +28,18 @@ std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const
     return lock;
 }
 
-// The mail group is taken (around dotlock and expunge file operations) only
-// where it is what grants write access: a directory writable by that group
-// and not by everyone (Debian: /var/mail root:mail 2775).
-bool group_grants_write(const std::string& mailbox_path, gid_t gid) {
+std::string directory_of(const std::string& mailbox_path) {
     const std::size_t slash = mailbox_path.rfind('/');
-    const std::string dir = slash == 0 ? "/" : mailbox_path.substr(0, slash);
+    return slash == 0 ? "/" : mailbox_path.substr(0, slash);
+}
+
+}  // namespace
+
+bool mail_group_grants_write(const std::string& dir, gid_t gid) {
     struct stat st {};
     return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_gid == gid && (st.st_mode & S_IWGRP) &&
            !(st.st_mode & S_IWOTH);
 }
-
-}  // namespace
 
 session::OpenResult SpoolOpener::open(const auth::Account& account) {
     session::OpenResult out;
@@ -66,7 +66,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
         log::warning("mail_group '" + config_.mail_group + "' does not exist; dotlocks need a writable spool");
     // Keep the mail group (as the saved gid) only when the spool needs it.
     const std::optional<gid_t> keep =
-        spool_gid && *spool_gid != account.gid && group_grants_write(*path, *spool_gid) ? spool_gid : std::nullopt;
+        spool_gid && *spool_gid != account.gid && mail_group_grants_write(directory_of(*path), *spool_gid) ? spool_gid : std::nullopt;
     const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, keep)
                                                                 : priv::drop_to_account(account, keep);
     if (!drop.ok) {

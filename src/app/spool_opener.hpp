@@ -9,8 +9,14 @@
 #include "session/maildrop_opener.hpp"
 
 #include <memory>
+#include <string>
 
 namespace pop3d::app {
+
+// The mail group is taken (around dotlock and expunge file operations) only
+// where it is what grants write access: a directory writable by that group
+// and not by everyone (Debian: /var/mail root:mail 2775). pop3d -t asks too.
+bool mail_group_grants_write(const std::string& dir, gid_t gid);
 
 class SpoolOpener final : public session::MaildropOpener {
 public:

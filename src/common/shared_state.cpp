@@ -43,24 +43,46 @@ bool create_file(const std::string& path, const Kind& kind, std::string* error) 
     return ok;
 }
 
+// The checks map() makes on the open file before mapping it.
+std::string stat_fault(int fd, const std::string& path, const Kind& kind) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0 ||
+        static_cast<std::size_t>(st.st_size) != kind.length)
+        return path + " is not a private regular file of the right size (remove it)";
+    return {};
+}
+
+bool header_matches(const Header& h, const Kind& kind) { return h.magic == kind.magic && h.version == kind.version; }
+
+std::string not_kind(const std::string& path, const Kind& kind) {
+    return path + " is not " + kind.what + " (remove it)";
+}
+
 }  // namespace
+
+std::string file_fault(const std::string& path, const Kind& kind) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return errno == ENOENT ? "" : "cannot open " + path + ": " + std::strerror(errno);
+    if (std::string fault = stat_fault(fd.get(), path, kind); !fault.empty()) return fault;
+    Header h{};
+    if (::pread(fd.get(), &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) || !header_matches(h, kind))
+        return not_kind(path, kind);
+    return {};
+}
 
 void* map(const std::string& path, const Kind& kind, std::string* error) {
     if (!path.empty()) {
         UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
         if (!fd && errno == ENOENT && create_file(path, kind, error))
             fd.reset(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-        struct stat st {};
         if (!fd) {
             if (error->empty()) *error = "cannot open " + path + ": " + std::strerror(errno);
-        } else if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-                   (st.st_mode & 077) != 0 || static_cast<std::size_t>(st.st_size) != kind.length) {
-            *error = path + " is not a private regular file of the right size (remove it)";
+        } else if (std::string fault = stat_fault(fd.get(), path, kind); !fault.empty()) {
+            *error = std::move(fault);
         } else if (void* p = map_fd(fd.get(), kind.length)) {
-            const auto* h = static_cast<const Header*>(p);
-            if (h->magic == kind.magic && h->version == kind.version) return p;
+            if (header_matches(*static_cast<const Header*>(p), kind)) return p;
             ::munmap(p, kind.length);
-            *error = path + " is not " + kind.what + " (remove it)";
+            *error = not_kind(path, kind);
         } else {
             *error = "cannot map " + path + ": " + std::strerror(errno);
         }

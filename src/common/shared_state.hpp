@@ -28,6 +28,11 @@ struct Kind {
 void* map(const std::string& path, const Kind& kind, std::string* error);
 void unmap(void* block, const Kind& kind);
 
+// Why map() would not use the file at path (so falls back to memory), or ""
+// when it would, or when there is none yet (map() makes it). Only reads:
+// for pop3d -t.
+std::string file_fault(const std::string& path, const Kind& kind);
+
 // A mutex that other processes share and that a holder killed with -9
 // cannot wedge.
 bool init_robust_mutex(pthread_mutex_t* m);

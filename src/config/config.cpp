@@ -299,13 +299,19 @@ void parse_text(std::string_view text, std::string_view where, Config& cfg, std:
 }
 
 void apply_override(std::string_view kv, Config& cfg, std::vector<Problem>& errors) {
+    // The option itself is the place to name ("-o idle_timeout=abc"), as
+    // FILE:LINE is for a line of the file: it already shows the key.
+    const std::string where = "-o " + text::escape_for_log(kv, 200);
     const std::size_t eq = kv.find('=');
     if (eq == std::string_view::npos) {
-        errors.push_back({"-o", "expected key=value, got '" + text::escape_for_log(kv, 64) + "'"});
+        errors.push_back({where, "expected key=value"});
         return;
     }
-    const std::string err = set_key(cfg, text::trim(kv.substr(0, eq)), text::trim(kv.substr(eq + 1)));
-    if (!err.empty()) errors.push_back({"-o", err});
+    const std::string_view key = text::trim(kv.substr(0, eq));
+    std::string err = set_key(cfg, key, text::trim(kv.substr(eq + 1)));
+    if (err.empty()) return;
+    if (const std::string named = std::string(key) + ": "; err.starts_with(named)) err.erase(0, named.size());
+    errors.push_back({where, err});
 }
 
 LoadResult load(const std::string& file, bool file_required, const std::vector<std::string>& overrides) {

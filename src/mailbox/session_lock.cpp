@@ -48,6 +48,13 @@ std::string lock_file_fault(int fd) {
 
 }  // namespace
 
+std::string SessionLock::file_fault(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return errno == ENOENT ? "" : path + ": " + text::errno_text(errno);
+    const std::string fault = lock_file_fault(fd.get());
+    return fault.empty() ? "" : path + " " + fault;
+}
+
 std::unique_ptr<SessionLock> SessionLock::acquire(const std::string& dir, const std::string& mailbox_path,
                                                   Result& result) {
     const std::string path = dir + "/" + file_name(mailbox_path);

@@ -31,6 +31,9 @@ public:
                                                 Result& result);
     // The lock file's name for a mailbox path (a hash: paths may be long).
     static std::string file_name(const std::string& mailbox_path);
+    // Why acquire() would not use the existing file at path ("" when it
+    // would, or there is none): pop3d -t. Only reads.
+    static std::string file_fault(const std::string& path);
 
     // When the previous login to this maildrop happened (the lock file's
     // mtime), for LOGIN-DELAY; nullopt for the first one.

@@ -335,7 +335,7 @@ class ManPageContentTest(unittest.TestCase):
                 if re.fullmatch(r"\d+", default):  # the range the parser enforces, and the default
                     r = subprocess.run([POP3D, "-t", "-c", "/dev/null", "-o", f"{key}=99999999999"],
                                        capture_output=True, text=True)
-                    low, high = re.search(r"from (\d+) to (\d+)", r.stderr).groups()
+                    low, high = re.search(r"from (\d+) to (\d+)", r.stdout).groups()
                     self.assertIn(f"Range {low}\\-{high}", text)
                     self.assertIn(f"default {default}", text)
 

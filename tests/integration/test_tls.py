@@ -373,6 +373,7 @@ class TlsConfigTest(unittest.TestCase):
         require_tls()
         self.env = Env()
         self.addCleanup(self.env.close)
+        self.env.write_config(pid_file=os.path.join(self.env.dir, "pop3d.pid"))  # pop3d -t checks it: not /run
         self.cert, self.key = make_cert(self.env.dir)
 
     def test_check_mode_reports_unreadable_files(self):
@@ -380,10 +381,10 @@ class TlsConfigTest(unittest.TestCase):
                             "-o", f"tls_cert={self.cert}", "-o", "tls_key=/nonexistent/key.pem"],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("error: TLS: private key /nonexistent/key.pem", r.stderr)
+        self.assertIn("error: TLS: private key /nonexistent/key.pem", r.stdout)
         r = subprocess.run([POP3D, "-t", "-c", self.env.conf, "-o", f"pam_confdir={self.env.pam_dir}",
                             "-o", f"tls_cert={self.cert}", "-o", f"tls_key={self.key}"], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("TLS certificate", r.stdout)
 
     def test_daemon_refuses_to_start_with_a_bad_key(self):

@@ -85,7 +85,14 @@ TEST(Config, OverridesApplyAfterTheFile) {
     apply_override("nokey", c, errors);
     apply_override("nosuch=1", c, errors);
     ASSERT_EQ(errors.size(), 2u);
-    EXPECT_EQ(errors[0].where, "-o");
+    EXPECT_EQ(errors[0].text(), "-o nokey: expected key=value");
+    EXPECT_EQ(errors[1].text(), "-o nosuch=1: unknown key 'nosuch'");
+}
+
+TEST(Config, AnOverrideErrorNamesTheOptionNotTheFile) {
+    const LoadResult r = load("/nonexistent/pop3d.conf", false, {"idle_timeout=abc"});
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].text(), "-o idle_timeout=abc: expects a duration (seconds, or with s/m/h) from 1 to 86400");
 }
 
 TEST(Config, MissingDefaultFileMeansDefaultsButAMissingNamedFileIsAnError) {
