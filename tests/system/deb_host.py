@@ -21,7 +21,8 @@ ADMIN_PAM_TEXT = (b"#%PAM-1.0\n# The admin's own pop3 service (qpopper), not pop
 
 
 def run(*cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+    # stdin at EOF: a dpkg that asks a question fails instead of waiting.
+    return subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kw)
 
 
 def dpkg(*args, prefix=(), env=None):

@@ -79,11 +79,15 @@ class DebianPackageTest(unittest.TestCase):
         return user
 
     def daemon(self, cmd, ready):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        log = tempfile.TemporaryFile()  # pop3d -f logs to stderr: a file never fills
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         self.addCleanup(proc.wait, 30)
         self.addCleanup(proc.terminate)
         state = wait_for_server(ready, proc, 30)
-        self.assertEqual(state, "ready", f"{cmd}: {state}: {proc.stderr.read() if state == 'exited' else ''}")
+        if state != "ready":
+            log.seek(0)
+            self.fail(f"{cmd}: {state}: {log.read().decode(errors='replace')}")
         return proc
 
     def log_in(self, pop, user):
