@@ -157,7 +157,7 @@ class DebianPackageTest(unittest.TestCase):
         with open(os.path.join(tmp, "pkg", "DEBIAN", "control"), "w") as f:
             f.write("Package: fake-pop3-server\nVersion: 1.0\nArchitecture: all\n"
                     "Maintainer: pop3d tests <pop3d-tests@example.org>\nProvides: pop3-server\n"
-                    "Conflicts: pop3-server\nDescription: another POP3 server (test stand-in)\n"
+                    "Description: another POP3 server (test stand-in)\n"
                     " It provides pop3-server and holds nothing.\n")
         fake = os.path.join(tmp, "fake.deb")
         subprocess.run(["dpkg-deb", "--root-owner-group", "-b", os.path.join(tmp, "pkg"), fake],
@@ -168,6 +168,8 @@ class DebianPackageTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         r = dpkg("-i", self.deb)
         self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        # The refusal is pop3d's own Conflicts (the stand-in declares none).
+        self.assertIn("pop3d conflicts with pop3-server", r.stderr)
         self.assertIn("conflicting packages - not installing pop3d", r.stderr)
         self.assertTrue(installed("fake-pop3-server"))
         self.assertFalse(installed("pop3d"))
@@ -177,6 +179,7 @@ class DebianPackageTest(unittest.TestCase):
         self.install()
         r = dpkg("-i", fake)
         self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("pop3d conflicts with pop3-server", r.stderr)
         self.assertIn("conflicting packages - not installing fake-pop3-server", r.stderr)
         self.assertTrue(installed("pop3d"))
         self.assertFalse(installed("fake-pop3-server"))
