@@ -116,10 +116,12 @@ class DebianPackageTest(unittest.TestCase):
         self.assertNotIn(ADMIN_PAM_FILE, listed)
         conffiles = [line.split()[0] for line in
                      run("dpkg-query", "-W", "-f=${Conffiles}\n", "pop3d").stdout.splitlines() if line.strip()]
-        self.assertEqual(sorted(conffiles), ["/etc/fail2ban/filter.d/pop3d.conf", "/etc/pam.d/pop3d", "/etc/pop3d.conf"])
+        self.assertEqual(sorted(conffiles),
+                         ["/etc/fail2ban/filter.d/pop3d.conf", "/etc/pam.d/pop3d", "/etc/pop3d.conf"])
         # Only the daemon is enabled; no socket unit is.
         self.assertTrue(os.path.islink(WANTS))
-        self.assertEqual([f for f in os.listdir(SOCKET_WANTS) if "pop3" in f] if os.path.isdir(SOCKET_WANTS) else [], [])
+        socket_links = os.listdir(SOCKET_WANTS) if os.path.isdir(SOCKET_WANTS) else []
+        self.assertEqual([f for f in socket_links if "pop3" in f], [])
 
         # The package's default PAM service is pop3d, and its config says so.
         self.assertIn("pam_service = pop3d\n", run("/usr/sbin/pop3d", "-T").stdout)
@@ -266,7 +268,7 @@ class DebianPackageTest(unittest.TestCase):
             with open(log) as f:
                 calls = f.read().splitlines()
             self.assertIn("policy-rc.d pop3d.service start", calls, out)
-            starts = [c for c in calls if c.startswith("systemctl") and ("start" in c.split() or "restart" in c.split())]
+            starts = [c for c in calls if c.startswith("systemctl") and {"start", "restart"} & set(c.split())]
             if code == 101:
                 self.assertIn("policy-rc.d returned 101, not running 'start pop3d.service'", out)
                 self.assertEqual(starts, [], calls)
