@@ -123,6 +123,14 @@ class DebianPackageTest(unittest.TestCase):
         socket_links = os.listdir(SOCKET_WANTS) if os.path.isdir(SOCKET_WANTS) else []
         self.assertEqual([f for f in socket_links if "pop3" in f], [])
 
+        if shutil.which("systemd-analyze"):
+            units = [f"{UNITS}/{u}" for u in ("pop3d.service", "pop3d@.service", "pop3d.socket",
+                                              "pop3d-activate.socket", "pop3s-activate.socket")]
+            r = run("systemd-analyze", "verify", *units)
+            problems = [line for line in (r.stdout + r.stderr).splitlines()
+                        if "not executable" in line or "Unknown" in line or "rror" in line]
+            self.assertEqual((r.returncode, problems), (0, []), r.stdout + r.stderr)
+
         # The package's default PAM service is pop3d, and its config says so.
         self.assertIn("pam_service = pop3d\n", run("/usr/sbin/pop3d", "-T").stdout)
         with open("/etc/pop3d.conf") as f:
