@@ -152,6 +152,18 @@ class DebianPackageTest(unittest.TestCase):
         self.assertEqual(os.path.getsize(user.mbox), 0)
         daemon.terminate()
         daemon.wait(30)
+        if admin.created:
+            # README.Debian's migration: pam_service = pop3 uses the old file.
+            port = free_port()
+            daemon = self.daemon(["/usr/sbin/pop3d", "-f", "-l", f"127.0.0.1:{port}", "-o", "pam_service=pop3"],
+                                 lambda: greets(port))
+            pop = poplib.POP3("127.0.0.1", port, timeout=10)
+            pop.user(user.name)
+            pop.pass_(user.password)
+            self.assertEqual(pop.stat(), (0, 0))
+            pop.quit()
+            daemon.terminate()
+            daemon.wait(30)
         user.remove()
 
         out = self.purge()
