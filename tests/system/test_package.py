@@ -171,6 +171,7 @@ class DebianPackageTest(unittest.TestCase):
         self.assertTrue(admin.unchanged(), f"dpkg --purge changed or removed {ADMIN_PAM_FILE}")
         for path in INSTALLED + [WANTS]:
             self.assertFalse(os.path.lexists(path), path)
+        self.assertNotEqual(run("dpkg-query", "-W", "pop3d").returncode, 0, "dpkg still lists pop3d")
 
     def test_dpkg_refuses_another_pop3_server_either_way(self):
         tmp = tempfile.mkdtemp(prefix="pop3d-deb-fake-")
