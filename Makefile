@@ -261,7 +261,7 @@ deps:
 # runstatedir, pamdir, or the same set on make's command line).
 # make uninstall removes exactly what install wrote (the two admin files
 # only while unchanged) and the directories of docdir that are pop3d's own
-# once empty. build-aux/install-files does both from one manifest.
+# once empty. mk/install-files does both from one manifest.
 EXAMPLE_FILES := pop3d.conf pam.d/pop3 inetd/pop3d.inetd xinetd/pop3d \
 	$(patsubst contrib/%,%,$(sort $(wildcard contrib/systemd/*))) \
 	fail2ban/filter.d/pop3d.conf fail2ban/jail.d/pop3d.conf
@@ -295,14 +295,14 @@ install uninstall: export OWN_DIRS = $(OWN_DOC_DIRS)
 install: export STRIP = $(INSTALL_STRIP)
 
 install: $(POP3D)
-	@sh build-aux/install-files install
+	@sh mk/install-files install
 
 # The same, with the program stripped of its debugging information.
 install-strip:
 	@$(MAKE) --no-print-directory install INSTALL_STRIP=-s
 
 uninstall:
-	@sh build-aux/install-files uninstall
+	@sh mk/install-files uninstall
 
 # make dist: pop3d-VERSION.tar.gz with every file git tracks (or, in an
 # unpacked release, every file MANIFEST lists) plus the generated configure,
