@@ -90,6 +90,10 @@ SessionEnd Session::run() {
         std::string_view line;
         const LineReader::Next next = reader_.next(line, sasl_pending_ ? kMaxSaslLine : kMaxCommandLine);
         if (next == LineReader::Next::line) {
+            if (transport_.stopping()) {  // pipelined commands wait no longer than an idle session
+                shut_down();
+                break;
+            }
             if (sasl_pending_) sasl_response(line);
             else dispatch(line);
             reader_.wipe_consumed();  // the line may have held a password
@@ -128,7 +132,7 @@ SessionEnd Session::run() {
         case ReadStatus::eof: end(SessionEnd::eof); break;
         case ReadStatus::timeout: end(SessionEnd::timeout); break;
         case ReadStatus::error: end(SessionEnd::io_error); break;
-        case ReadStatus::stopped: end(SessionEnd::stopped); break;
+        case ReadStatus::stopped: shut_down(); break;
         }
     }
     flush();
@@ -145,6 +149,11 @@ SessionEnd Session::run() {
         log::info("disconnect rip=" + rip() + " reason=" + why);
     }
     return *end_;
+}
+
+void Session::shut_down() {
+    respond(reply::kShuttingDown);
+    end(SessionEnd::stopped);
 }
 
 void Session::dispatch(std::string_view line) {

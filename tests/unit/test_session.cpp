@@ -410,6 +410,26 @@ TEST_F(SessionTest, ShutdownEndsAnIdleSessionWithoutUpdate) {
     const Transcript r = run({login() + "DELE 1\r\n"}, session::ReadStatus::stopped);
     EXPECT_EQ(r.end, SessionEnd::stopped);
     EXPECT_EQ(opener.stats.expunge_calls, 0);
+    ASSERT_FALSE(r.lines.empty());
+    EXPECT_EQ(r.lines.back(), "-ERR [SYS/TEMP] server shutting down, try again later\r");
+}
+
+TEST_F(SessionTest, ShutdownTellsASessionWaitingToLogIn) {
+    const Transcript r = run({}, session::ReadStatus::stopped);
+    EXPECT_EQ(r.end, SessionEnd::stopped);
+    EXPECT_EQ(r.output, "+OK POP3 server ready\r\n-ERR [SYS/TEMP] server shutting down, try again later\r\n");
+}
+
+TEST_F(SessionTest, ShutdownStopsPipelinedCommandsAtTheNextBoundary) {
+    // The stop comes while the second piece is being read: nothing of it runs, not even QUIT.
+    ScriptTransport t({login(), "DELE 1\r\nQUIT\r\n"});
+    t.stop_after_reads = 2;
+    session::Session s(t, auth, opener, clock, settings, {});
+    EXPECT_EQ(s.run(), SessionEnd::stopped);
+    EXPECT_EQ(t.output, "+OK POP3 server ready\r\n+OK send PASS\r\n+OK maildrop has 3 messages (" +
+                            std::to_string(kMessages[0].size() + kMessages[1].size() + kMessages[2].size()) +
+                            " octets)\r\n-ERR [SYS/TEMP] server shutting down, try again later\r\n");
+    EXPECT_EQ(opener.stats.expunge_calls, 0);
 }
 
 TEST_F(SessionTest, UidlFailureIsTemporaryAndTheSessionGoesOn) {
