@@ -337,7 +337,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::notice("listening on " + names + " (" + d.config->process_model + ", max " +
-                std::to_string(d.config->max_connections) + " connections)");
+                text::count(d.config->max_connections, "connection") + ")");
     net::notify("READY=1");
     update_status(d);
 
@@ -396,7 +396,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     }
     const std::size_t left = d.table.count();
     if (left > 0) {
-        log::warning(std::to_string(left) + " session(s) still running after the grace period; exiting");
+        log::warning(text::count(left, "session") + " still running after the grace period; exiting");
         return -1;  // caller must not run static destructors under running threads
     }
     log::notice("stopped");

@@ -254,7 +254,7 @@ void Session::cmd_quit(const Args&) {
         end(SessionEnd::update_failed);
         return;
     }
-    respond(std::string(reply::kBye) + " (" + std::to_string(deleted) + " messages deleted)");
+    respond(std::string(reply::kBye) + " (" + text::count(deleted, "message") + " deleted)");
     end(SessionEnd::quit);
 }
 
@@ -293,7 +293,7 @@ void Session::cmd_list(const Args& args) {
         return;
     }
     const auto [n, octets] = totals();
-    respond("+OK " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    respond("+OK " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
     for (std::size_t i = 0; i < maildrop_->count(); ++i)
         if (!deleted_[i]) respond(std::to_string(i + 1) + " " + std::to_string(maildrop_->size(i)));
     respond(".");
@@ -321,7 +321,7 @@ void Session::cmd_retr(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     const std::uint64_t size = maildrop_->size(*i);
-    if (send_message(*i, std::nullopt, "+OK " + std::to_string(size) + " octets")) {
+    if (send_message(*i, std::nullopt, "+OK " + text::count(size, "octet"))) {
         ++retrieved_;
         retrieved_octets_ += size;
         if (!retrieved_set_.empty()) retrieved_set_[*i] = true;
@@ -357,7 +357,7 @@ void Session::cmd_noop(const Args&) {
 void Session::cmd_rset(const Args&) {
     std::fill(deleted_.begin(), deleted_.end(), false);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
 }
 
 void Session::cmd_uidl(const Args& args) {

@@ -174,8 +174,24 @@ TEST_F(SessionTest, RsetRestoresDeletedMessages) {
 
 TEST_F(SessionTest, QuitExpungesTheMarkedMessages) {
     const Transcript r = run_text(login() + "DELE 2\r\nQUIT\r\n");
-    EXPECT_EQ(replies(r).back(), "+OK pop3d signing off (1 messages deleted)\r");
+    EXPECT_EQ(replies(r).back(), "+OK pop3d signing off (1 message deleted)\r");
     EXPECT_EQ(opener.stats.expunged, std::vector<bool>({false, true, false}));
+    EXPECT_EQ(replies(run_text(login() + "DELE 1\r\nDELE 3\r\nQUIT\r\n")).back(),
+              "+OK pop3d signing off (2 messages deleted)\r");
+}
+
+TEST_F(SessionTest, OneMessageIsSingularInEveryReply) {
+    FakeOpener one({"Subject: x\r\n\r\nbody\r\n"});
+    ScriptTransport t({login() + "LIST\r\nRETR 1\r\nDELE 1\r\nRSET\r\nDELE 1\r\nQUIT\r\n"});
+    session::Session s(t, auth, one, clock, settings, {});
+    s.run();
+    const std::vector<std::string> l = reply_lines(t.output);
+    ASSERT_EQ(l.size(), 14u) << t.output;
+    EXPECT_EQ(l[1], "+OK maildrop has 1 message (20 octets)\r");
+    EXPECT_EQ(l[2], "+OK 1 message (20 octets)\r");
+    EXPECT_EQ(l[5], "+OK 20 octets\r");
+    EXPECT_EQ(l[11], "+OK maildrop has 1 message (20 octets)\r");
+    EXPECT_EQ(l[13], "+OK pop3d signing off (1 message deleted)\r");
 }
 
 TEST_F(SessionTest, DroppedConnectionDeletesNothing) {
