@@ -47,6 +47,11 @@ constexpr const char* kUsage =
     "  -h, --help    print this help and exit\n"
     "Started by systemd socket activation, pop3d serves the sockets it was given.\n";
 
+// The GNU spellings admins try first; the same as -V and -h.
+const option kLongOptions[] = {{"version", no_argument, nullptr, 'V'},
+                               {"help", no_argument, nullptr, 'h'},
+                               {nullptr, 0, nullptr, 0}};
+
 enum class Mode { daemon, inetd, check, dump };
 
 struct Options {
@@ -208,9 +213,6 @@ int main(int argc, char** argv) {
     bool want_version = false;
     int c;
     opterr = 0;
-    static const option kLongOptions[] = {{"version", no_argument, nullptr, 'V'},
-                                          {"help", no_argument, nullptr, 'h'},
-                                          {nullptr, 0, nullptr, 0}};
     while ((c = ::getopt_long(argc, argv, "ifl:c:o:tTVh", kLongOptions, nullptr)) != -1) {
         switch (c) {
         case 'i': opt.mode = Mode::inetd; break;
