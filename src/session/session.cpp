@@ -90,7 +90,7 @@ SessionEnd Session::run() {
         std::string_view line;
         const LineReader::Next next = reader_.next(line, sasl_pending_ ? kMaxSaslLine : kMaxCommandLine);
         if (next == LineReader::Next::line) {
-            if (transport_.stopping()) {  // pipelined commands wait no longer than an idle session
+            if (transport_.stopping()) {  // a stop comes before commands the client sent ahead
                 shut_down();
                 break;
             }
