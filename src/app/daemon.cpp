@@ -36,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 constexpr char kTooMany[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
 constexpr char kTooManyHere[] = "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
 constexpr char kNoResources[] = "-ERR [SYS/TEMP] server busy, try again later\r\n";
+constexpr char kShuttingDown[] = "-ERR [SYS/TEMP] server shutting down, try again later\r\n";
 
 // At most one line per key every 10 s; the rest are counted and reported.
 class RateLimitedLog {
@@ -336,7 +337,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::notice("listening on " + names + " (" + d.config->process_model + ", max " +
-                std::to_string(d.config->max_connections) + " connections)");
+                text::count(d.config->max_connections, "connection") + ")");
     net::notify("READY=1");
     update_status(d);
 
@@ -375,7 +376,10 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     // Shutdown: no new connections; sessions end at their next command.
     net::notify("STOPPING=1");
     d.listeners.clear();
-    for (const auto& p : d.pending) d.table.release(p->proxy);
+    for (const auto& p : d.pending) {
+        if (!p->implicit_tls) refuse(p->fd.get(), kShuttingDown);  // its client gets what a session gets
+        d.table.release(p->proxy);
+    }
     d.pending.clear();
     const std::size_t running = d.table.count();
     log::notice("shutting down; waiting up to " + std::to_string(d.config->shutdown_grace) + " s for " +
@@ -392,7 +396,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     }
     const std::size_t left = d.table.count();
     if (left > 0) {
-        log::warning(std::to_string(left) + " session(s) still running after the grace period; exiting");
+        log::warning(text::count(left, "session") + " still running after the grace period; exiting");
         return -1;  // caller must not run static destructors under running threads
     }
     log::notice("stopped");

@@ -34,7 +34,7 @@ using namespace pop3d;
 constexpr const char* kUsage =
     "usage: pop3d [-f] [-l ADDR[:PORT]]... [-c FILE] [-o KEY=VALUE]...   standalone daemon\n"
     "       pop3d -i [-c FILE] [-o KEY=VALUE]...                         one client on stdin/stdout\n"
-    "       pop3d -t | -T | -V | -h\n"
+    "       pop3d -t | -T | -V | -h | --version | --help\n"
     "  -f            stay in the foreground and log to stderr too (systemd, tests)\n"
     "  -l ADDR[:PORT][/tls]  listen here (repeatable; [v6addr]:port, *:port; /tls: pop3s);\n"
     "                default *:110\n"
@@ -43,9 +43,14 @@ constexpr const char* kUsage =
     "  -o KEY=VALUE  override one configuration key (repeatable)\n"
     "  -t            check the configuration and the setup, then exit 0 (good) or 1\n"
     "  -T            print the effective configuration and exit\n"
-    "  -V            print the version and exit\n"
-    "  -h            print this help and exit\n"
+    "  -V, --version print the version and exit\n"
+    "  -h, --help    print this help and exit\n"
     "Started by systemd socket activation, pop3d serves the sockets it was given.\n";
+
+// The GNU spellings admins try first; the same as -V and -h.
+const option kLongOptions[] = {{"version", no_argument, nullptr, 'V'},
+                               {"help", no_argument, nullptr, 'h'},
+                               {nullptr, 0, nullptr, 0}};
 
 enum class Mode { daemon, inetd, check, dump };
 
@@ -193,7 +198,7 @@ int main(int argc, char** argv) {
     bool want_version = false;
     int c;
     opterr = 0;
-    while ((c = ::getopt(argc, argv, "ifl:c:o:tTVh")) != -1) {
+    while ((c = ::getopt_long(argc, argv, "ifl:c:o:tTVh", kLongOptions, nullptr)) != -1) {
         switch (c) {
         case 'i': opt.mode = Mode::inetd; break;
         case 'f': opt.foreground = true; break;
@@ -208,8 +213,11 @@ int main(int argc, char** argv) {
         case 'V': want_version = true; break;
         case 'h': std::cout << kUsage; return 0;
         default:
-            std::cerr << "pop3d: unknown option or missing argument: -" << static_cast<char>(optopt ? optopt : '?')
-                      << "\n" << kUsage;
+            if (optopt == 0)  // a long option getopt_long does not know: name it as given
+                std::cerr << "pop3d: unknown option: " << argv[optind - 1] << "\n" << kUsage;
+            else
+                std::cerr << "pop3d: unknown option or missing argument: -" << static_cast<char>(optopt) << "\n"
+                          << kUsage;
             return 2;
         }
     }

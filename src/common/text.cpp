@@ -68,4 +68,8 @@ std::string errno_text(int err) {
     return msg ? std::string(msg) : std::string("unknown error");
 }
 
+std::string count(std::uint64_t n, std::string_view noun) {
+    return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 }  // namespace pop3d::text

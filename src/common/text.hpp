@@ -26,4 +26,7 @@ std::string escape_log_field(std::string_view s, std::size_t max_len = 128);
 // errno as text ("No such file or directory"), thread-safe.
 std::string errno_text(int err);
 
+// A count with its noun: "1 message", "2 messages", "0 octets".
+std::string count(std::uint64_t n, std::string_view noun);
+
 }  // namespace pop3d::text

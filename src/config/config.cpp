@@ -6,11 +6,13 @@
 #include "net/address_match.hpp"
 #include "net/listen_address.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <variant>
+#include <vector>
 
 namespace pop3d::config {
 
@@ -191,6 +193,49 @@ const Key* find_key(std::string_view name) {
     return nullptr;
 }
 
+// A '#' that starts the value or follows a blank in it: a comment, which
+// the syntax allows only on a line of its own.
+bool has_trailing_comment(std::string_view value) {
+    for (std::size_t i = value.find('#'); i != std::string_view::npos; i = value.find('#', i + 1))
+        if (i == 0 || value[i - 1] == ' ' || value[i - 1] == '\t') return true;
+    return false;
+}
+
+char fold(char c) { return c == '-' ? '_' : static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); }
+
+// Edits (insert, delete, replace, swap two neighbours) from a to b, case
+// and '-' versus '_' not counted.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) && fold(a[i - 2]) == fold(b[j - 1]))
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// The key an unknown name was most likely meant to be ("" if none is close).
+std::string_view closest_key(std::string_view name) {
+    if (name.size() > 64) return {};
+    const std::size_t most = std::clamp<std::size_t>(name.size() / 3, 1, 3);
+    std::string_view best;
+    std::size_t best_distance = most + 1;
+    for (const Key& k : kKeys) {
+        const std::size_t dist = edit_distance(name, k.name);
+        if (dist < best_distance) {
+            best = k.name;
+            best_distance = dist;
+        }
+    }
+    return best;
+}
+
 std::optional<unsigned> parse_number(std::string_view v, Unit unit) {
     unsigned long mult = 1;
     if (unit == Unit::seconds && !v.empty()) {
@@ -221,7 +266,11 @@ std::optional<bool> parse_bool(std::string_view v) {
 // Sets one key; returns an error message or "".
 std::string set_key(Config& cfg, std::string_view name, std::string_view value) {
     const Key* key = find_key(name);
-    if (!key) return "unknown key '" + text::escape_for_log(name, 64) + "'";
+    if (!key) {
+        const std::string_view guess = closest_key(name);
+        return "unknown key '" + text::escape_for_log(name, 64) + "'" +
+               (guess.empty() ? "" : " (did you mean '" + std::string(guess) + "'?)");
+    }
     std::string err;
     std::visit(
         [&](auto&& t) {
@@ -293,7 +342,15 @@ void parse_text(std::string_view text, std::string_view where, Config& cfg, std:
             errors.push_back({loc, "expected 'key = value'"});
             continue;
         }
-        const std::string err = set_key(cfg, text::trim(line.substr(0, eq)), text::trim(line.substr(eq + 1)));
+        const std::string_view key = text::trim(line.substr(0, eq));
+        const std::string_view value = text::trim(line.substr(eq + 1));
+        // "key = 10 # why": refused, neither read as a comment nor taken into the value unnoticed.
+        if (find_key(key) && has_trailing_comment(value)) {
+            errors.push_back({loc, std::string(key) + ": '" + text::escape_for_log(value, 64) +
+                                       "' has a comment after the value: a comment needs a line of its own"});
+            continue;
+        }
+        const std::string err = set_key(cfg, key, value);
         if (!err.empty()) errors.push_back({loc, err});
     }
 }

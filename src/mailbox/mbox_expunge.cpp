@@ -198,7 +198,9 @@ Result check_kept_split(int fd, std::uint64_t size, const Snapshot& s, const std
 
 }  // namespace
 
-std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ".pop3d new"; }
+std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ":pop3d-new"; }
+
+std::string legacy_expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ".pop3d new"; }
 
 Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, MailboxLock& lock,
                SpoolPrivilege* privilege) {
@@ -236,6 +238,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     {
         Raised raised(privilege);
         ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
+        ::unlink(legacy_expunge_temp_path(s.path).c_str());
         out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
         if (!out) return io_error("cannot create " + tmp, errno);
         // Owner, group and mode as the mailbox had them (the group may need

@@ -98,6 +98,8 @@ bool FdTransport::write(const char* data, std::size_t len) {
     return stream_ ? write_tls(data, len) : write_plain(data, len);
 }
 
+bool FdTransport::stopping() const { return stop_requested(); }
+
 steady_clock::time_point FdTransport::send_deadline() const {
     return steady_clock::now() + std::min(send_timeout_, std::max(send_limit_, milliseconds(0)));
 }

@@ -26,6 +26,7 @@ public:
 
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
     bool write(const char* data, std::size_t len) override;
+    bool stopping() const override;
     void limit_send_time(std::chrono::milliseconds most) override { send_limit_ = most; }
     bool tls_active() const override { return stream_ != nullptr; }
     bool tls_startable() const override { return tls_ != nullptr && stream_ == nullptr; }

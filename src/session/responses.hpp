@@ -21,6 +21,8 @@ inline constexpr std::string_view kBadArguments = "-ERR invalid arguments";
 inline constexpr std::string_view kBadCharacters = "-ERR invalid characters in command";
 inline constexpr std::string_view kLineTooLong = "-ERR line too long";
 inline constexpr std::string_view kTooManyErrors = "-ERR too many errors, closing connection";
+// SIGTERM: the last line of every session, idle or between commands.
+inline constexpr std::string_view kShuttingDown = "-ERR [SYS/TEMP] server shutting down, try again later";
 inline constexpr std::string_view kNoSuchMessage = "-ERR no such message";
 inline constexpr std::string_view kMessageDeleted = "-ERR message is deleted";
 

@@ -90,6 +90,10 @@ SessionEnd Session::run() {
         std::string_view line;
         const LineReader::Next next = reader_.next(line, sasl_pending_ ? kMaxSaslLine : kMaxCommandLine);
         if (next == LineReader::Next::line) {
+            if (transport_.stopping()) {  // a stop comes before commands the client sent ahead
+                shut_down();
+                break;
+            }
             if (sasl_pending_) sasl_response(line);
             else dispatch(line);
             reader_.wipe_consumed();  // the line may have held a password
@@ -128,7 +132,7 @@ SessionEnd Session::run() {
         case ReadStatus::eof: end(SessionEnd::eof); break;
         case ReadStatus::timeout: end(SessionEnd::timeout); break;
         case ReadStatus::error: end(SessionEnd::io_error); break;
-        case ReadStatus::stopped: end(SessionEnd::stopped); break;
+        case ReadStatus::stopped: shut_down(); break;
         }
     }
     flush();
@@ -145,6 +149,11 @@ SessionEnd Session::run() {
         log::info("disconnect rip=" + rip() + " reason=" + why);
     }
     return *end_;
+}
+
+void Session::shut_down() {
+    respond(reply::kShuttingDown);
+    end(SessionEnd::stopped);
 }
 
 void Session::dispatch(std::string_view line) {
@@ -245,7 +254,7 @@ void Session::cmd_quit(const Args&) {
         end(SessionEnd::update_failed);
         return;
     }
-    respond(std::string(reply::kBye) + " (" + std::to_string(deleted) + " messages deleted)");
+    respond(std::string(reply::kBye) + " (" + text::count(deleted, "message") + " deleted)");
     end(SessionEnd::quit);
 }
 
@@ -284,7 +293,7 @@ void Session::cmd_list(const Args& args) {
         return;
     }
     const auto [n, octets] = totals();
-    respond("+OK " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    respond("+OK " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
     for (std::size_t i = 0; i < maildrop_->count(); ++i)
         if (!deleted_[i]) respond(std::to_string(i + 1) + " " + std::to_string(maildrop_->size(i)));
     respond(".");
@@ -312,7 +321,7 @@ void Session::cmd_retr(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     const std::uint64_t size = maildrop_->size(*i);
-    if (send_message(*i, std::nullopt, "+OK " + std::to_string(size) + " octets")) {
+    if (send_message(*i, std::nullopt, "+OK " + text::count(size, "octet"))) {
         ++retrieved_;
         retrieved_octets_ += size;
         if (!retrieved_set_.empty()) retrieved_set_[*i] = true;
@@ -348,7 +357,7 @@ void Session::cmd_noop(const Args&) {
 void Session::cmd_rset(const Args&) {
     std::fill(deleted_.begin(), deleted_.end(), false);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
 }
 
 void Session::cmd_uidl(const Args& args) {

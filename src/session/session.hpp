@@ -80,6 +80,8 @@ private:
     // Sends what the output buffer holds; before login within the login deadline.
     bool flush();
     void end(SessionEnd why) { end_ = why; }
+    // The daemon is stopping: tell the client, end without UPDATE.
+    void shut_down();
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
     std::string rip() const;

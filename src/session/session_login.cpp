@@ -148,7 +148,7 @@ void Session::login_blocked(Clock::time_point started, unsigned recent, std::str
     // Past the budget PAM is not even asked: no more guesses from here.
     clock_.sleep_until(started + fail_delay(recent));
     log::warning("login blocked user=" + text::escape_log_field(user) + " rip=" + rip() + " (" +
-                 std::to_string(recent) + " failed logins from this address within " +
+                 text::count(recent, "failed login") + " from this address within " +
                  std::to_string(settings_.auth_fail_window.count()) + " s)");
     respond(reply::kAuthBlocked);
     end(SessionEnd::auth_failures);
@@ -255,7 +255,7 @@ void Session::login(const auth::Account& account) {
     transport_.limit_send_time(std::chrono::milliseconds::max());  // from now on the send timeout alone
     account_name_ = account.name;
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + std::to_string(n) + " messages (" + std::to_string(octets) + " octets)");
+    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
     log::info("login user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
               " size=" + std::to_string(octets));
 }

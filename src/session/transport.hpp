@@ -22,6 +22,9 @@ public:
     virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
+    // Whether the daemon is shutting down: checked before each command, so
+    // that commands the client pipelined are not run once a stop came.
+    virtual bool stopping() const { return false; }
     // Writes from now on give up after `most` at the latest, when that is
     // shorter than the send timeout (milliseconds::max(): the send timeout
     // alone). Before login the session keeps it at what is left of the

@@ -146,7 +146,7 @@ class StalledReaderTest(EnvTestCase):
         self.assertLess(time.monotonic() - start, 10)
         self.assertEqual(self.env.read_mailbox("alice"), big)
         again = self.connect()
-        self.assertTrue(again.login().startswith(b"+OK maildrop has 1 messages"))
+        self.assertTrue(again.login().startswith(b"+OK maildrop has 1 message "))
         again.cmd("QUIT")
 
 
@@ -195,7 +195,7 @@ class HugeMailboxTest(EnvTestCase):
         # passes at once) more than the usual 10 s.
         c = Raw(self.env.port, timeout=120)
         self.addCleanup(c.close)
-        self.assertTrue(c.login().startswith(b"+OK maildrop has 1 messages"))
+        self.assertTrue(c.login().startswith(b"+OK maildrop has 1 message "))
         self.assertEqual(c.cmd("LIST 1"), f"+OK 1 {expected}".encode())
         c.send("RETR 1\r\n")
         self.assertEqual(c.line(), f"+OK {expected} octets".encode())

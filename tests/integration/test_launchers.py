@@ -128,7 +128,7 @@ class SignalTest(EnvTestCase):
         pids = pop3d_children_of(self.env)
         self.assertEqual(len(pids), 1)
         os.kill(pids[0], signal.SIGTERM)
-        self.assertEqual(c.read_to_eof(), b"")
+        self.assertEqual(c.read_to_eof(), b"-ERR [SYS/TEMP] server shutting down, try again later\r\n")
         self.assertEqual(self.env.read_mailbox("alice"), data)
         time.sleep(0.2)
         self.assertIn("reason=shutdown", self.env.log_text())

@@ -167,7 +167,7 @@ class FullDiskTest(EnvTestCase):
     def restart_with_faults(self, **faults):
         self.env.stop()
         self.env.extra_preload = [self.shim]
-        self.env.extra_env = {"FAILWRITE_MATCH": "pop3d new", **{k: str(v) for k, v in faults.items()}}
+        self.env.extra_env = {"FAILWRITE_MATCH": ":pop3d-new", **{k: str(v) for k, v in faults.items()}}
         self.env.start()
 
     def check_nothing_deleted(self, faults, expected_log):
@@ -183,7 +183,7 @@ class FullDiskTest(EnvTestCase):
         self.assertEqual(c.cmd("QUIT"), b"-ERR [SYS/TEMP] no messages deleted, try again later")
         self.assertEqual(self.env.read_mailbox("alice"), original)
         self.assertEqual(os.stat(self.env.mailbox("alice")).st_ino, st.st_ino)
-        self.assertFalse(os.path.exists(self.env.mailbox("alice") + ".pop3d new"))
+        self.assertFalse(os.path.exists(self.env.mailbox("alice") + ":pop3d-new"))
         self.assertFalse(os.path.exists(self.env.mailbox("alice") + ".lock"))
         self.assertIn(expected_log, self.env.log_text())
         # With room again, the same deletions succeed.

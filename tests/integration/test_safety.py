@@ -110,7 +110,7 @@ class OneSessionPerMaildropTest(EnvTestCase):
         first.cmd("DELE 1")
         self.assertTrue(first.cmd("QUIT").startswith(b"+OK"))
         third = self.connect()  # released at QUIT
-        self.assertTrue(third.login().startswith(b"+OK maildrop has 1 messages"))
+        self.assertTrue(third.login().startswith(b"+OK maildrop has 1 message "))
 
     def test_killed_session_leaves_no_lock(self):
         self.env.write_mailbox("alice", simple(1))

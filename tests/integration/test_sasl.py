@@ -249,7 +249,7 @@ class ExpireTest(EnvTestCase):
             c.login()
             c.multiline("RETR 1")
             c.multiline("TOP 2 0")
-            self.assertEqual(c.cmd("QUIT"), b"+OK pop3d signing off (1 messages deleted)")
+            self.assertEqual(c.cmd("QUIT"), b"+OK pop3d signing off (1 message deleted)")
             remaining = self.env.read_mailbox("alice")
             self.assertNotIn(b"Subject: msg 1\n", remaining)
             self.assertIn(b"Subject: msg 2\n", remaining)

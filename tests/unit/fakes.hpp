@@ -59,6 +59,7 @@ public:
         return true;
     }
     void limit_send_time(std::chrono::milliseconds most) override { send_limits.push_back(most); }
+    bool stopping() const override { return stop_after_reads >= 0 && timeouts.size() >= std::size_t(stop_after_reads); }
     bool tls_active() const override { return tls_on; }
     bool tls_startable() const override { return tls_capable && !tls_on; }
     bool start_tls() override {
@@ -74,6 +75,7 @@ public:
     bool tls_capable = false;
     bool tls_on = false;
     bool tls_handshake_ok = true;
+    int stop_after_reads = -1;  // >= 0: a shutdown is requested once this many reads were made
     std::vector<std::chrono::milliseconds> timeouts;
     std::vector<std::chrono::milliseconds> send_limits;  // limit_send_time, in order
 

@@ -59,6 +59,41 @@ TEST(Config, ErrorsNameFileAndLine) {
     EXPECT_EQ(errors[0].text(), "test.conf:2: " + errors[0].message);
 }
 
+TEST(Config, ACommentAfterAValueIsRefusedWithAHint) {
+    const char* lines[] = {"idle_timeout = 700 # more than the RFC asks", "mailbox = /var/mail/%u # the default",
+                           "tls_ciphers = # OpenSSL's", "mbox_unquote = yes\t# mboxrd"};
+    for (const char* line : lines) {
+        Config c = defaults();
+        const auto errors = parse(line, c);
+        ASSERT_EQ(errors.size(), 1u) << line;
+        EXPECT_NE(errors[0].message.find("a comment needs a line of its own"), std::string::npos) << line;
+        EXPECT_EQ(c.idle_timeout, defaults().idle_timeout);
+        EXPECT_EQ(c.mailbox, defaults().mailbox);
+    }
+    Config c = defaults();
+    EXPECT_TRUE(parse("# a comment line\n  # an indented one\ntls_ciphers = HIGH:!aNULL#x\n", c).empty());
+    EXPECT_EQ(c.tls_ciphers, "HIGH:!aNULL#x");  // a '#' inside a value is part of it
+}
+
+TEST(Config, AnUnknownKeyNamesTheKeyItWasMostLikelyMeantToBe) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"idel_timeout = 600", "unknown key 'idel_timeout' (did you mean 'idle_timeout'?)"},
+        {"IDLE-TIMEOUT = 600", "unknown key 'IDLE-TIMEOUT' (did you mean 'idle_timeout'?)"},
+        {"max_connection = 5", "unknown key 'max_connection' (did you mean 'max_connections'?)"},
+        {"pam_sevrice = pop3", "unknown key 'pam_sevrice' (did you mean 'pam_service'?)"},
+        {"mailbx = /var/mail/%u", "unknown key 'mailbx' (did you mean 'mailbox'?)"},
+        {"bogus_key = 1", "unknown key 'bogus_key'"},
+        {"timeout = 5", "unknown key 'timeout'"},
+        {"x = 1", "unknown key 'x'"},
+    };
+    for (const auto& [line, message] : cases) {
+        Config c = defaults();
+        const auto errors = parse(line, c);
+        ASSERT_EQ(errors.size(), 1u) << line;
+        EXPECT_EQ(errors[0].message, message);
+    }
+}
+
 TEST(Config, BadValuesAreRejected) {
     const char* bad[] = {
         "idle_timeout = 0",           "idle_timeout = -5",         "idle_timeout = 99999999999",

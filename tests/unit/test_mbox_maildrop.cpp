@@ -321,14 +321,19 @@ TEST_F(MboxMaildropTest, MaxMessagesServesTheFirstAndKeepsTheRest) {
 TEST_F(MboxMaildropTest, TempFileLeftByACrashIsReplaced) {
     write_file(kM1 + kM2);
     write_file("half-written garbage", mailbox::expunge_temp_path(path));
+    write_file("left by an earlier build", path + ".pop3d new");
     ASSERT_TRUE(open_ok()->expunge({true, false}).ok());
     EXPECT_EQ(read_file(), kM2);
     EXPECT_FALSE(fs::exists(mailbox::expunge_temp_path(path)));
+    EXPECT_FALSE(fs::exists(path + ".pop3d new"));
 }
 
-TEST_F(MboxMaildropTest, TempFileNameCannotBeAUsersMailbox) {
-    // The space is not allowed in user names (auth::valid_username).
-    EXPECT_NE(mailbox::expunge_temp_path("/var/mail/alice").find(' '), std::string::npos);
+TEST_F(MboxMaildropTest, TempFileNameHasNoSpaceAndCannotBeAUsersMailbox) {
+    const std::string tmp = mailbox::expunge_temp_path("/var/mail/alice");
+    EXPECT_EQ(tmp, "/var/mail/alice:pop3d-new");  // next to the mailbox, named for pop3d
+    EXPECT_EQ(tmp.find_first_of(" \t"), std::string::npos);
+    // ':' separates the fields of /etc/passwd: no user name can hold it.
+    EXPECT_NE(tmp.substr(tmp.rfind('/') + 1).find(':'), std::string::npos);
 }
 
 TEST_F(MboxMaildropTest, RewrittenMailboxIsNotTouched) {

@@ -174,8 +174,24 @@ TEST_F(SessionTest, RsetRestoresDeletedMessages) {
 
 TEST_F(SessionTest, QuitExpungesTheMarkedMessages) {
     const Transcript r = run_text(login() + "DELE 2\r\nQUIT\r\n");
-    EXPECT_EQ(replies(r).back(), "+OK pop3d signing off (1 messages deleted)\r");
+    EXPECT_EQ(replies(r).back(), "+OK pop3d signing off (1 message deleted)\r");
     EXPECT_EQ(opener.stats.expunged, std::vector<bool>({false, true, false}));
+    EXPECT_EQ(replies(run_text(login() + "DELE 1\r\nDELE 3\r\nQUIT\r\n")).back(),
+              "+OK pop3d signing off (2 messages deleted)\r");
+}
+
+TEST_F(SessionTest, OneMessageIsSingularInEveryReply) {
+    FakeOpener one({"Subject: x\r\n\r\nbody\r\n"});
+    ScriptTransport t({login() + "LIST\r\nRETR 1\r\nDELE 1\r\nRSET\r\nDELE 1\r\nQUIT\r\n"});
+    session::Session s(t, auth, one, clock, settings, {});
+    s.run();
+    const std::vector<std::string> l = reply_lines(t.output);
+    ASSERT_EQ(l.size(), 14u) << t.output;
+    EXPECT_EQ(l[1], "+OK maildrop has 1 message (20 octets)\r");
+    EXPECT_EQ(l[2], "+OK 1 message (20 octets)\r");
+    EXPECT_EQ(l[5], "+OK 20 octets\r");
+    EXPECT_EQ(l[11], "+OK maildrop has 1 message (20 octets)\r");
+    EXPECT_EQ(l[13], "+OK pop3d signing off (1 message deleted)\r");
 }
 
 TEST_F(SessionTest, DroppedConnectionDeletesNothing) {
@@ -409,6 +425,26 @@ TEST_F(SessionTest, LoginTimeoutIsADeadlineFromConnect) {
 TEST_F(SessionTest, ShutdownEndsAnIdleSessionWithoutUpdate) {
     const Transcript r = run({login() + "DELE 1\r\n"}, session::ReadStatus::stopped);
     EXPECT_EQ(r.end, SessionEnd::stopped);
+    EXPECT_EQ(opener.stats.expunge_calls, 0);
+    ASSERT_FALSE(r.lines.empty());
+    EXPECT_EQ(r.lines.back(), "-ERR [SYS/TEMP] server shutting down, try again later\r");
+}
+
+TEST_F(SessionTest, ShutdownTellsASessionWaitingToLogIn) {
+    const Transcript r = run({}, session::ReadStatus::stopped);
+    EXPECT_EQ(r.end, SessionEnd::stopped);
+    EXPECT_EQ(r.output, "+OK POP3 server ready\r\n-ERR [SYS/TEMP] server shutting down, try again later\r\n");
+}
+
+TEST_F(SessionTest, ShutdownStopsPipelinedCommandsAtTheNextBoundary) {
+    // The stop comes while the second piece is being read: nothing of it runs, not even QUIT.
+    ScriptTransport t({login(), "DELE 1\r\nQUIT\r\n"});
+    t.stop_after_reads = 2;
+    session::Session s(t, auth, opener, clock, settings, {});
+    EXPECT_EQ(s.run(), SessionEnd::stopped);
+    EXPECT_EQ(t.output, "+OK POP3 server ready\r\n+OK send PASS\r\n+OK maildrop has 3 messages (" +
+                            std::to_string(kMessages[0].size() + kMessages[1].size() + kMessages[2].size()) +
+                            " octets)\r\n-ERR [SYS/TEMP] server shutting down, try again later\r\n");
     EXPECT_EQ(opener.stats.expunge_calls, 0);
 }
 

@@ -36,3 +36,10 @@ TEST(FilesystemKind, NetworkAndClusterFilesystemsAreShared) {
     EXPECT_FALSE(pop3d::on_shared_filesystem("/nonexistent/path"));
     EXPECT_FALSE(pop3d::on_shared_filesystem("/proc"));
 }
+
+TEST(Text, CountPutsTheNounInTheSingularOnlyForOne) {
+    EXPECT_EQ(text::count(0, "message"), "0 messages");
+    EXPECT_EQ(text::count(1, "message"), "1 message");
+    EXPECT_EQ(text::count(2, "failed login"), "2 failed logins");
+    EXPECT_EQ(text::count(18446744073709551615ULL, "octet"), "18446744073709551615 octets");
+}
