@@ -258,7 +258,7 @@ deps:
 # (sysconfdir/pop3d.conf) and the PAM service file (pamdir/PAM_SERVICE).
 # The contrib files and man pages name Debian's paths; install rewrites
 # them to this build's (configure's prefix, sbindir, sysconfdir,
-# runstatedir, pamdir, or the same set on make's command line).
+# runstatedir, docdir, pamdir, or the same set on make's command line).
 # make uninstall removes exactly what install wrote (the two admin files
 # only while unchanged) and the directories of docdir that are pop3d's own
 # once empty. mk/install-files does both from one manifest.
@@ -273,7 +273,7 @@ EXAMPLE_DIRS += $(filter-out ./,$(sort $(dir $(EXAMPLE_DIRS:%/=%))))
 OWN_DOC_DIRS = $(EXAMPLE_DIRS:%/=$(EXAMPLES_DIR)/%) $(EXAMPLES_DIR) \
 	$(if $(filter $(PACKAGE_TARNAME),$(notdir $(docdir))),$(docdir))
 SUBST_PATHS = s|/usr/sbin/pop3d|$(sbindir)/pop3d|g; s|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g; \
-	s|/etc/pam\.d/pop3\>|$(pamdir)/$(PAM_SERVICE)|g; s|/etc/pam\.d|$(pamdir)|g; s|/run/pop3d|$(runstatedir)/pop3d|g; \
+	s|/etc/pam\.d/pop3\>|$(pamdir)/$(PAM_SERVICE)|g; s|/etc/pam\.d|$(pamdir)|g; s|/run/pop3d|$(runstatedir)/pop3d|g; s|/usr/share/doc/pop3d|$(docdir)|g; \
 	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR $(PAM_SERVICE) .|; s|^\#pam_service = pop3$$|\#pam_service = $(PAM_SERVICE)|; \
 	s|^\#mailbox = /var/mail/%u$$|\#mailbox = $(MAILBOX_PATTERN)|; /^\.B mailbox$$/,/^\.TP/s|^\.BR /var/mail/%u \.$$|.BR $(MAILBOX_PATTERN) .|
 ADMIN_FILE_NOTE = \# Installed by make install of pop3d; make uninstall removes it while unchanged.

@@ -133,6 +133,8 @@ class InstallTest(unittest.TestCase):
                 if prefix == "opt/p":
                     self.assertIn("#pam_service = popper\n", self.read("etc/p/pop3d.conf"))
                     self.assertIn("\n#mailbox = /var/spool/mail/%u\n", self.read("etc/p/pop3d.conf"))
+                    self.assertIn("/opt/p/share/doc/pop3d/examples", self.read("opt/p/share/man/man8/pop3d.8"))
+                    self.assertNotIn("/usr/share/doc", text)
                     page = self.read("opt/p/share/man/man5/pop3d.conf.5")
                     self.assertIn("Default:\n.BR popper .", page)
                     self.assertIn("Default:\n.BR /var/spool/mail/%u .", page)
