@@ -55,9 +55,10 @@ def the_session(test, by_id, needle):
 
 
 class SessionIdTest(unittest.TestCase):
-    """Two sessions from one address at once, a proxied one and a refused
-    PROXY header, in each launch mode: each connection's lines carry one
-    id of their own, connect to logout, expunge and PROXY lines included."""
+    """Two sessions from one address at once (three with TLS built in: one
+    inside STLS), a proxied one and a refused PROXY header, in each launch
+    mode: each connection's lines carry one id of their own, connect to
+    logout, expunge, TLS and PROXY lines included."""
 
     def run_in(self, launcher):
         tool = TOOLS.get(launcher)
@@ -67,6 +68,12 @@ class SessionIdTest(unittest.TestCase):
         self.addCleanup(env.close)
         env.write_mailbox("alice", simple(2))
         env.write_mailbox("bob", simple(3))
+        env.write_mailbox("carol", simple(1))
+        tls = tls_built_in() and have("openssl")
+        if tls:
+            from test_tls import make_cert
+            cert, key = make_cert(env.dir)
+            env.write_config(tls_cert=cert, tls_key=key)
         env.start(launcher)
         a, b = Raw(env.port), Raw(env.port)  # both from 127.0.0.1, both open at once
         self.addCleanup(a.close)
@@ -78,11 +85,18 @@ class SessionIdTest(unittest.TestCase):
         self.assertTrue(b.cmd("DELE 1").startswith(b"+OK"))
         self.assertTrue(b.cmd("QUIT").startswith(b"+OK"))
         self.assertTrue(a.cmd("QUIT").startswith(b"+OK"))
+        if tls:  # a third one, inside TLS
+            from test_tls import starttls
+            t = Raw(env.port)
+            self.addCleanup(t.close)
+            self.assertTrue(starttls(t, cert).startswith(b"+OK"))
+            self.assertTrue(t.login("carol").startswith(b"+OK"))
+            self.assertTrue(t.cmd("QUIT").startswith(b"+OK"))
         p = Proxied(env.port, v1("192.0.2.9"))
         self.addCleanup(p.close)
         self.assertEqual(p.cmd("QUIT")[:3], b"+OK")
         self.assertEqual(closed_without_greeting(env.port, b"PROXY TCP4 192.0.2.300 127.0.0.1 1 110\r\n"), b"")
-        self.assertTrue(wait_for(lambda: env.log_text().count("logout ") == 2 and "disconnect rip=192.0.2.9" in
+        self.assertTrue(wait_for(lambda: env.log_text().count("logout ") == 2 + tls and "disconnect rip=192.0.2.9" in
                                  env.log_text() and "PROXY header refused" in env.log_text()), env.log_text())
         by_id = sessions(self, env)
         alice = the_session(self, by_id, "login user=alice")
@@ -93,6 +107,10 @@ class SessionIdTest(unittest.TestCase):
             self.assertTrue(lines[-1].startswith(f"logout user={user} rip=127.0.0.1 "), lines)
         self.assertTrue(any(line.startswith("expunged 1 of 3 messages") and " rip=127.0.0.1 session=" in line
                             for line in bob), bob)
+        if tls:
+            carol = the_session(self, by_id, "login user=carol")
+            self.assertTrue(carol[0].startswith("connect rip=127.0.0.1 "), carol)
+            self.assertTrue(carol[1].startswith("tls rip=127.0.0.1 TLSv1."), carol)
         proxied = the_session(self, by_id, "rip=192.0.2.9")
         self.assertTrue(proxied[0].startswith("connect rip=192.0.2.9 proxy=127.0.0.2 "), proxied)
         self.assertTrue(proxied[-1].startswith("disconnect rip=192.0.2.9 reason=QUIT "), proxied)
