@@ -47,6 +47,7 @@ CORE_SRCS := \
 	src/common/shared_state.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
+	src/log/session_id.cpp \
 	src/auth/username.cpp \
 	src/auth/sasl_plain.cpp \
 	src/auth/never_served.cpp \

@@ -114,6 +114,13 @@ class CountingResult(unittest.TextTestResult):
         super().addUnexpectedSuccess(test)
         self.tally.failed.append(self._name(test))
 
+    def addSubTest(self, test, subtest, err):
+        # A failed subTest never reaches addFailure/addError: without this it
+        # would not be counted at all (and the test not counted as passed).
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self.tally.failed.append(self._name(subtest))
+
 
 # The protocol suites that run again under every other launch mode.
 PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients", "test_sasl", "test_proxy",

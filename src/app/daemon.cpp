@@ -5,7 +5,8 @@
 #include "auth/pam_authenticator.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
+#include "log/session_id.hpp"
 #include "net/address_key.hpp"
 #include "net/connection_table.hpp"
 #include "net/fd_transport.hpp"
@@ -41,7 +42,7 @@ constexpr char kShuttingDown[] = "-ERR [SYS/TEMP] server shutting down, try agai
 // At most one line per key every 10 s; the rest are counted and reported.
 class RateLimitedLog {
 public:
-    void write(const std::string& key, const std::string& line) {
+    void write(const std::string& key, const log::Event& event, const std::string& rest) {
         std::lock_guard lock(mutex_);
         Entry& e = entries_[key];
         const auto now = Clock::now();
@@ -49,11 +50,11 @@ public:
             ++e.suppressed;
             return;
         }
-        std::string text = line;
+        std::string text = rest;
         if (e.suppressed > 0) text += " (" + std::to_string(e.suppressed) + " more like this suppressed)";
         e.last = now;
         e.suppressed = 0;
-        log::warning(text);
+        log::write(event, text);
     }
 
 private:
@@ -71,6 +72,7 @@ private:
 struct PendingProxy {
     UniqueFd fd;
     std::string proxy;
+    std::string session;
     bool implicit_tls;
     Clock::time_point deadline;
     net::ProxyReader reader;
@@ -84,7 +86,7 @@ struct Daemon {
     std::unique_ptr<HostThrottle> throttle;  // failed logins per address and login slots, shared with every session
     net::ConnectionTable table;
     RateLimitedLog limited;
-    std::map<pid_t, std::string> children;  // fork model: pid -> client address
+    std::map<pid_t, Peer> children;  // fork model: pid -> its client
     std::vector<std::unique_ptr<PendingProxy>> pending;  // waiting for their PROXY header
     Clock::time_point accept_paused_until{};
     std::size_t last_status_count = static_cast<std::size_t>(-1);
@@ -103,13 +105,14 @@ struct ThreadStart {
 
 extern "C" void* session_thread(void* arg) noexcept {
     std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
+    const log::ConnectionScope scope(start->peer);
     try {
         serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
                          start->tls, start->implicit_tls, start->throttle);
     } catch (const std::exception& e) {
-        log::err("session " + start->peer.text() + " aborted: " + e.what());
+        log::write(log::event::session_aborted, start->peer.text() + ": " + e.what());
     } catch (...) {
-        log::err("session " + start->peer.text() + " aborted");
+        log::write(log::event::session_aborted, start->peer.text());
     }
     start->fd.reset();
     start->table->release(start->peer.address);
@@ -134,7 +137,8 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     ::pthread_attr_destroy(&attr);
     if (rc != 0) {
         refuse(raw_fd, kNoResources);
-        d.limited.write("thread", "cannot start a session thread: " + std::to_string(rc) + " " + peer.text());
+        d.limited.write("thread", log::event::not_started,
+                        peer.text() + ": cannot start a session thread: " + text::errno_text(rc));
         return false;  // start (and the fd) are released here
     }
     start.release();  // the thread owns it now
@@ -144,8 +148,10 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
 bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     const pid_t pid = ::fork();
     if (pid < 0) {
+        const int e = errno;
         refuse(fd.get(), kNoResources);
-        d.limited.write("fork", "cannot fork a session process " + peer.text());
+        d.limited.write("fork", log::event::not_started,
+                        peer.text() + ": cannot fork a session process: " + text::errno_text(e));
         return false;
     }
     if (pid == 0) {
@@ -156,14 +162,14 @@ bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) 
             serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
                              d.throttle.get());
         } catch (const std::exception& e) {
-            log::err("session " + peer.text() + " aborted: " + e.what());
+            log::write(log::event::session_aborted, peer.text() + ": " + e.what());
             ::_exit(1);
         }
         // _exit: the atexit handlers and library destructors inherited from
         // the daemon are the daemon's (they would remove its files).
         ::_exit(0);
     }
-    d.children[pid] = peer.address;
+    d.children[pid] = peer;
     return true;
 }
 
@@ -175,13 +181,15 @@ void reap_children(Daemon& d) {
         const auto it = d.children.find(pid);
         if (it == d.children.end()) continue;
         // A session process ends with status 0; anything else is a bug or a kill worth a line.
+        const log::ConnectionScope scope(it->second);
+        const std::string who = it->second.text() + " pid=" + std::to_string(pid);
         if (WIFSIGNALED(status))
-            log::err("session process " + std::to_string(pid) + " rip=" + it->second + " failed: killed by signal " +
-                     std::to_string(WTERMSIG(status)));
+            log::write(log::event::session_process_failed,
+                       who + ": killed by signal " + std::to_string(WTERMSIG(status)));
         else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-            log::err("session process " + std::to_string(pid) + " rip=" + it->second + " failed: exit status " +
-                     std::to_string(WEXITSTATUS(status)));
-        d.table.release(it->second);
+            log::write(log::event::session_process_failed,
+                       who + ": exit status " + std::to_string(WEXITSTATUS(status)));
+        d.table.release(it->second.address);
         d.children.erase(it);
     }
 }
@@ -192,14 +200,14 @@ bool admit_or_refuse(Daemon& d, int fd, const std::string& address, net::Connect
     switch (admitted) {
     case net::ConnectionTable::Admit::too_many:
         refuse(fd, kTooMany);
-        d.limited.write("max_connections", "refused rip=" + address + " reason=max_connections (" +
-                                               std::to_string(c.max_connections) + ")");
+        d.limited.write("max_connections", log::event::refused,
+                        "rip=" + address + " reason=max_connections (" + std::to_string(c.max_connections) + ")");
         return false;
     case net::ConnectionTable::Admit::too_many_from_address:
         refuse(fd, kTooManyHere);
         // One log key per /64, as the limit counts: rotating addresses cannot grow the map.
-        d.limited.write("per_address " + net::address_key_text(address),
-                        "refused rip=" + address + " reason=max_connections_per_address (" +
+        d.limited.write("per_address " + net::address_key_text(address), log::event::refused,
+                        "rip=" + address + " reason=max_connections_per_address (" +
                             std::to_string(c.max_connections_per_address) + ")");
         return false;
     case net::ConnectionTable::Admit::ok:
@@ -225,12 +233,15 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
                 e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH)
                 continue;
             // EMFILE, ENFILE, ENOBUFS, ENOMEM...: never spin, back off.
-            d.limited.write("accept", "accept: " + text::errno_text(e) + "; pausing new connections");
+            d.limited.write("accept", log::event::accept_failed, text::errno_text(e) + "; pausing new connections");
             d.accept_paused_until = Clock::now() + std::chrono::milliseconds(500);
             return;
         }
         if (net::peer_gone(fd.get())) continue;  // reset before we got to it: a health check, nothing to serve
         const std::string address = net::peer_address(fd.get());
+        // From here on, every line about this connection carries its session id.
+        const Peer peer{address, {}, log::new_session_id()};
+        const log::ConnectionScope scope(peer);
         const config::Config& c = *d.config;
         const bool proxied = from_trusted_proxy(c, address);
         // A balancer's connections are limited per client once its header
@@ -239,11 +250,12 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
                                             proxied ? static_cast<std::size_t>(-1) : c.max_connections_per_address);
         if (!admit_or_refuse(d, fd.get(), address, admitted)) continue;
         if (proxied) {
-            d.pending.push_back(std::make_unique<PendingProxy>(PendingProxy{
-                std::move(fd), address, implicit_tls, Clock::now() + std::chrono::seconds(c.proxy_timeout), {}}));
+            d.pending.push_back(std::make_unique<PendingProxy>(
+                PendingProxy{std::move(fd), address, peer.session, implicit_tls,
+                             Clock::now() + std::chrono::seconds(c.proxy_timeout), {}}));
             continue;
         }
-        start_session(d, std::move(fd), Peer{address, {}}, implicit_tls);
+        start_session(d, std::move(fd), peer, implicit_tls);
     }
 }
 
@@ -253,8 +265,10 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     net::ProxyReader::Step step = net::ProxyReader::Step::more;
     if (readable) step = p.reader.step(p.fd.get());
     if (step == net::ProxyReader::Step::more && Clock::now() < p.deadline) return true;
+    const Peer waiting{{}, p.proxy, p.session};  // the client is not known yet
+    const log::ConnectionScope scope(waiting);
     if (step == net::ProxyReader::Step::failed && p.reader.closed_before_header()) {
-        log::info("proxy=" + p.proxy + " closed before its PROXY header (a health check?)");
+        log::write(log::event::proxy_missing, waiting.text() + ": closed before sending it (a health check?)");
         d.table.release(p.proxy);
         return false;
     }
@@ -263,22 +277,23 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
             step == net::ProxyReader::Step::failed
                 ? p.reader.error()
                 : "no complete PROXY header within " + std::to_string(d.config->proxy_timeout) + " s";
-        d.limited.write("proxy " + p.proxy + " " + why,
-                        "PROXY header refused proxy=" + p.proxy + ": " + why + "; connection closed");
+        d.limited.write("proxy " + p.proxy + " " + why, log::event::proxy_refused,
+                        waiting.text() + ": " + why + "; connection closed");
         d.table.release(p.proxy);
         return false;
     }
     const net::ProxyHeader& h = p.reader.header();
     if (!h.has_client) {  // the balancer's own connection (a health check)
-        start_session(d, std::move(p.fd), Peer{p.proxy, {}}, p.implicit_tls);
+        start_session(d, std::move(p.fd), Peer{p.proxy, {}, p.session}, p.implicit_tls);
         return false;
     }
-    const Peer peer{h.client, p.proxy};
+    const Peer peer{h.client, p.proxy, p.session};
+    const log::ConnectionScope named(peer);
     const auto admitted = d.table.transfer(p.proxy, peer.address, d.config->max_connections_per_address);
     if (admitted != net::ConnectionTable::Admit::ok) {
         refuse(p.fd.get(), kTooManyHere);
-        d.limited.write("per_address " + net::address_key_text(peer.address),
-                        "refused " + peer.text() + " reason=max_connections_per_address (" +
+        d.limited.write("per_address " + net::address_key_text(peer.address), log::event::refused,
+                        peer.text() + " reason=max_connections_per_address (" +
                             std::to_string(d.config->max_connections_per_address) + ")");
         return false;
     }
@@ -289,20 +304,20 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
 void reload(Daemon& d) {
     const config::LoadResult loaded = d.source.load();
     if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) log::err("reload: " + e.text());
-        log::err("reload failed; keeping the previous configuration");
+        for (const auto& e : loaded.errors) log::write(log::event::reload_error, e.text());
+        log::write(log::event::reload_failed);
         return;
     }
     if (loaded.config.listen != d.config->listen || loaded.config.process_model != d.config->process_model)
-        log::warning("reload: listen and process_model changes take effect at the next restart");
+        log::write(log::event::reload_needs_restart);
     std::string tls_error;
     std::shared_ptr<tls::Context> tls = load_tls(loaded.config, tls_error);
     if (loaded.config.tls_configured() && !tls) {
-        log::err("reload: TLS: " + tls_error + "; keeping the previous configuration");
+        log::write(log::event::reload_tls_failed, tls_error + "; keeping the previous configuration");
         return;
     }
     if (d.tls && !tls) {
-        log::err("reload: TLS cannot be switched off without a restart; keeping the previous configuration");
+        log::write(log::event::reload_tls_off);
         return;
     }
     auto next = std::make_shared<config::Config>(loaded.config);
@@ -312,7 +327,7 @@ void reload(Daemon& d) {
     d.config = std::move(next);
     d.tls = std::move(tls);
     if (d.throttle) d.throttle->reconfigure(*d.config);
-    log::notice("configuration reloaded from " + d.source.file + "; it applies to new connections");
+    log::write(log::event::reloaded, d.source.file + "; it applies to new connections");
 }
 
 void update_status(Daemon& d) {
@@ -336,8 +351,8 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     d.throttle = HostThrottle::open(*d.config);
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
-    log::notice("listening on " + names + " (" + d.config->process_model + ", max " +
-                text::count(d.config->max_connections, "connection") + ")");
+    log::write(log::event::listening, names + " (" + d.config->process_model + ", max " +
+                                          text::count(d.config->max_connections, "connection") + ")");
     net::notify("READY=1");
     update_status(d);
 
@@ -355,7 +370,7 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
         if (!d.pending.empty()) timeout = std::min(timeout, 100);  // PROXY header deadlines
         const int rc = ::poll(fds.data(), fds.size(), timeout);
         if (rc < 0 && errno != EINTR) {
-            log::err("poll: " + text::errno_text(errno));
+            log::write(log::event::poll_failed, text::errno_text(errno));
             break;
         }
         if (!d.children.empty()) reap_children(d);
@@ -382,8 +397,8 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     }
     d.pending.clear();
     const std::size_t running = d.table.count();
-    log::notice("shutting down; waiting up to " + std::to_string(d.config->shutdown_grace) + " s for " +
-                std::to_string(running) + " session" + (running == 1 ? "" : "s"));
+    log::write(log::event::shutting_down, "waiting up to " + std::to_string(d.config->shutdown_grace) + " s for " +
+                                              text::count(running, "session"));
     for (const auto& [pid, peer] : d.children) ::kill(pid, SIGTERM);
     const auto deadline = Clock::now() + std::chrono::seconds(d.config->shutdown_grace);
     if (d.config->threads()) {
@@ -396,10 +411,10 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     }
     const std::size_t left = d.table.count();
     if (left > 0) {
-        log::warning(text::count(left, "session") + " still running after the grace period; exiting");
+        log::write(log::event::grace_over, text::count(left, "session") + " still running; exiting");
         return -1;  // caller must not run static destructors under running threads
     }
-    log::notice("stopped");
+    log::write(log::event::stopped);
     return 0;
 }
 

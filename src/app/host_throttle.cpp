@@ -1,6 +1,6 @@
 #include "app/host_throttle.hpp"
 
-#include "log/log.hpp"
+#include "log/events.hpp"
 
 #include <sys/stat.h>
 
@@ -20,7 +20,7 @@ auto open_in_runtime_dir(const config::Config& c, const char* name, const char* 
         state = open(path, &error);
     }
     if (path.empty()) error = "runtime_dir is empty";
-    if (!error.empty()) log::warning(std::string(fallback) + ": " + error);
+    if (!error.empty()) log::write(log::event::runtime_dir_unusable, error + "; " + fallback);
     return state;
 }
 

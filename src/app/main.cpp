@@ -7,7 +7,8 @@
 #include "build_config.h"
 #include "common/text.hpp"
 #include "config/config.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
+#include "log/session_id.hpp"
 #include "net/fd_transport.hpp"
 #include "net/listen_address.hpp"
 #include "net/listener.hpp"
@@ -64,6 +65,9 @@ struct Options {
 // One client on in_fd/out_fd with a permanent drop after login (inetd, or
 // systemd Accept=yes). Nothing may go to stderr: inetd puts the socket there.
 int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool implicit_tls) {
+    // This process serves one connection: every line it logs is about it.
+    const std::string session = log::new_session_id();
+    const log::ConnectionScope scope(log::Connection{net::peer_address(in_fd), {}, session});
     auto refuse = [&] {
         static constexpr char kReply[] = "-ERR [SYS/PERM] server configuration error\r\n";
         if (!implicit_tls) {  // a TLS client would not understand it
@@ -73,20 +77,21 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
         return 1;
     };
     if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) log::err("configuration: " + e.text());
+        for (const auto& e : loaded.errors) log::write(log::event::config_error, e.text());
         return refuse();
     }
     app::start_logging(loaded.config);
-    for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
+    for (const auto& w : loaded.warnings) log::write(log::event::config_warning, w.text());
     std::string tls_error;
     std::shared_ptr<tls::Context> tls = app::load_tls(loaded.config, tls_error);
     if ((loaded.config.tls_configured() || implicit_tls) && !tls) {
-        log::err("TLS: " + (tls_error.empty() ? "implicit_tls needs tls_cert and tls_key" : tls_error));
+        log::write(log::event::tls_setup_failed,
+                   tls_error.empty() ? "implicit_tls needs tls_cert and tls_key" : tls_error);
         return refuse();
     }
     net::install_signal_handlers();
     const auto throttle = app::HostThrottle::open(loaded.config);  // shared with the other inetd processes
-    const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config);
+    const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config, session);
     if (!peer) return 1;  // a trusted proxy sent no good PROXY header (logged)
     app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, *peer, tls, implicit_tls,
                           throttle.get());
@@ -123,7 +128,7 @@ bool write_pid_file(const std::string& path) {
     if (path.empty()) return true;
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        log::err("cannot write pid file " + path + ": " + text::errno_text(errno));
+        log::write(log::event::pid_file_failed, path + ": " + text::errno_text(errno));
         return false;
     }
     const std::string pid = std::to_string(::getpid()) + "\n";
@@ -182,7 +187,7 @@ int run_standalone(Options& opt) {
     if (detached && !detach()) return 0;
     app::start_logging(c);
     log::also_stderr(opt.foreground);
-    for (const auto& w : loaded.warnings) log::warning("configuration: " + w.text());
+    for (const auto& w : loaded.warnings) log::write(log::event::config_warning, w.text());
     if (detached) write_pid_file(c.pid_file);
     const std::string pid_file = detached ? c.pid_file : "";
     const int rc = app::run_daemon(std::move(listeners), opt.source, c, std::move(tls));

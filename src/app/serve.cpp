@@ -4,7 +4,7 @@
 #include "auth/pam_authenticator.hpp"
 #include "build_config.h"
 #include "common/clock.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 #include "net/address_match.hpp"
 #include "net/fd_transport.hpp"
 #include "net/proxy_reader.hpp"
@@ -43,7 +43,7 @@ void start_logging(const config::Config& c) {
         std::string error;
         if (log::use_file(c.log_file, &error)) return;
         log::use_syslog(log::facility_from_name(c.log_facility));
-        log::err("cannot open log_file " + error + "; logging to syslog");
+        log::write(log::event::log_file_failed, error + "; logging to syslog");
         return;
     }
     log::use_syslog(log::facility_from_name(c.log_facility));
@@ -54,44 +54,45 @@ std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& err
     return tls::load({c.tls_cert, c.tls_key, c.tls_min_protocol, c.tls_ciphers}, error);
 }
 
-std::string Peer::text() const {
-    return "rip=" + (address.empty() ? std::string("unknown") : address) + (proxy.empty() ? "" : " proxy=" + proxy);
-}
-
 bool from_trusted_proxy(const config::Config& c, const std::string& address) {
     if (c.proxy_trusted.empty() || address.empty()) return false;
     const auto trusted = net::NetworkList::parse(c.proxy_trusted, nullptr);  // checked when loaded
     return trusted && trusted->contains(address);
 }
 
-std::optional<Peer> identify_peer(int in_fd, const config::Config& c) {
+std::optional<Peer> identify_peer(int in_fd, const config::Config& c, const std::string& session) {
     if (net::peer_gone(in_fd)) return std::nullopt;  // reset before we got to it: a health check
-    Peer peer{net::peer_address(in_fd), {}};
+    Peer peer{net::peer_address(in_fd), {}, session};
     if (!from_trusted_proxy(c, peer.address)) return peer;
+    const Peer waiting{{}, peer.address, session};  // the client is not known yet
+    const log::ConnectionScope scope(waiting);
     net::ProxyHeader header;
     std::string error;
     bool closed_early = false;
     if (!net::read_proxy_header(in_fd, std::chrono::seconds(c.proxy_timeout), header, &error, &closed_early)) {
-        if (closed_early) log::info("proxy=" + peer.address + " closed before its PROXY header (a health check?)");
-        else log::warning("PROXY header refused proxy=" + peer.address + ": " + error + "; connection closed");
+        if (closed_early)
+            log::write(log::event::proxy_missing, waiting.text() + ": closed before sending it (a health check?)");
+        else
+            log::write(log::event::proxy_refused, waiting.text() + ": " + error + "; connection closed");
         return std::nullopt;
     }
-    return header.has_client ? Peer{header.client, peer.address} : peer;
+    return header.has_client ? Peer{header.client, peer.address, session} : peer;
 }
 
 void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle) {
     const auth::ClientInfo client{peer.address};
+    const log::ConnectionScope log_scope(peer);
     net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
-                               std::chrono::seconds(c.login_timeout), peer.address);
+                               std::chrono::seconds(c.login_timeout), peer.text());
     transport.refuse_proxy_header();  // a header here comes from an untrusted address, or a second one
     auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
     SpoolOpener opener(c, scope);
     SystemClock clock;
-    log::info("connect " + peer.text() + (implicit_tls ? " tls" : ""));
+    log::write(log::event::connect, peer.text() + (implicit_tls ? " tls" : ""));
     if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
     session::Session session(transport, authenticator, opener, clock, session_settings(c, peer.address), client,
-                             throttle);
+                             throttle, peer);
     session.run();
 }
 

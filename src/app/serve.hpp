@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "log/log.hpp"
 #include "priv/credentials.hpp"
 #include "session/session.hpp"
 #include "tls/tls.hpp"
@@ -25,27 +26,25 @@ void start_logging(const config::Config& config);
 // this build has no TLS).
 std::shared_ptr<tls::Context> load_tls(const config::Config& config, std::string& error);
 
-// Who is at the other end: the client's address, and the load balancer's
-// when a trusted PROXY header named the client (limits, PAM_RHOST and logs
-// use the client's).
-struct Peer {
-    std::string address;
-    std::string proxy;  // empty: a direct connection
-    std::string text() const;  // for log lines: "rip=A" or "rip=A proxy=P"
-};
+// Who is at the other end: the client's address, the load balancer's when
+// a trusted PROXY header named the client (limits, PAM_RHOST and logs use
+// the client's), and the session id that every line about it carries.
+using Peer = log::Connection;
 
 // Whether a connection from `address` must start with a PROXY header.
 bool from_trusted_proxy(const config::Config& config, const std::string& address);
 
 // For inetd and systemd Accept=yes: the peer of in_fd, with the PROXY
-// header read first when it comes from a trusted proxy. nullopt: no good
-// header came (logged), or the connection is already gone; close it.
-std::optional<Peer> identify_peer(int in_fd, const config::Config& config);
+// header read first when it comes from a trusted proxy; its lines carry
+// `session`. nullopt: no good header came (logged), or the connection is
+// already gone; close it.
+std::optional<Peer> identify_peer(int in_fd, const config::Config& config, const std::string& session);
 
 // Serves one client on in_fd/out_fd. scope says how root is given up after
 // login: for the whole process (inetd, fork) or for this thread. With tls,
 // STLS is offered; with implicit_tls the handshake comes before the greeting.
 // throttle: the failed-login counts and login slots shared with other sessions.
+// Every line logged meanwhile carries peer's address and session id.
 void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
                       session::LoginThrottle* throttle = nullptr);

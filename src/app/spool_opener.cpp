@@ -1,7 +1,7 @@
 #include "app/spool_opener.hpp"
 
 #include "app/mailbox_path.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 #include "mailbox/mbox_maildrop.hpp"
 #include "mailbox/session_lock.hpp"
 #include "priv/thread_credentials.hpp"
@@ -22,7 +22,7 @@ std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const
     if (!lock && result.status == mailbox::Status::temp_fail && ::mkdir(dir.c_str(), 0700) == 0)
         lock = mailbox::SessionLock::acquire(dir, path, result);
     if (!lock && result.status == mailbox::Status::temp_fail) {
-        log::warning(result.detail + "; going on without one-session-per-maildrop exclusion");
+        log::write(log::event::no_session_lock, result.detail);
         result = mailbox::Result::good();
     }
     return lock;
@@ -63,7 +63,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
 
     const std::optional<gid_t> spool_gid = priv::lookup_group(config_.mail_group);
     if (!config_.mail_group.empty() && !spool_gid)
-        log::warning("mail_group '" + config_.mail_group + "' does not exist; dotlocks need a writable spool");
+        log::write(log::event::no_mail_group, "'" + config_.mail_group + "'; dotlocks need a writable spool");
     // Keep the mail group (as the saved gid) only when the spool needs it.
     const std::optional<gid_t> keep =
         spool_gid && *spool_gid != account.gid && mail_group_grants_write(directory_of(*path), *spool_gid) ? spool_gid : std::nullopt;

@@ -4,11 +4,12 @@
 #include "common/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 
@@ -21,7 +22,10 @@ enum class Sink { stderr_only, syslog, file };
 std::mutex g_mutex;  // guards the fields below when they change
 Sink g_sink = Sink::stderr_only;
 UniqueFd g_file;
-std::atomic<bool> g_also_stderr{false};
+bool g_also_stderr = false;
+bool g_stderr_is_journal = false;  // set with also_stderr
+
+thread_local const Connection* t_connection = nullptr;  // the innermost ConnectionScope
 
 int syslog_priority(Level l) {
     switch (l) {
@@ -66,7 +70,47 @@ void write_all(int fd, const std::string& s) {
     (void)n;
 }
 
+// systemd sets JOURNAL_STREAM=DEV:INODE when it connects stderr to the
+// journal; a child whose stderr was redirected keeps the variable but not
+// the stream, hence the comparison.
+bool stderr_is_journal() {
+    const char* value = std::getenv("JOURNAL_STREAM");
+    if (!value) return false;
+    unsigned long long dev = 0, ino = 0;
+    char end = 0;
+    if (std::sscanf(value, "%llu:%llu%c", &dev, &ino, &end) != 2) return false;
+    struct stat st {};
+    return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+void emit(Level level, const std::string& message) {
+    std::lock_guard lock(g_mutex);
+    switch (g_sink) {
+    case Sink::syslog:
+        ::syslog(syslog_priority(level), "%s", message.c_str());
+        if (g_stderr_is_journal) return;  // the journal has it from syslog
+        break;
+    case Sink::file:
+        write_all(g_file.get(), stamped_line(level, message));
+        break;
+    case Sink::stderr_only:
+        write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+        return;
+    }
+    if (g_also_stderr) write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+}
+
 }  // namespace
+
+std::string Connection::text() const {
+    return "rip=" + (address.empty() ? std::string("unknown") : address) + (proxy.empty() ? "" : " proxy=" + proxy);
+}
+
+ConnectionScope::ConnectionScope(Connection connection) : connection_(std::move(connection)), outer_(t_connection) {
+    t_connection = &connection_;
+}
+
+ConnectionScope::~ConnectionScope() { t_connection = outer_; }
 
 int facility_from_name(std::string_view name) {
     struct F {
@@ -109,22 +153,25 @@ void use_stderr() {
     g_sink = Sink::stderr_only;
 }
 
-void also_stderr(bool on) { g_also_stderr = on; }
-
-void write(Level level, std::string_view message) {
+void also_stderr(bool on) {
     std::lock_guard lock(g_mutex);
-    switch (g_sink) {
-    case Sink::syslog:
-        ::syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
-        break;
-    case Sink::file:
-        write_all(g_file.get(), stamped_line(level, message));
-        break;
-    case Sink::stderr_only:
-        write_all(STDERR_FILENO, "pop3d: " + std::string(message) + "\n");
-        return;
-    }
-    if (g_also_stderr) write_all(STDERR_FILENO, "pop3d: " + std::string(message) + "\n");
+    g_stderr_is_journal = on && stderr_is_journal();
+    g_also_stderr = on;
 }
+
+std::string format(const Event& event, std::string_view rest) {
+    std::string line(event.text);
+    if (!rest.empty()) {
+        line += ' ';
+        line += rest;
+    }
+    if (const Connection* c = t_connection) {
+        if (!event.names_client) line += ' ' + c->text();
+        if (!c->session.empty()) line += " session=" + c->session;
+    }
+    return line;
+}
+
+void write(const Event& event, std::string_view rest) { emit(event.level, format(event, rest)); }
 
 }  // namespace pop3d::log

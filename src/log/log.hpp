@@ -1,6 +1,11 @@
 // Logging: syslog (facility mail by default) or an append-only file. Callers
 // pass text that is already escaped where it holds client data
 // (text::escape_for_log); passwords are never passed here.
+//
+// Every line is one of the events of log/events.hpp: its fixed words come
+// first, then what the caller adds. Lines written while a ConnectionScope
+// is alive in the thread end with the connection's fields, so each line of
+// a session can be found by its session id, whatever the launch mode.
 #pragma once
 
 #include <string>
@@ -17,12 +22,49 @@ int facility_from_name(std::string_view name);  // -1 when unknown
 void use_syslog(int facility);
 bool use_file(const std::string& path, std::string* error);  // keeps syslog on failure
 void use_stderr();
-void also_stderr(bool on);  // foreground daemons: copy every line to stderr
+// Foreground daemons: copy every line to stderr as well. Not while lines
+// go to syslog and stderr is the systemd journal (JOURNAL_STREAM names
+// it): syslog reaches the journal already, and each line would be there twice.
+void also_stderr(bool on);
 
-void write(Level level, std::string_view message);
-inline void err(std::string_view m) { write(Level::err, m); }
-inline void warning(std::string_view m) { write(Level::warning, m); }
-inline void notice(std::string_view m) { write(Level::notice, m); }
-inline void info(std::string_view m) { write(Level::info, m); }
+// A kind of line. Only log/events.hpp defines them: pop3d(8) LOGGING lists
+// each (tests/integration/test_log_catalogue.py checks).
+struct Event {
+    std::string_view text;  // the fixed words the line starts with
+    Level level;
+    // The rest of the line names the client (rip=...) where fail2ban and
+    // admins expect it; otherwise a line inside a ConnectionScope gets the
+    // client's fields appended.
+    bool names_client = false;
+};
+
+// The connection a line is about.
+struct Connection {
+    std::string address;  // the client's numeric address ("" unknown)
+    std::string proxy;    // the balancer's, when a PROXY header named the client
+    std::string session;  // the session id (log/session_id.hpp)
+    std::string text() const;  // for log lines: "rip=A" or "rip=A proxy=P"
+};
+
+// While it lives, every line this thread writes ends with
+// "rip=A [proxy=P] session=ID" (without rip/proxy when the event names the
+// client itself). Scopes nest; the innermost counts.
+class ConnectionScope {
+public:
+    explicit ConnectionScope(Connection connection);
+    ~ConnectionScope();
+    ConnectionScope(const ConnectionScope&) = delete;
+    ConnectionScope& operator=(const ConnectionScope&) = delete;
+
+private:
+    Connection connection_;
+    const Connection* outer_;
+};
+
+// "EVENT REST" plus the connection's fields, as one line.
+void write(const Event& event, std::string_view rest = {});
+
+// The line write() would send (without the destination's prefix).
+std::string format(const Event& event, std::string_view rest);
 
 }  // namespace pop3d::log

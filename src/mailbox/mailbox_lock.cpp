@@ -3,7 +3,7 @@
 #include "common/filesystem_kind.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -115,7 +115,7 @@ Try try_dotlock(const std::string& lock_path, const LockSettings& settings, dev_
     // Held by someone else: break it only by the rules.
     std::string why;
     if (stale_dotlock(lock_path, settings, why) && ::unlink(lock_path.c_str()) == 0) {
-        log::warning("removed stale lock " + lock_path + " (" + why + ")");
+        log::write(log::event::stale_lock_removed, lock_path + " (" + why + ")");
         return Try::broke_stale;
     }
     return Try::busy;

@@ -5,7 +5,7 @@
 #include "mailbox/mbox_expunge.hpp"
 #include "mailbox/message_encoder.hpp"
 #include "mailbox/snapshot.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -118,8 +118,9 @@ Result MboxMaildrop::index() {
     }
     digest_ = digest.finish();
     if (indexer.full())
-        log::warning(options_.path + " holds more than " + text::count(options_.max_messages, "message") +
-                     " (max_messages): serving the first ones; the rest come after they are deleted");
+        log::write(log::event::maildrop_too_large,
+                   options_.path + " holds more than " + text::count(options_.max_messages, "message") +
+                       " (max_messages): serving the first ones; the rest come after they are deleted");
     messages_ = std::move(indexer.messages());
     messages_.shrink_to_fit();
     return Result::good();
@@ -266,11 +267,12 @@ Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
         using std::chrono::duration_cast;
         using std::chrono::milliseconds;
         const auto n = static_cast<std::size_t>(std::count(deleted.begin(), deleted.end(), true));
-        log::info("expunged " + std::to_string(n) + " of " + text::count(messages_.size(), "message") + " from " +
-                  options_.path + " in " +
-                  std::to_string(duration_cast<milliseconds>(std::chrono::steady_clock::now() - locked).count()) +
-                  " ms (waited " + std::to_string(duration_cast<milliseconds>(locked - started).count()) +
-                  " ms for the locks)");
+        log::write(log::event::expunged,
+                   std::to_string(n) + " of " + text::count(messages_.size(), "message") + " from " + options_.path +
+                       " in " +
+                       std::to_string(duration_cast<milliseconds>(std::chrono::steady_clock::now() - locked).count()) +
+                       " ms (waited " + std::to_string(duration_cast<milliseconds>(locked - started).count()) +
+                       " ms for the locks)");
     }
     return result;
 }

@@ -1,6 +1,6 @@
 #include "net/fd_transport.hpp"
 
-#include "log/log.hpp"
+#include "log/events.hpp"
 #include "net/address_key.hpp"
 #include "net/proxy_header.hpp"
 #include "net/stop_flag.hpp"
@@ -45,7 +45,7 @@ FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::
       send_timeout_(send_timeout),
       tls_(std::move(tls)),
       handshake_timeout_(handshake_timeout),
-      peer_(std::move(peer)) {
+      peer_(peer.empty() ? "rip=unknown" : std::move(peer)) {
     ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
     if (tls_) ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
 }
@@ -82,8 +82,8 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
         if (n > 0 && !first_read_done_) {
             first_read_done_ = true;
             if (refuse_proxy_header_ && looks_like_proxy_header(std::string_view(buf, static_cast<std::size_t>(n)))) {
-                log::warning("PROXY header refused rip=" + (peer_.empty() ? std::string("unknown") : peer_) +
-                             ": not sent by an address in proxy_trusted; connection closed");
+                log::write(log::event::proxy_refused,
+                           peer_ + ": not sent by an address in proxy_trusted; connection closed");
                 return {session::ReadStatus::eof};
             }
         }
@@ -159,10 +159,9 @@ bool FdTransport::write_tls(const char* data, std::size_t len) {
 
 bool FdTransport::start_tls() {
     if (!tls_startable()) return false;
-    const std::string rip = peer_.empty() ? "unknown" : peer_;
     stream_ = tls::new_stream(*tls_, in_);
     if (!stream_) {
-        log::err("TLS failed rip=" + rip + ": cannot create a TLS connection");
+        log::write(log::event::tls_failed, peer_ + ": cannot create a TLS connection");
         return false;
     }
     const auto deadline = steady_clock::now() + handshake_timeout_;
@@ -170,7 +169,7 @@ bool FdTransport::start_tls() {
         int w;
         switch (stream_->handshake()) {
         case tls::Io::ok:
-            log::info("tls rip=" + rip + " " + stream_->description());
+            log::write(log::event::tls, peer_ + " " + stream_->description());
             return true;
         case tls::Io::want_read: w = wait_for(in_, POLLIN, deadline); break;
         case tls::Io::want_write: w = wait_for(out_, POLLOUT, deadline); break;
@@ -178,7 +177,7 @@ bool FdTransport::start_tls() {
         }
         if (w <= 0) {
             std::string why = w == 0 ? "timed out" : w == -2 ? "shutdown" : stream_->last_error();
-            log::notice("TLS handshake failed rip=" + rip + ": " + (why.empty() ? "closed" : why));
+            log::write(log::event::tls_handshake_failed, peer_ + ": " + (why.empty() ? "closed" : why));
             stream_.reset();
             return false;
         }

@@ -16,7 +16,8 @@ namespace pop3d::net {
 class FdTransport final : public session::Transport {
 public:
     // tls: the context for STLS or implicit TLS (nullptr: plaintext only).
-    // handshake_timeout bounds a TLS handshake.
+    // handshake_timeout bounds a TLS handshake. peer: who the log lines
+    // name ("rip=A" or "rip=A proxy=P").
     FdTransport(int in_fd, int out_fd, std::chrono::milliseconds send_timeout,
                 std::shared_ptr<tls::Context> tls = nullptr,
                 std::chrono::milliseconds handshake_timeout = std::chrono::seconds(60), std::string peer = {});
@@ -49,7 +50,7 @@ private:
     std::shared_ptr<tls::Context> tls_;
     std::chrono::milliseconds handshake_timeout_;
     std::unique_ptr<tls::Stream> stream_;
-    std::string peer_;  // for the log
+    std::string peer_;  // for the log: "rip=A"
     bool refuse_proxy_header_ = false;
     bool first_read_done_ = false;
 };

@@ -1,7 +1,7 @@
 #include "session/session.hpp"
 
 #include "common/text.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 #include "session/command.hpp"
 #include "session/responses.hpp"
 
@@ -47,7 +47,8 @@ std::string_view to_string(SessionEnd end) {
 }
 
 Session::Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
-                 SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle)
+                 SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle,
+                 log::Connection connection)
     : transport_(transport),
       authenticator_(authenticator),
       opener_(opener),
@@ -55,6 +56,7 @@ Session::Session(Transport& transport, auth::Authenticator& authenticator, Maild
       settings_(std::move(settings)),
       client_(std::move(client)),
       throttle_(throttle),
+      connection_(std::move(connection)),
       out_(transport) {}
 
 std::string Session::rip() const { return client_.address.empty() ? "unknown" : client_.address; }
@@ -141,12 +143,15 @@ SessionEnd Session::run() {
     if (state_ == State::transaction) {
         // After a failed or missing UPDATE nothing was deleted.
         const Tally t = final_tally_ ? *final_tally_ : tally(false);
-        log::info("logout user=" + account_name_ + " rip=" + rip() + " retr=" + std::to_string(retrieved_) + "/" +
-                  std::to_string(retrieved_octets_) + " dele=" + std::to_string(t.deleted) + "/" +
-                  std::to_string(t.deleted_octets) + " left=" + std::to_string(t.left) + "/" +
-                  std::to_string(t.left_octets) + " reason=" + why);
+        const auto count = [](std::size_t n, std::uint64_t octets) {
+            return std::to_string(n) + "/" + std::to_string(octets);
+        };
+        log::write(log::event::logout, "user=" + account_name_ + " rip=" + rip() +
+                                           " retr=" + count(retrieved_, retrieved_octets_) +
+                                           " dele=" + count(t.deleted, t.deleted_octets) +
+                                           " left=" + count(t.left, t.left_octets) + " reason=" + why);
     } else {
-        log::info("disconnect rip=" + rip() + " reason=" + why);
+        log::write(log::event::disconnect, "rip=" + rip() + " reason=" + why);
     }
     return *end_;
 }
@@ -244,7 +249,7 @@ void Session::cmd_quit(const Args&) {
     final_tally_ = tally(r.ok());
     maildrop_.reset();
     if (!r.ok()) {
-        log::err("expunge failed user=" + account_name_ + ": " + r.detail);
+        log::write(log::event::expunge_failed, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
         switch (r.status) {
         case mailbox::Status::changed: respond(reply::kUpdateChanged); break;
         case mailbox::Status::in_use: respond(reply::kUpdateLocked); break;
@@ -301,7 +306,8 @@ void Session::cmd_list(const Args& args) {
 
 bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line) {
     if (const mailbox::Result r = maildrop_->check(index); !r.ok()) {
-        log::warning("user=" + account_name_ + ": " + r.detail);
+        log::write(log::event::message_unavailable, "user=" + account_name_ + " rip=" + rip() + " message=" +
+                                                        std::to_string(index + 1) + ": " + r.detail);
         respond(reply::kMessageUnavailable);
         return false;
     }
@@ -309,7 +315,8 @@ bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_
     if (const mailbox::Result r = maildrop_->send(index, body_lines, out_); !r.ok()) {
         // Part of the message may be out: only closing the connection tells
         // the client it is incomplete.
-        log::err("user=" + account_name_ + ": sending message " + std::to_string(index + 1) + " failed: " + r.detail);
+        log::write(log::event::send_failed, "user=" + account_name_ + " rip=" + rip() + " message=" +
+                                                std::to_string(index + 1) + ": " + r.detail);
         end(SessionEnd::io_error);
         return false;
     }
@@ -367,7 +374,7 @@ void Session::cmd_uidl(const Args& args) {
         if (!one) return;
     }
     if (const mailbox::Result r = maildrop_->load_uids(); !r.ok()) {
-        log::warning("user=" + account_name_ + ": " + r.detail);
+        log::write(log::event::uids_unavailable, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
         respond(reply::kUidsUnavailable);
         return;
     }

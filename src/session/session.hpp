@@ -5,6 +5,7 @@
 
 #include "auth/authenticator.hpp"
 #include "common/clock.hpp"
+#include "log/log.hpp"
 #include "mailbox/maildrop.hpp"
 #include "session/line_reader.hpp"
 #include "session/login_throttle.hpp"
@@ -64,9 +65,13 @@ public:
     static constexpr std::size_t kInputBuffer = 2048;
 
     // throttle: failed logins per address across sessions (nullptr: this session's only).
+    // connection: who the caller's log lines say this is (its session id).
     Session(Transport& transport, auth::Authenticator& authenticator, MaildropOpener& opener, Clock& clock,
-            SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle = nullptr);
+            SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle = nullptr,
+            log::Connection connection = {});
     SessionEnd run();
+    const log::Connection& connection() const { return connection_; }
+    const std::string& id() const { return connection_.session; }
 
 private:
     enum class State { authorization, transaction };
@@ -107,6 +112,10 @@ private:
     void login_blocked(Clock::time_point started, unsigned recent, std::string_view user);
     std::chrono::milliseconds fail_delay(unsigned recent) const;
     bool plaintext_allowed() const;
+    // Before login: the client may not go on as it asked. Answers, logs
+    // why, and counts it as a command error (a client looping on a
+    // refusal could otherwise fill the log).
+    void refuse(std::string_view response, const log::Event& event, std::string_view fields);
     std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
     void cmd_capa(const Args& args);
@@ -137,6 +146,7 @@ private:
     SessionSettings settings_;
     auth::ClientInfo client_;
     LoginThrottle* throttle_;
+    log::Connection connection_;
 
     LineReader reader_{kInputBuffer};
     OutputBuffer out_;

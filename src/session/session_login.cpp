@@ -6,7 +6,7 @@
 #include "auth/sasl_plain.hpp"
 #include "auth/username.hpp"
 #include "common/text.hpp"
-#include "log/log.hpp"
+#include "log/events.hpp"
 #include "session/command.hpp"
 #include "session/responses.hpp"
 
@@ -16,20 +16,28 @@
 
 namespace pop3d::session {
 
+void Session::refuse(std::string_view response, const log::Event& event, std::string_view fields) {
+    log::write(event, fields);
+    protocol_error(response);
+}
+
 void Session::cmd_user(std::string_view rest) {
     user_.clear();
+    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
     if (!plaintext_allowed()) {
-        respond(reply::kNeedTls);
+        refuse(reply::kNeedTls, log::event::login_refused,
+               (rest.empty() ? "" : "user=" + text::escape_log_field(rest) + " ") + "rip=" + rip() +
+                   " (USER before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
         return;
     }
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
     if (rest.empty()) {
         protocol_error(reply::kBadArguments);
         return;
     }
     // The whole argument is the name: a space in it makes it invalid.
     if (!auth::valid_username(rest, settings_.max_username_length)) {
-        protocol_error(reply::kBadUserName);
+        refuse(reply::kBadUserName, log::event::login_refused,
+               "user=" + text::escape_log_field(rest) + " rip=" + rip() + " (invalid user name)");
         return;
     }
     user_ = rest;
@@ -59,11 +67,14 @@ void Session::cmd_auth(std::string_view rest) {
     const std::size_t sp = rest.find(' ');
     const std::string_view mechanism = rest.substr(0, sp);
     if (!text::iequals(mechanism, "PLAIN")) {
-        respond(reply::kSaslUnknown);
+        refuse(reply::kSaslUnknown, log::event::login_refused,
+               "rip=" + rip() + " (unsupported SASL mechanism " + text::escape_log_field(mechanism, 32) + ")");
         return;
     }
     if (!plaintext_allowed()) {
-        respond(reply::kNeedTls);
+        refuse(reply::kNeedTls, log::event::login_refused,
+               "rip=" + rip() +
+                   " (AUTH PLAIN before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
         return;
     }
     if (sp == std::string_view::npos) {  // no initial response: ask for it
@@ -86,7 +97,7 @@ void Session::sasl_response(std::string_view line) {
 void Session::plain_login(std::string_view response) {
     std::optional<std::string> decoded = auth::decode_base64_strict(response);
     if (!decoded) {
-        protocol_error(reply::kSaslBadBase64);
+        refuse(reply::kSaslBadBase64, log::event::login_refused, "rip=" + rip() + " (invalid base64 in AUTH PLAIN)");
         return;
     }
     struct Wipe {
@@ -95,12 +106,13 @@ void Session::plain_login(std::string_view response) {
     } wipe{*decoded};
     std::optional<auth::PlainCredentials> c = auth::parse_plain(*decoded);
     if (!c) {
-        respond(reply::kSaslBadPlain);
+        refuse(reply::kSaslBadPlain, log::event::login_refused, "rip=" + rip() + " (malformed AUTH PLAIN credentials)");
         return;
     }
     Wipe wipe_password{c->password};
     if (!auth::valid_username(c->authcid, settings_.max_username_length)) {
-        protocol_error(reply::kBadUserName);
+        refuse(reply::kBadUserName, log::event::login_refused,
+               "user=" + text::escape_log_field(c->authcid) + " rip=" + rip() + " (invalid user name)");
         return;
     }
     if (!c->authzid.empty() && c->authzid != c->authcid) {
@@ -138,8 +150,8 @@ void Session::login_failed(Clock::time_point started, unsigned recent, std::stri
     // wait blocks only this session.
     clock_.sleep_until(started + fail_delay(recent));
     ++auth_failures_;
-    log::notice("login failed user=" + text::escape_log_field(user) + " rip=" + rip() + " (" + std::string(why) +
-                ")");
+    log::write(log::event::login_failed,
+               "user=" + text::escape_log_field(user) + " rip=" + rip() + " (" + std::string(why) + ")");
     respond(response);
     if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
 }
@@ -147,9 +159,9 @@ void Session::login_failed(Clock::time_point started, unsigned recent, std::stri
 void Session::login_blocked(Clock::time_point started, unsigned recent, std::string_view user) {
     // Past the budget PAM is not even asked: no more guesses from here.
     clock_.sleep_until(started + fail_delay(recent));
-    log::warning("login blocked user=" + text::escape_log_field(user) + " rip=" + rip() + " (" +
-                 text::count(recent, "failed login") + " from this address within " +
-                 std::to_string(settings_.auth_fail_window.count()) + " s)");
+    log::write(log::event::login_blocked, "user=" + text::escape_log_field(user) + " rip=" + rip() + " (" +
+                                              text::count(recent, "failed login") + " from this address within " +
+                                              std::to_string(settings_.auth_fail_window.count()) + " s)");
     respond(reply::kAuthBlocked);
     end(SessionEnd::auth_failures);
 }
@@ -159,8 +171,8 @@ bool Session::check_credentials(const std::string& user, std::string_view passwo
     const auto left = std::chrono::duration_cast<milliseconds>(login_deadline_ - clock_.now());
     if (throttle_ && !throttle_->begin_login(std::max(left, milliseconds(0)))) {
         // Not a failed login: nothing counts against the client.
-        log::warning("login deferred user=" + text::escape_log_field(user) + " rip=" + rip() +
-                     " (every login slot stayed busy; see max_concurrent_logins)");
+        log::write(log::event::login_deferred, "user=" + text::escape_log_field(user) + " rip=" + rip() +
+                                                   " (every login slot stayed busy; see max_concurrent_logins)");
         respond(reply::kLoginsBusy);
         return false;
     }
@@ -210,11 +222,12 @@ void Session::cmd_stls(std::string_view rest) {
         return;
     }
     if (transport_.tls_active()) {
-        respond(reply::kStlsActive);
+        refuse(reply::kStlsActive, log::event::stls_refused, "rip=" + rip() + " (TLS is already active)");
         return;
     }
     if (!transport_.tls_startable()) {
-        respond(reply::kStlsUnavailable);
+        refuse(reply::kStlsUnavailable, log::event::stls_refused,
+               "rip=" + rip() + " (no TLS here: tls_cert and tls_key are not set)");
         return;
     }
     respond(reply::kStlsGo);
@@ -236,11 +249,11 @@ void Session::login(const auth::Account& account) {
     OpenResult opened = opener_.open(account);
     if (!opened.result.ok()) {
         const mailbox::Status s = opened.result.status;
-        const std::string what = s == mailbox::Status::in_use     ? "maildrop in use"
-                                 : s == mailbox::Status::too_soon ? "login delay"
-                                                                  : "cannot open maildrop";
-        log::write(s == mailbox::Status::perm_fail ? log::Level::err : log::Level::warning,
-                   what + " user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
+        const log::Event& what = s == mailbox::Status::in_use      ? log::event::maildrop_in_use
+                                 : s == mailbox::Status::too_soon  ? log::event::login_delay
+                                 : s == mailbox::Status::perm_fail ? log::event::cannot_open_maildrop
+                                                                   : log::event::maildrop_unavailable;
+        log::write(what, "user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
         respond(s == mailbox::Status::in_use      ? reply::kInUse
                 : s == mailbox::Status::too_soon  ? reply::kLoginDelay
                 : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
@@ -256,8 +269,8 @@ void Session::login(const auth::Account& account) {
     account_name_ = account.name;
     const auto [n, octets] = totals();
     respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
-    log::info("login user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
-              " size=" + std::to_string(octets));
+    log::write(log::event::login, "user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
+                                      " size=" + std::to_string(octets));
 }
 
 }  // namespace pop3d::session

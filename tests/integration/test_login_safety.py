@@ -156,8 +156,8 @@ class PlantedSessionLockTest(EnvTestCase):
         c = self.connect()
         self.assertTrue(c.login().startswith(b"+OK"))  # served, without the exclusion
         c.cmd("QUIT")
-        self.assertIn(f"warning: session lock {path} is open to group or others (mode 0666, not 0600) (remove it); "
-                      "going on without one-session-per-maildrop exclusion", self.env.log_text())
+        self.assertIn(f"warning: no one-session-per-maildrop exclusion: session lock {path} is open to group or "
+                      "others (mode 0666, not 0600) (remove it) rip=127.0.0.1 session=", self.env.log_text())
 
 
 CLONE_NEWNET = 0x40000000

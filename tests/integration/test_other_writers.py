@@ -52,7 +52,7 @@ class MailReaderRewritesInPlaceTest(EnvTestCase):
         self.assertEqual(c.cmd("QUIT"), CHANGED)
         self.assertEqual(self.env.read_mailbox("alice"), before)
         log = self.env.log_text()
-        self.assertRegex(log, r"expunge failed user=alice: .*rewritten in place.*no messages deleted")
+        self.assertRegex(log, r"expunge failed user=alice rip=127\.0\.0\.1: .*rewritten in place.*no messages deleted")
 
     def test_equal_length_messages_no_message_is_lost(self):
         self.deliver("a", "b", "c", "d")
