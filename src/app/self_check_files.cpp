@@ -210,7 +210,7 @@ std::string cannot_append(const std::string& path) {
     return why.empty() ? "" : "cannot create it in " + dir + ": " + why;
 }
 
-// What glibc's syslog() does: a datagram socket to /dev/log, else a stream
+// What glibc's syslog function does: a datagram socket to /dev/log, else a stream
 // one. "" when one connects.
 std::string syslog_unreachable() {
     sockaddr_un addr{};
