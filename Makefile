@@ -261,30 +261,46 @@ deps:
 # them to this build's (configure's prefix, sbindir, sysconfdir,
 # runstatedir, docdir, pamdir, or the same set on make's command line).
 # make uninstall removes exactly what install wrote (the two admin files
-# only while unchanged) and the directories of docdir that are pop3d's own
-# once empty. mk/install-files does both from one manifest.
+# only while unchanged) and pop3d's own directories of docdir once empty. mk/install-files does both from one manifest.
 EXAMPLE_FILES := pop3d.conf pam.d/pop3 inetd/pop3d.inetd xinetd/pop3d \
 	$(patsubst contrib/%,%,$(sort $(wildcard contrib/systemd/*))) \
 	fail2ban/filter.d/pop3d.conf fail2ban/jail.d/pop3d.conf
-EXAMPLES_DIR = $(docdir)/examples
-# Directories uninstall may remove when empty, deepest first; docdir only
-# when it is pop3d's own (not a docdir shared with other packages).
+# pop3d's documents: docdir when it is pop3d's own (named pop3d), else a
+# pop3d directory in it, so that a docdir every package shares
+# (/usr/share/doc) never gets pop3d's README beside another's.
+DOCS_DIR = $(if $(filter $(PACKAGE_TARNAME),$(notdir $(docdir))),$(docdir),$(docdir)/$(PACKAGE_TARNAME))
+EXAMPLES_DIR = $(DOCS_DIR)/examples
+# Directories uninstall removes when empty, deepest first, one per line.
 EXAMPLE_DIRS := $(filter-out ./,$(sort $(dir $(EXAMPLE_FILES))))
 EXAMPLE_DIRS += $(filter-out ./,$(sort $(dir $(EXAMPLE_DIRS:%/=%))))
-OWN_DOC_DIRS = $(EXAMPLE_DIRS:%/=$(EXAMPLES_DIR)/%) $(EXAMPLES_DIR) \
-	$(if $(filter $(PACKAGE_TARNAME),$(notdir $(docdir))),$(docdir))
-SUBST_PATHS = s|/usr/sbin/pop3d|$(sbindir)/pop3d|g; s|/etc/pop3d\.conf|$(sysconfdir)/pop3d.conf|g; \
-	s|/etc/pam\.d/pop3\>|$(pamdir)/$(PAM_SERVICE)|g; s|/etc/pam\.d|$(pamdir)|g; s|/run/pop3d|$(runstatedir)/pop3d|g; s|/usr/share/doc/pop3d|$(docdir)|g; \
-	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR $(PAM_SERVICE) .|; s|^\#pam_service = pop3$$|\#pam_service = $(PAM_SERVICE)|; \
-	s|^\#mailbox = /var/mail/%u$$|\#mailbox = $(MAILBOX_PATTERN)|; /^\.B mailbox$$/,/^\.TP/s|^\.BR /var/mail/%u \.$$|.BR $(MAILBOX_PATTERN) .|
+define newline
+
+
+endef
+OWN_DOC_DIRS = $(foreach d,$(EXAMPLE_DIRS:%/=$(EXAMPLES_DIR)/%) $(EXAMPLES_DIR) $(DOCS_DIR),$(d)$(newline))
+# The spool the units may write: the mailbox pattern's directory when it is
+# fixed (no %u or %h in it), else Debian's.
+SPOOL_DIR = $(if $(findstring %,$(dir $(MAILBOX_PATTERN))),/var/mail,$(patsubst %/,%,$(dir $(MAILBOX_PATTERN))))
+# Each path is first replaced by a token that no later rule matches, then
+# the tokens by this build's values (escaped for sed), so that no value is
+# rewritten twice (pamdir=/usr/local/etc/pam.d holds /etc/pam.d).
+sed_value = $(subst |,\|,$(subst &,\&,$(subst \,\\,$(1))))
+SUBST_PATHS = s|/usr/sbin/pop3d|@SBIN@|g; s|/etc/pop3d\.conf|@CONF@|g; s|/etc/pam\.d/pop3\>|@PAMFILE@|g; \
+	s|/run/pop3d|@RUN@|g; s|/usr/share/doc/pop3d|@DOCS@|g; s|^ReadWritePaths=-/var/mail$$|ReadWritePaths=-@SPOOL@|; \
+	/^\.B pam_service$$/,/^\.TP/s|^\.BR pop3 \.$$|.BR @PAMSERVICE@ .|; s|^\#pam_service = pop3$$|\#pam_service = @PAMSERVICE@|; \
+	/^\.B mailbox$$/,/^\.TP/s|^\.BR /var/mail/%u \.$$|.BR @MAILBOX@ .|; s|^\#mailbox = /var/mail/%u$$|\#mailbox = @MAILBOX@|; \
+	s|@SBIN@|$(call sed_value,$(sbindir))/pop3d|g; s|@CONF@|$(call sed_value,$(sysconfdir))/pop3d.conf|g; \
+	s|@PAMFILE@|$(call sed_value,$(pamdir)/$(PAM_SERVICE))|g; s|@RUN@|$(call sed_value,$(runstatedir))/pop3d|g; \
+	s|@DOCS@|$(call sed_value,$(DOCS_DIR))|g; s|@SPOOL@|$(call sed_value,$(SPOOL_DIR))|g; \
+	s|@PAMSERVICE@|$(call sed_value,$(PAM_SERVICE))|g; s|@MAILBOX@|$(call sed_value,$(MAILBOX_PATTERN))|g
 ADMIN_FILE_NOTE = \# Installed by make install of pop3d; make uninstall removes it while unchanged.
 define INSTALL_MANIFEST
 bin 0755 $(POP3D) $(sbindir)/pop3d
 subst 0644 man/pop3d.8 $(mandir)/man8/pop3d.8
 subst 0644 man/pop3d.conf.5 $(mandir)/man5/pop3d.conf.5
-file 0644 README $(docdir)/README
-file 0644 LICENSE $(docdir)/LICENSE
-file 0644 docs/DESIGN.md $(docdir)/DESIGN.md
+file 0644 README $(DOCS_DIR)/README
+file 0644 LICENSE $(DOCS_DIR)/LICENSE
+file 0644 docs/DESIGN.md $(DOCS_DIR)/DESIGN.md
 $(foreach f,$(EXAMPLE_FILES),subst 0644 contrib/$(f) $(EXAMPLES_DIR)/$(f)
 )admin 0644 contrib/pop3d.conf $(sysconfdir)/pop3d.conf
 admin 0644 contrib/pam.d/pop3 $(pamdir)/$(PAM_SERVICE)

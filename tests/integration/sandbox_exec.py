@@ -75,6 +75,8 @@ def step_remount_ro(s):
 
 def step_bind(s, early):
     src = f"/proc/self/fd/{early[s['src']]}" if s.get("early") else s["src"]
+    if s.get("if_exists") and not os.path.exists(src):
+        return
     dst = s["dst"]
     if s.get("create") and not os.path.lexists(dst):  # only inside a tmpfs made here
         if os.path.isdir(src):

@@ -118,22 +118,32 @@ class InstallTest(unittest.TestCase):
                    ("opt/p", ["prefix=/opt/p", "sysconfdir=/etc/p", "runstatedir=/var/run/p",
                               "pamdir=/etc/p/pam.d", "PAM_SERVICE=popper",
                               "MAILBOX_PATTERN=/var/spool/mail/%u"],
-                    ["/opt/p/sbin/pop3d", "/etc/p/pop3d.conf", "/var/run/p/pop3d", "/etc/p/pam.d/popper\n"])]
+                    ["/opt/p/sbin/pop3d", "/etc/p/pop3d.conf", "/var/run/p/pop3d", "/etc/p/pam.d/popper\n"]),
+                   # pamdir holds /etc/pam.d and runstatedir /run: nothing is rewritten twice;
+                   # & and | in a path reach the files as they are.
+                   ("opt/a&b|c", ["prefix=/opt/a&b|c", "sysconfdir=/opt/a&b|c/etc", "runstatedir=/opt/a&b|c/run",
+                                  "pamdir=/opt/a&b|c/etc/pam.d"],
+                    ["/opt/a&b|c/sbin/pop3d", "/opt/a&b|c/etc/pop3d.conf", "/opt/a&b|c/run/pop3d",
+                     "/opt/a&b|c/etc/pam.d/pop3\n"])]
         for prefix, settings, paths in layouts:
             with self.subTest(prefix=prefix):
                 self.make("install", *settings)
                 text = "".join(self.read(f"{prefix}/share/{f}") for f in self.PATH_FILES)
                 text = text.replace("\\-", "-")
+                text = text.replace(".IR ", ".I ").replace(" .\n", "\n")
+                rest = text  # what is left once this build's paths are taken out
                 for path in paths:
-                    self.assertIn(path.replace("\\n", "\n"), text.replace(".IR ", ".I ").replace(" .\n", "\n"))
+                    self.assertIn(path.replace("\\n", "\n"), text)
+                    rest = rest.replace(path.replace("\\n", "\n"), "")
                 for path in set(self.DEBIAN_PATHS) - set(paths):
-                    self.assertNotIn(path, text)
+                    self.assertNotIn(path.replace("\\n", "\n"), rest)
                 service = self.read(f"{prefix}/share/doc/pop3d/examples/systemd/pop3d.service")
                 self.assertIn(f"ExecStart={paths[0]} -f", service)
+                self.assertIn(f"/{prefix}/share/doc/pop3d/examples", self.read(f"{prefix}/share/man/man8/pop3d.8"))
                 if prefix == "opt/p":
+                    self.assertIn("ReadWritePaths=-/var/spool/mail\n", service)
                     self.assertIn("#pam_service = popper\n", self.read("etc/p/pop3d.conf"))
                     self.assertIn("\n#mailbox = /var/spool/mail/%u\n", self.read("etc/p/pop3d.conf"))
-                    self.assertIn("/opt/p/share/doc/pop3d/examples", self.read("opt/p/share/man/man8/pop3d.8"))
                     self.assertNotIn("/usr/share/doc", text)
                     page = self.read("opt/p/share/man/man5/pop3d.conf.5")
                     self.assertIn("Default:\n.BR popper .", page)
@@ -177,19 +187,24 @@ class InstallTest(unittest.TestCase):
         self.assertFalse([d for d in dirs if "pop3d" in d or "examples" in d], dirs)
 
     def test_a_shared_docdir_and_its_other_files_survive(self):
-        """docdir=/usr/share/doc (shared by every package): uninstall removes
-        pop3d's files and its examples directory, nothing else."""
+        """docdir=/usr/share/doc (shared by every package): pop3d's documents go
+        to a pop3d directory in it, so another's README is never overwritten,
+        and uninstall removes pop3d's files and directories, nothing else."""
         shared = os.path.join(self.dest, "usr/share/doc")
         os.makedirs(os.path.join(shared, "bash"))
-        for name in ("bash/copyright", "other-README"):
+        for name in ("bash/copyright", "README", "LICENSE"):
             with open(os.path.join(shared, name), "w") as f:
                 f.write("someone else's\n")
         settings = ["prefix=/usr", "sysconfdir=/etc", "docdir=/usr/share/doc"]
         self.make("install", *settings)
-        self.assertTrue(os.path.exists(os.path.join(shared, "examples/pop3d.conf")))
+        self.assertTrue(os.path.exists(os.path.join(shared, "pop3d/examples/pop3d.conf")))
+        self.assertTrue(os.path.exists(os.path.join(shared, "pop3d/README")))
+        self.assertIn("/usr/share/doc/pop3d/examples", self.read("usr/share/man/man8/pop3d.8"))
+        for name in ("README", "LICENSE"):
+            self.assertEqual(self.read(f"usr/share/doc/{name}"), "someone else's\n")
         self.make("uninstall", *settings)
-        self.assertEqual(self.files(), ["usr/share/doc/bash/copyright", "usr/share/doc/other-README"])
-        self.assertFalse(os.path.exists(os.path.join(shared, "examples")))
+        self.assertEqual(self.files(), ["usr/share/doc/LICENSE", "usr/share/doc/README", "usr/share/doc/bash/copyright"])
+        self.assertFalse(os.path.exists(os.path.join(shared, "pop3d")))
 
     @unittest.skipUnless(have("readelf"), "readelf (binutils) not installed")
     def test_install_strip_installs_the_program_without_debugging_information(self):

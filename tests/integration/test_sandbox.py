@@ -89,7 +89,8 @@ print(json.dumps({
     "write /etc": outcome(lambda: write("/etc/pop3d-sandbox-probe")),
     "write /var/mail": outcome(lambda: write("/var/mail/pop3d-sandbox-probe")),
     "list /home": outcome(lambda: os.listdir("/home")),
-    "read /proc/sys": outcome(lambda: open("/proc/sys/kernel/hostname").read()),
+    "write /proc/sys": outcome(lambda: open("/proc/sys/kernel/hostname", "w").close()),
+    "read boot_id": outcome(lambda: open("/proc/sys/kernel/random/boot_id").read()),
     "/dev/sda": outcome(lambda: os.stat("/dev/sda")),
     "caps": [int(status["CapBnd"], 16), int(status["CapPrm"], 16)],
 }))
@@ -430,7 +431,7 @@ class ByHandSandboxTest(unittest.TestCase):
             "clone3": "ENOSYS", "mmap W+X": "EPERM", "mmap R+X": "ok", "setpriority 5": "EPERM",
             "sethostname": "EPERM", "personality PER_BSD": "EPERM", "chmod 0755": "ok",
             "chmod 04755": "EPERM", "write /etc": "EROFS", "write /var/mail": "ok", "list /home": "EACCES",
-            "read /proc/sys": "ENOENT", "/dev/sda": "ENOENT", "caps": [self.expected_bounding] * 2})
+            "write /proc/sys": "EROFS", "read boot_id": "ok", "/dev/sda": "ENOENT", "caps": [self.expected_bounding] * 2})
 
     def test_without_cap_setuid_no_login(self):
         """The by-hand sandbox is real: cut CAP_SETUID from the unit's set and

@@ -197,7 +197,9 @@ def file_system_steps(settings, host, keep):
     elif yes(settings, "ProtectControlGroups"):
         steps.append({"op": "remount_ro", "under": "/sys/fs/cgroup"})
     for path in " ".join(settings.get("ReadWritePaths", [])).split() + runtime:
-        steps.append({"op": "bind", "src": path, "dst": path, "ro": False})
+        optional = path.startswith("-")  # systemd: a missing path is no error
+        path = path.lstrip("-")
+        steps.append({"op": "bind", "src": path, "dst": path, "ro": False, "if_exists": optional})
     steps += protect_home(last(settings, "ProtectHome", "no"))
     if yes(settings, "PrivateTmp"):
         steps += [{"op": "tmpfs", "dst": d, "mode": 0o1777} for d in ("/tmp", "/var/tmp")]
@@ -207,6 +209,9 @@ def file_system_steps(settings, host, keep):
     if yes(settings, "PrivateDevices"):
         steps += private_dev()
     steps.append({"op": "proc", "options": proc_options(settings)})
+    if yes(settings, "ProtectKernelTunables") and last(settings, "ProcSubset", "all") == "all":
+        steps += [{"op": "bind", "src": p, "dst": p, "ro": True, "if_exists": True}
+                  for p in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")]
     return steps
 
 
@@ -231,9 +236,10 @@ def private_dev():
 
 
 def proc_options(settings):
-    if last(settings, "ProcSubset", "all") != "pid":
-        raise NotImplementedError("ProcSubset=pid only (it also hides /proc/sys and /proc/kmsg)")
-    options = ["subset=pid"]
+    subset = last(settings, "ProcSubset", "all")
+    if subset not in ("all", "pid"):
+        raise NotImplementedError(f"ProcSubset={subset}")
+    options = ["subset=pid"] if subset == "pid" else []
     protect = last(settings, "ProtectProc", "default")
     if protect != "default":
         options.append("hidepid=" + protect)
