@@ -101,6 +101,22 @@ TEST_F(SessionLogTest, RefusalsCountAsCommandErrors) {
     EXPECT_NE(log.find("reason=errors"), std::string::npos) << log;
 }
 
+TEST_F(SessionLogTest, RefusalLinesAreCappedWithoutAnErrorLimit) {
+    // max_command_errors = 0 cuts no one: a client looping on STLS must
+    // still not write a line per command.
+    settings.max_command_errors = 0;
+    std::string input;
+    for (int i = 0; i < 25; ++i) input += "STLS\r\n";
+    const std::string log = run({input + "QUIT\r\n"});
+    std::size_t lines = 0;
+    for (std::size_t at = log.find("STLS refused"); at != std::string::npos; at = log.find("STLS refused", at + 1))
+        ++lines;
+    EXPECT_EQ(lines, session::Session::kMaxRefusalLines) << log;
+    EXPECT_NE(log.find("disconnect rip=192.0.2.1 reason=QUIT unlogged_refusals=15 session=sess1234\n"),
+              std::string::npos)
+        << log;
+}
+
 TEST_F(SessionLogTest, ExpungeFailedNamesTheClient) {
     opener.tweak = [](MemoryMaildrop& m) { m.expunge_result = {mailbox::Status::temp_fail, "disk full"}; };
     const std::string log = run({"USER alice\r\nPASS secret\r\nDELE 1\r\nQUIT\r\n"});
