@@ -167,14 +167,6 @@ CheckReport check_setup(const config::Config& c) {
     return r;
 }
 
-namespace {
-
-std::string counted(std::size_t n, const char* what) {
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
-
-}  // namespace
-
 int run_self_check(const ConfigSource& source, std::ostream& out) {
     const config::LoadResult loaded = source.load();
     CheckReport r;
@@ -192,10 +184,10 @@ int run_self_check(const ConfigSource& source, std::ostream& out) {
     const std::size_t warnings = r.count(Level::warning);
     if (errors == 0)
         out << "configuration OK (" << source.file << ")"
-            << (warnings ? ": " + counted(warnings, "warning") : std::string()) << '\n';
+            << (warnings ? ": " + text::count(warnings, "warning") : std::string()) << '\n';
     else
-        out << "configuration has errors (" << source.file << "): " << counted(errors, "error")
-            << (warnings ? ", " + counted(warnings, "warning") : std::string()) << '\n';
+        out << "configuration has errors (" << source.file << "): " << text::count(errors, "error")
+            << (warnings ? ", " + text::count(warnings, "warning") : std::string()) << '\n';
     out.flush();
     return errors == 0 ? 0 : 1;
 }

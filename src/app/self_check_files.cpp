@@ -137,7 +137,7 @@ void session_files(const std::string& dir, CheckReport& r) {
         }
     }
     if (bad > 0)
-        r.warning(std::to_string(bad) + " session lock file" + (bad == 1 ? "" : "s") + " in " + dir +
+        r.warning(text::count(bad, "session lock file") + " in " + dir +
                   " cannot be used (" + first + "): " + (bad == 1 ? "its maildrop gets" : "their maildrops get") +
                   " no one-session exclusion; remove them");
 }
