@@ -111,7 +111,7 @@ bool reachable_by_others(const std::string& path) {
         std::free(real);
     }
     for (const std::string& p : paths) {
-        for (std::string dir = parent_of(p);; dir = parent_of(dir)) {
+        for (std::string dir = text::parent_of(p);; dir = text::parent_of(dir)) {
             struct stat st {};
             if (::stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
             if (dir == "/") break;
