@@ -2,41 +2,16 @@
 // login, and the connection (session id) the caller gave it.
 #include "auth/sasl_plain.hpp"
 #include "fakes.hpp"
+#include "log_capture.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <fstream>
 
 using namespace pop3d;
 using namespace pop3d::testing;
 
 namespace {
-
-// Sends the log to a file for the life of the object.
-class LogCapture {
-public:
-    LogCapture() {
-        char path[] = "/tmp/pop3d-unit-log-XXXXXX";
-        const int fd = ::mkstemp(path);
-        if (fd >= 0) ::close(fd);
-        path_ = path;
-        log::use_file(path_, nullptr);
-    }
-    ~LogCapture() {
-        log::use_stderr();
-        ::unlink(path_.c_str());
-    }
-    std::string text() const {
-        std::ifstream in(path_);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    std::string path_;
-};
 
 class SessionLogTest : public ::testing::Test {
 protected:
