@@ -3,6 +3,7 @@
 #include "app/daemon.hpp"
 #include "app/self_check_parts.hpp"
 #include "app/serve.hpp"
+#include "build_config.h"
 #include "common/text.hpp"
 #include "net/listen_address.hpp"
 #include "net/listener.hpp"
@@ -58,7 +59,7 @@ void pam(const config::Config& c, CheckReport& r) {
         return;
     }
     const std::string other = dir + "/other";
-    const std::string hint = " (install contrib/pam.d/pop3 there)";
+    const std::string hint = " (copy " POP3D_DOCDIR "/examples/pam.d/pop3 to " + file + ")";
     if (::stat(other.c_str(), &st) != 0)
         r.error("no PAM service file " + file + " and no " + other + ": every login fails" + hint);
     else if (has_pam_deny(other))
