@@ -13,6 +13,7 @@
 #include "net/proxy_reader.hpp"
 #include "net/stop_flag.hpp"
 #include "net/systemd.hpp"
+#include "session/responses.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -37,7 +38,8 @@ using Clock = std::chrono::steady_clock;
 constexpr char kTooMany[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
 constexpr char kTooManyHere[] = "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
 constexpr char kNoResources[] = "-ERR [SYS/TEMP] server busy, try again later\r\n";
-constexpr char kShuttingDown[] = "-ERR [SYS/TEMP] server shutting down, try again later\r\n";
+// What a session says when it is stopped: one text for both.
+const std::string kShuttingDown = std::string(session::reply::kShuttingDown) + "\r\n";
 
 // At most one line per key every 10 s; the rest are counted and reported.
 class RateLimitedLog {
@@ -119,8 +121,8 @@ extern "C" void* session_thread(void* arg) noexcept {
     return nullptr;
 }
 
-void refuse(int fd, const char* reply) {
-    const ssize_t n = ::send(fd, reply, std::char_traits<char>::length(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+void refuse(int fd, std::string_view reply) {
+    const ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)n;
 }
 

@@ -3,6 +3,7 @@
 #include "app/daemon.hpp"
 #include "app/self_check_parts.hpp"
 #include "app/serve.hpp"
+#include "build_config.h"
 #include "common/text.hpp"
 #include "net/listen_address.hpp"
 #include "net/listener.hpp"
@@ -58,7 +59,7 @@ void pam(const config::Config& c, CheckReport& r) {
         return;
     }
     const std::string other = dir + "/other";
-    const std::string hint = " (install contrib/pam.d/pop3 there)";
+    const std::string hint = " (copy " POP3D_DOCDIR "/examples/pam.d/pop3 to " + file + ")";
     if (::stat(other.c_str(), &st) != 0)
         r.error("no PAM service file " + file + " and no " + other + ": every login fails" + hint);
     else if (has_pam_deny(other))
@@ -111,7 +112,7 @@ bool reachable_by_others(const std::string& path) {
         std::free(real);
     }
     for (const std::string& p : paths) {
-        for (std::string dir = parent_of(p);; dir = parent_of(dir)) {
+        for (std::string dir = text::parent_of(p);; dir = text::parent_of(dir)) {
             struct stat st {};
             if (::stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
             if (dir == "/") break;
@@ -167,14 +168,6 @@ CheckReport check_setup(const config::Config& c) {
     return r;
 }
 
-namespace {
-
-std::string counted(std::size_t n, const char* what) {
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
-
-}  // namespace
-
 int run_self_check(const ConfigSource& source, std::ostream& out) {
     const config::LoadResult loaded = source.load();
     CheckReport r;
@@ -192,10 +185,10 @@ int run_self_check(const ConfigSource& source, std::ostream& out) {
     const std::size_t warnings = r.count(Level::warning);
     if (errors == 0)
         out << "configuration OK (" << source.file << ")"
-            << (warnings ? ": " + counted(warnings, "warning") : std::string()) << '\n';
+            << (warnings ? ": " + text::count(warnings, "warning") : std::string()) << '\n';
     else
-        out << "configuration has errors (" << source.file << "): " << counted(errors, "error")
-            << (warnings ? ", " + counted(warnings, "warning") : std::string()) << '\n';
+        out << "configuration has errors (" << source.file << "): " << text::count(errors, "error")
+            << (warnings ? ", " + text::count(warnings, "warning") : std::string()) << '\n';
     out.flush();
     return errors == 0 ? 0 : 1;
 }

@@ -48,12 +48,6 @@ std::string describe(const struct stat& st) {
     return user_name(st.st_uid) + ":" + group_name(st.st_gid) + " " + mode;
 }
 
-std::string parent_of(const std::string& path) {
-    const std::size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 std::string cannot_create_in(const std::string& dir) {
     return ::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0 ? "" : text::errno_text(errno);
 }
@@ -82,7 +76,7 @@ bool usable_dir(const std::string& name, const std::string& dir, const std::stri
                 CheckReport& r) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
-        const std::string parent = parent_of(dir);
+        const std::string parent = text::parent_of(dir);
         if (errno != ENOENT)
             r.error(name + ": " + text::errno_text(errno) + ": " + without);
         else if (struct stat pst {}; ::stat(parent.c_str(), &pst) != 0 || !S_ISDIR(pst.st_mode))
@@ -137,7 +131,7 @@ void session_files(const std::string& dir, CheckReport& r) {
         }
     }
     if (bad > 0)
-        r.warning(std::to_string(bad) + " session lock file" + (bad == 1 ? "" : "s") + " in " + dir +
+        r.warning(text::count(bad, "session lock file") + " in " + dir +
                   " cannot be used (" + first + "): " + (bad == 1 ? "its maildrop gets" : "their maildrops get") +
                   " no one-session exclusion; remove them");
 }
@@ -177,7 +171,7 @@ void pid_file(const config::Config& c, CheckReport& r) {
     const std::string what = "pid_file " + c.pid_file;
     const std::string without = ": the standalone daemon could not write it, and whatever looks for it would not "
                                 "find the daemon";
-    const std::string dir = parent_of(c.pid_file);
+    const std::string dir = text::parent_of(c.pid_file);
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         r.error(what + ": its directory " + dir + " does not exist" + without);
@@ -204,7 +198,7 @@ std::string cannot_append(const std::string& path) {
         if (S_ISDIR(st.st_mode)) return "it is a directory";
         return ::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0 ? "" : text::errno_text(errno);
     }
-    const std::string dir = parent_of(path);
+    const std::string dir = text::parent_of(path);
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return "its directory " + dir + " does not exist";
     const std::string why = cannot_create_in(dir);
     return why.empty() ? "" : "cannot create it in " + dir + ": " + why;

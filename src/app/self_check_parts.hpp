@@ -33,7 +33,6 @@ void logging(const config::Config& c, CheckReport& r);
 std::string user_name(uid_t uid);    // "root", or "uid 5001" without a passwd entry
 std::string group_name(gid_t gid);   // "mail", or "gid 8"
 std::string describe(const struct stat& st);  // "root:mail 2775"
-std::string parent_of(const std::string& path);  // "/run" for "/run/pop3d.pid", "/" for "/x"
 // Why this process could not create a file in the existing directory dir
 // (faccessat as the effective ids), "" when it could.
 std::string cannot_create_in(const std::string& dir);

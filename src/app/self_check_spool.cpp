@@ -5,6 +5,7 @@
 #include "app/self_check_parts.hpp"
 #include "app/spool_opener.hpp"
 #include "common/filesystem_kind.hpp"
+#include "common/text.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -118,7 +119,7 @@ void own_mailbox(const config::Config& c, const Layout& l, CheckReport& r) {
                 me->home + "')");
         return;
     }
-    const std::string dir = parent_of(*path);
+    const std::string dir = text::parent_of(*path);
     const std::string label = l.one_spool ? "spool directory " : "mailbox directory of " + me->name + " ";
     const auto st = examine_dir(label, dir, me->name + "'s mail cannot be served", r);
     if (!st) return;

@@ -1,6 +1,7 @@
 #include "app/spool_opener.hpp"
 
 #include "app/mailbox_path.hpp"
+#include "common/text.hpp"
 #include "log/events.hpp"
 #include "mailbox/mbox_maildrop.hpp"
 #include "mailbox/session_lock.hpp"
@@ -26,11 +27,6 @@ std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const
         result = mailbox::Result::good();
     }
     return lock;
-}
-
-std::string directory_of(const std::string& mailbox_path) {
-    const std::size_t slash = mailbox_path.rfind('/');
-    return slash == 0 ? "/" : mailbox_path.substr(0, slash);
 }
 
 }  // namespace
@@ -66,7 +62,7 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
         log::write(log::event::no_mail_group, "'" + config_.mail_group + "'; dotlocks need a writable spool");
     // Keep the mail group (as the saved gid) only when the spool needs it.
     const std::optional<gid_t> keep =
-        spool_gid && *spool_gid != account.gid && mail_group_grants_write(directory_of(*path), *spool_gid) ? spool_gid : std::nullopt;
+        spool_gid && *spool_gid != account.gid && mail_group_grants_write(text::parent_of(*path), *spool_gid) ? spool_gid : std::nullopt;
     const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, keep)
                                                                 : priv::drop_to_account(account, keep);
     if (!drop.ok) {

@@ -29,4 +29,8 @@ std::string errno_text(int err);
 // A count with its noun: "1 message", "2 messages", "0 octets".
 std::string count(std::uint64_t n, std::string_view noun);
 
+// The directory part of a path: "/run" for "/run/pop3d.pid", "/" for "/x",
+// "." for "x".
+std::string parent_of(const std::string& path);
+
 }  // namespace pop3d::text

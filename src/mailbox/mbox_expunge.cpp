@@ -238,6 +238,8 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     {
         Raised raised(privilege);
         ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
+        // A one-time migration from the old name: remove this unlink,
+        // legacy_expunge_temp_path and its unit test after 0.2.
         ::unlink(legacy_expunge_temp_path(s.path).c_str());
         out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
         if (!out) return io_error("cannot create " + tmp, errno);

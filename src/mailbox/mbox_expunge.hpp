@@ -25,7 +25,7 @@ namespace pop3d::mailbox {
 // have this name; nor has it a space for shells and log parsers to split.
 std::string expunge_temp_path(const std::string& mailbox_path);
 // The name earlier builds used ("MAILBOX.pop3d new"): a file left there by a
-// crash is removed like one at the current name.
+// crash is removed like one at the current name. Remove after 0.2.
 std::string legacy_expunge_temp_path(const std::string& mailbox_path);
 
 Result expunge(int fd, const Snapshot& snapshot, const std::vector<bool>& deleted, MailboxLock& lock,

@@ -5,15 +5,20 @@
 namespace pop3d::session {
 
 LineReader::LineReader(std::size_t capacity)
-    : buf_(std::make_unique_for_overwrite<char[]>(capacity)), capacity_(capacity) {}
+    : owned_(std::make_unique_for_overwrite<char[]>(capacity)), buf_(owned_.get()), capacity_(capacity) {}
+
+LineReader::LineReader(std::span<char> storage) : buf_(storage.data()), capacity_(storage.size()) {}
+
+// explicit_bzero: a memset just before the free could be optimised away.
+LineReader::~LineReader() { explicit_bzero(buf_, capacity_); }
 
 bool LineReader::has_line() const {
-    return std::memchr(buf_.get() + start_, '\n', end_ - start_) != nullptr;
+    return std::memchr(buf_ + start_, '\n', end_ - start_) != nullptr;
 }
 
 LineReader::Next LineReader::next(std::string_view& line, std::size_t max_len) {
     if (max_len > capacity_) max_len = capacity_;
-    char* base = buf_.get();
+    char* base = buf_;
     const void* hit = std::memchr(base + start_ + scanned_, '\n', end_ - start_ - scanned_);
     if (!hit) {
         scanned_ = end_ - start_;
@@ -42,24 +47,24 @@ LineReader::Next LineReader::next(std::string_view& line, std::size_t max_len) {
 }
 
 void LineReader::wipe_consumed() {
-    std::memset(buf_.get(), 0, start_);
+    std::memset(buf_, 0, start_);
 }
 
 std::span<char> LineReader::space() {
     if (start_ > 0) {  // slide unconsumed bytes to the front
-        std::memset(buf_.get(), 0, start_);
-        std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
+        std::memset(buf_, 0, start_);
+        std::memmove(buf_, buf_ + start_, end_ - start_);
         end_ -= start_;
         start_ = 0;
-        std::memset(buf_.get() + end_, 0, capacity_ - end_);
+        std::memset(buf_ + end_, 0, capacity_ - end_);
     }
-    return {buf_.get() + end_, capacity_ - end_};
+    return {buf_ + end_, capacity_ - end_};
 }
 
 void LineReader::commit(std::size_t n) { end_ += n; }
 
 void LineReader::discard_buffered() {
-    std::memset(buf_.get(), 0, capacity_);
+    std::memset(buf_, 0, capacity_);
     start_ = end_ = scanned_ = 0;
     discarding_ = false;
 }

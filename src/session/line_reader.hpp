@@ -12,6 +12,14 @@ namespace pop3d::session {
 class LineReader {
 public:
     explicit LineReader(std::size_t capacity);
+    // Works in storage the caller owns and outlives the reader (tests look
+    // at it after the reader is gone).
+    explicit LineReader(std::span<char> storage);
+    // Wipes the whole buffer: a stop or an end() can leave pipelined lines
+    // (PASS, AUTH responses) unconsumed in it.
+    ~LineReader();
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
 
     enum class Next { line, too_long, need_more };
     // The next complete line, without its LF or CRLF. max_len counts the
@@ -29,7 +37,8 @@ public:
     bool has_line() const;
 
 private:
-    std::unique_ptr<char[]> buf_;
+    std::unique_ptr<char[]> owned_;  // empty with caller storage
+    char* buf_;
     std::size_t capacity_;
     std::size_t start_ = 0;     // first unconsumed byte
     std::size_t end_ = 0;       // end of buffered bytes

@@ -139,7 +139,9 @@ SessionEnd Session::run() {
     }
     flush();
 
-    const std::string why(to_string(*end_));
+    std::string why(to_string(*end_));
+    // Refusals past the cap were not logged one by one.
+    if (refusals_ > kMaxRefusalLines) why += " unlogged_refusals=" + std::to_string(refusals_ - kMaxRefusalLines);
     if (state_ == State::transaction) {
         // After a failed or missing UPDATE nothing was deleted.
         const Tally t = final_tally_ ? *final_tally_ : tally(false);

@@ -63,6 +63,7 @@ public:
     // PLAIN's three 255-octet fields in base64, with CRLF.
     static constexpr std::size_t kMaxSaslLine = 1024 + 2;
     static constexpr std::size_t kInputBuffer = 2048;
+    static constexpr unsigned kMaxRefusalLines = 10;  // per session
 
     // throttle: failed logins per address across sessions (nullptr: this session's only).
     // connection: who the caller's log lines say this is (its session id).
@@ -113,8 +114,9 @@ private:
     std::chrono::milliseconds fail_delay(unsigned recent) const;
     bool plaintext_allowed() const;
     // Before login: the client may not go on as it asked. Answers, logs
-    // why, and counts it as a command error (a client looping on a
-    // refusal could otherwise fill the log).
+    // why, and counts it as a command error. Only the first
+    // kMaxRefusalLines are logged (max_command_errors may be 0: no limit);
+    // the session's last line counts the rest.
     void refuse(std::string_view response, const log::Event& event, std::string_view fields);
     std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
@@ -155,6 +157,7 @@ private:
     Clock::time_point login_deadline_;
     unsigned command_errors_ = 0;
     unsigned auth_failures_ = 0;
+    unsigned refusals_ = 0;
 
     std::string user_;  // name given by USER, waiting for PASS
     bool sasl_pending_ = false;  // "+ " sent: the next line is the SASL response

@@ -17,7 +17,7 @@
 namespace pop3d::session {
 
 void Session::refuse(std::string_view response, const log::Event& event, std::string_view fields) {
-    log::write(event, fields);
+    if (++refusals_ <= kMaxRefusalLines) log::write(event, fields);
     protocol_error(response);
 }
 

@@ -43,6 +43,7 @@ class ConfigureTest(unittest.TestCase):
         self.assertIn('#define POP3D_DEFAULT_CONFIG_FILE "/etc/p/pop3d.conf"', header)
         self.assertIn('#define POP3D_RUNSTATEDIR "/run/p"', header)
         self.assertIn('#define POP3D_SBINDIR "/opt/p/sbin"', header)
+        self.assertIn('#define POP3D_DOCDIR "/opt/p/share/doc/pop3d"', header)
         self.assertIn('#define POP3D_DEFAULT_MAILBOX "/var/spool/mail/%u"', header)
         self.assertIn('#define POP3D_DEFAULT_PAM_SERVICE "popper"', header)
         with open(os.path.join(self.dir, "config.mk")) as f:

@@ -13,17 +13,24 @@ are skipped as an ordinary user."""
 import grp
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import unittest
 
-from harness import IS_ROOT, POP3D, Env, free_port, have
+from harness import IS_ROOT, POP3D, ROOT, Env, free_port, have
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOBODY = pwd.getpwnam("nobody")
 FINDING = ("ok: ", "warning: ", "error: ")
+
+
+def docdir():
+    """Where make install puts README and the examples (configure's docdir)."""
+    with open(os.path.join(ROOT, "src", "build_config.h")) as f:
+        return re.search(r'^#define POP3D_DOCDIR "(.*)"$', f.read(), re.M).group(1)
 
 
 def tls_built_in():
@@ -248,6 +255,8 @@ class SelfCheckTest(unittest.TestCase):
         pam = self.env.pam_dir
         r = self.check("pam_service=nosuch")
         self.assertOnlyError(r, f"no PAM service file {pam}/nosuch and no {pam}/other: every login fails")
+        # The hint names the example make install wrote, not a file of the source tree.
+        self.assertOnlyError(r, f"(copy {docdir()}/examples/pam.d/pop3 to {pam}/nosuch)")
         with open(os.path.join(pam, "other"), "w") as f:
             f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
         r = self.check("pam_service=nosuch")

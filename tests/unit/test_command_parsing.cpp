@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 
 using namespace pop3d;
@@ -126,4 +127,18 @@ TEST(LineReader, WipeClearsConsumedBytes) {
     EXPECT_EQ(std::string(p, 11), std::string(11, '\0'));
     auto sp = r.space();  // the rest moved to the front, nothing of the password left
     EXPECT_EQ(std::string(sp.data() - 2, 2), "NO");
+}
+
+// A stop or an end() leaves the line just read, and lines pipelined after
+// it, unconsumed: the reader wipes them when it goes.
+TEST(LineReader, DestructorWipesUnconsumedLines) {
+    std::array<char, 64> storage{};
+    {
+        LineReader r(storage);
+        feed(r, "PASS secret\r\nAUTH PLAIN AGJvYgBzZWNyZXQ=\r\n");
+        std::string_view line;
+        ASSERT_EQ(r.next(line, 255), LineReader::Next::line);
+        EXPECT_EQ(line, "PASS secret");
+    }
+    EXPECT_EQ(std::string(storage.data(), storage.size()), std::string(storage.size(), '\0'));
 }

@@ -6,13 +6,12 @@
 #include "auth/sasl_plain.hpp"
 #include "common/text.hpp"
 #include "fakes.hpp"
+#include "log_capture.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -22,29 +21,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-// Sends the log to a file for the life of the object.
-class LogCapture {
-public:
-    LogCapture() {
-        char path[] = "/tmp/pop3d-unit-log-XXXXXX";
-        const int fd = ::mkstemp(path);
-        if (fd >= 0) ::close(fd);
-        path_ = path;
-        log::use_file(path_, nullptr);
-    }
-    ~LogCapture() {
-        log::use_stderr();
-        ::unlink(path_.c_str());
-    }
-    std::string text() const {
-        std::ifstream in(path_);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    std::string path_;
-};
 
 class LoginSafetyTest : public ::testing::Test {
 protected:

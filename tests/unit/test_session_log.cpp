@@ -2,41 +2,16 @@
 // login, and the connection (session id) the caller gave it.
 #include "auth/sasl_plain.hpp"
 #include "fakes.hpp"
+#include "log_capture.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <fstream>
 
 using namespace pop3d;
 using namespace pop3d::testing;
 
 namespace {
-
-// Sends the log to a file for the life of the object.
-class LogCapture {
-public:
-    LogCapture() {
-        char path[] = "/tmp/pop3d-unit-log-XXXXXX";
-        const int fd = ::mkstemp(path);
-        if (fd >= 0) ::close(fd);
-        path_ = path;
-        log::use_file(path_, nullptr);
-    }
-    ~LogCapture() {
-        log::use_stderr();
-        ::unlink(path_.c_str());
-    }
-    std::string text() const {
-        std::ifstream in(path_);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    std::string path_;
-};
 
 class SessionLogTest : public ::testing::Test {
 protected:
@@ -99,6 +74,22 @@ TEST_F(SessionLogTest, RefusalsCountAsCommandErrors) {
     const std::string log = run({"USER alice\r\nUSER alice\r\nUSER alice\r\nUSER alice\r\n"});
     EXPECT_NE(output.find("-ERR too many errors, closing connection"), std::string::npos) << output;
     EXPECT_NE(log.find("reason=errors"), std::string::npos) << log;
+}
+
+TEST_F(SessionLogTest, RefusalLinesAreCappedWithoutAnErrorLimit) {
+    // max_command_errors = 0 cuts no one: a client looping on STLS must
+    // still not write a line per command.
+    settings.max_command_errors = 0;
+    std::string input;
+    for (int i = 0; i < 25; ++i) input += "STLS\r\n";
+    const std::string log = run({input + "QUIT\r\n"});
+    std::size_t lines = 0;
+    for (std::size_t at = log.find("STLS refused"); at != std::string::npos; at = log.find("STLS refused", at + 1))
+        ++lines;
+    EXPECT_EQ(lines, session::Session::kMaxRefusalLines) << log;
+    EXPECT_NE(log.find("disconnect rip=192.0.2.1 reason=QUIT unlogged_refusals=15 session=sess1234\n"),
+              std::string::npos)
+        << log;
 }
 
 TEST_F(SessionLogTest, ExpungeFailedNamesTheClient) {

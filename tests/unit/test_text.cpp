@@ -43,3 +43,10 @@ TEST(Text, CountPutsTheNounInTheSingularOnlyForOne) {
     EXPECT_EQ(text::count(2, "failed login"), "2 failed logins");
     EXPECT_EQ(text::count(18446744073709551615ULL, "octet"), "18446744073709551615 octets");
 }
+
+TEST(Text, ParentOfIsTheDirectoryPart) {
+    EXPECT_EQ(text::parent_of("/run/pop3d.pid"), "/run");
+    EXPECT_EQ(text::parent_of("/var/mail/alice"), "/var/mail");
+    EXPECT_EQ(text::parent_of("/x"), "/");
+    EXPECT_EQ(text::parent_of("x"), ".");
+}
