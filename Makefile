@@ -87,6 +87,8 @@ CORE_SRCS := \
 	src/app/failure_table.cpp \
 	src/app/login_gate.cpp \
 	src/app/host_throttle.cpp \
+	src/app/session_registry.cpp \
+	src/app/control.cpp \
 	src/app/spool_opener.cpp \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \
