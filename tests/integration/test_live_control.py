@@ -45,7 +45,8 @@ def new_log(env, since):
 
 
 def session_ids(log, pattern):
-    return re.findall(pattern + r".* session=([0-9a-z]{8})$", log, re.M)
+    """The session ids of the log lines whose text (after the level) starts with pattern."""
+    return re.findall(r"^\S+ pop3d\[\d+\]: \w+: " + pattern + r".* session=([0-9a-z]{8})$", log, re.M)
 
 
 class LiveControlTest(EnvTestCase):
