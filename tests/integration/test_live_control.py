@@ -14,6 +14,7 @@ import unittest
 from fixtures import simple
 from harness import IS_ROOT, POP3D, ROOT, Env, EnvTestCase, default_launcher, wait_for
 from test_log_catalogue import catalogue, event_of, events
+from test_tls import TlsEnvTestCase, starttls
 
 KICKED = b"-ERR [SYS/TEMP] session ended by the administrator"
 BLOCKED = b"-ERR [SYS/TEMP] Service temporarily unavailable: too many failed logins from your address"
@@ -180,6 +181,26 @@ class LiveControlTest(EnvTestCase):
         self.assertIn("unblocked 127.0.0.1 (2 failed logins forgotten)\n", log)
         self.assertIn("unblocked every address (1 address, 2 failed logins forgotten)\n", log)
         self.check_lines_are_catalogued(log)
+
+
+class KickInsideTlsTest(TlsEnvTestCase):
+    """A session inside STLS waits in the TLS read path: the kick reaches it
+    there too (make check-tls runs it)."""
+    launcher = "threads"
+
+    def test_kick_ends_a_tls_session(self):
+        mail = simple(3)
+        self.env.write_mailbox("alice", mail)
+        c = self.connect()
+        self.assertEqual(starttls(c, self.cert), b"+OK begin TLS negotiation")
+        self.assertTrue(c.login("alice").startswith(b"+OK"))
+        self.assertEqual(c.cmd("DELE 1"), b"+OK message 1 deleted")
+        r = control(self.env, "kick", "alice")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^ended session \w{8} \(alice from 127\.0\.0\.1\)\n$")
+        self.assertEqual(c.line(), KICKED)
+        self.assertEqual(c.sock.recv(100), b"")  # close_notify, then the close
+        self.assertEqual(self.env.read_mailbox("alice"), mail)
 
 
 class DocumentedTest(unittest.TestCase):
