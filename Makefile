@@ -87,6 +87,8 @@ CORE_SRCS := \
 	src/app/failure_table.cpp \
 	src/app/login_gate.cpp \
 	src/app/host_throttle.cpp \
+	src/app/session_registry.cpp \
+	src/app/control.cpp \
 	src/app/spool_opener.cpp \
 	src/app/serve.cpp \
 	src/app/daemon.cpp \
@@ -168,7 +170,7 @@ check: $(CHECK_DEPS)
 # For a build configured --with-openssl: the unit tests, the TLS and SASL
 # tests, and the protocol, auth and launcher suites (CI runs it next to the
 # full make check of the default build).
-TLS_SUITES := test_tls,test_sasl,test_protocol,test_auth,test_launchers,test_sandbox,test_selfcheck
+TLS_SUITES := test_tls,test_sasl,test_protocol,test_auth,test_launchers,test_sandbox,test_selfcheck,test_live_control
 check-tls: $(POP3D) $(UNIT_TESTS) $(TEST_PAM_MODULE) $(TEST_FAULTS)
 	@test "$(HAVE_TLS)" = 1 || { echo "check-tls: configure --with-openssl first"; exit 1; }
 	@python3 tests/run_tests.py --pop3d $(POP3D) --unit $(UNIT_TESTS) --only $(TLS_SUITES) --with-unit

@@ -124,7 +124,7 @@ class CountingResult(unittest.TextTestResult):
 
 # The protocol suites that run again under every other launch mode.
 PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients", "test_sasl", "test_proxy",
-                   "test_hardening.FailureBudgetTest", "test_local_user"]
+                   "test_hardening.FailureBudgetTest", "test_local_user", "test_live_control.LiveControlTest"]
 OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
 
 

@@ -86,6 +86,7 @@ struct Daemon {
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<tls::Context> tls;  // for new connections; replaced on SIGHUP
     std::unique_ptr<HostThrottle> throttle;  // failed logins per address and login slots, shared with every session
+    std::unique_ptr<SessionRegistry> sessions;  // the live sessions, for pop3d who and kick
     net::ConnectionTable table;
     RateLimitedLog limited;
     std::map<pid_t, Peer> children;  // fork model: pid -> its client
@@ -103,6 +104,7 @@ struct ThreadStart {
     bool implicit_tls;
     net::ConnectionTable* table;
     session::LoginThrottle* throttle;
+    SessionRegistry* sessions;
 };
 
 extern "C" void* session_thread(void* arg) noexcept {
@@ -110,7 +112,7 @@ extern "C" void* session_thread(void* arg) noexcept {
     const log::ConnectionScope scope(start->peer);
     try {
         serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
-                         start->tls, start->implicit_tls, start->throttle);
+                         start->tls, start->implicit_tls, start->throttle, start->sessions);
     } catch (const std::exception& e) {
         log::write(log::event::session_aborted, start->peer.text() + ": " + e.what());
     } catch (...) {
@@ -133,7 +135,7 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
     auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table,
-                                                                  d.throttle.get()});
+                                                           d.throttle.get(), d.sessions.get()});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
@@ -162,7 +164,7 @@ bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) 
         net::reset_after_fork();
         try {
             serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
-                             d.throttle.get());
+                             d.throttle.get(), d.sessions.get());
         } catch (const std::exception& e) {
             log::write(log::event::session_aborted, peer.text() + ": " + e.what());
             ::_exit(1);
@@ -349,8 +351,9 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     priv::lookup_group(initial.mail_group);
 
     Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
-             nullptr, {}, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
+             nullptr, nullptr, {}, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
     d.throttle = HostThrottle::open(*d.config);
+    d.sessions = open_session_registry(*d.config);
     std::string names;
     for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
     log::write(log::event::listening, names + " (" + d.config->process_model + ", max " +

@@ -70,6 +70,12 @@ std::unique_ptr<FailureTable> FailureTable::open(const std::string& path, std::c
     return p ? std::make_unique<FailureTable>(static_cast<Layout*>(p), window) : nullptr;
 }
 
+std::unique_ptr<FailureTable> FailureTable::attach(const std::string& path, std::chrono::seconds window,
+                                                   std::string* error) {
+    void* p = shared_state::attach(path, kKind, error);
+    return p ? std::make_unique<FailureTable>(static_cast<Layout*>(p), window) : nullptr;
+}
+
 FailureTable::~FailureTable() { shared_state::unmap(map_, kKind); }
 
 template <typename F>
@@ -129,6 +135,33 @@ void FailureTable::return_guess(std::string_view address) {
         if (s && s->count > 0) --s->count;
         return Guess{};
     });
+}
+
+std::optional<unsigned> FailureTable::forget(std::string_view address) {
+    if (!net::address_key(address)) return std::nullopt;
+    // The count as reserve_guess sees it: one from an expired window is 0 already.
+    return with_slot(address, false, [](Slot* s, std::uint32_t) {
+        const unsigned n = s ? s->count : 0u;
+        if (s) *s = Slot{};
+        return n;
+    });
+}
+
+FailureTable::Forgotten FailureTable::forget_all() {
+    Forgotten f;
+    const shared_state::RobustLock lock(&map_->mutex);
+    if (!lock) return f;
+    const std::uint32_t now = now_seconds();
+    const auto window = static_cast<std::uint32_t>(window_.load());
+    for (Slot& s : map_->slots) {
+        const bool current = s.used && now - s.window_start < window && s.window_start <= now;
+        if (current && s.count > 0) {
+            ++f.addresses;
+            f.failures += s.count;
+        }
+        s = Slot{};
+    }
+    return f;
 }
 
 }  // namespace pop3d::app

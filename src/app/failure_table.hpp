@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pop3d::app {
@@ -24,6 +25,10 @@ public:
     // path empty: anonymous memory. `error` says why the file was not used.
     static std::unique_ptr<FailureTable> open(const std::string& path, std::chrono::seconds window,
                                               std::string* error);
+    // The table in the file at path, only when it exists and is good
+    // (pop3d unblock): never created, no memory fallback.
+    static std::unique_ptr<FailureTable> attach(const std::string& path, std::chrono::seconds window,
+                                                std::string* error);
     // Why open() would not use the file at path ("" when it would or there is
     // none): pop3d -t. Only reads.
     static std::string file_fault(const std::string& path);
@@ -35,6 +40,15 @@ public:
     void return_guess(std::string_view address) override;
     // Failed logins from this address in the current window (0 without a key).
     unsigned failures(std::string_view address);
+    // pop3d unblock: forgets the failed logins counted for the address's
+    // key (an IPv6 /64). The failures forgotten (counted in the current
+    // window), or nullopt when the address has no key.
+    std::optional<unsigned> forget(std::string_view address);
+    struct Forgotten {
+        unsigned addresses = 0;  // keys with failures in their current window
+        unsigned long failures = 0;
+    };
+    Forgotten forget_all();
     void set_window(std::chrono::seconds window) { window_ = window.count(); }  // SIGHUP, with sessions running
 
     static constexpr std::size_t kSlots = 4096;  // addresses remembered (128 KiB)

@@ -1,5 +1,6 @@
 // pop3d: option parsing and the choice of launch mode. Only this file and
 // net/ know how the process was started.
+#include "app/control.hpp"
 #include "app/daemon.hpp"
 #include "app/host_throttle.hpp"
 #include "app/self_check.hpp"
@@ -33,12 +34,13 @@ namespace {
 using namespace pop3d;
 
 constexpr const char* kUsage =
-    "usage: pop3d [-f] [-l ADDR[:PORT]]... [-c FILE] [-o KEY=VALUE]...   standalone daemon\n"
-    "       pop3d -i [-c FILE] [-o KEY=VALUE]...                         one client on stdin/stdout\n"
+    "usage: pop3d [-f] [-l ADDR[:PORT]]... [-c FILE] [-o KEY=VALUE]...    daemon\n"
+    "       pop3d -i [-c FILE] [-o KEY=VALUE]...       one client on stdin/stdout\n"
+    "       pop3d [-c FILE] [-o KEY=VALUE]... who | kick USER | unblock ADDR|all\n"
     "       pop3d -t | -T | -V | -h | --version | --help\n"
     "  -f            stay in the foreground and log to stderr too (systemd, tests)\n"
-    "  -l ADDR[:PORT][/tls]  listen here (repeatable; [v6addr]:port, *:port; /tls: pop3s);\n"
-    "                default *:110\n"
+    "  -l ADDR[:PORT][/tls]  listen here (repeatable; [v6addr]:port, *:port;\n"
+    "                /tls: pop3s); default *:110\n"
     "  -i            serve one client on stdin/stdout (inetd, systemd Accept=yes)\n"
     "  -c FILE       configuration file (default " POP3D_DEFAULT_CONFIG_FILE ")\n"
     "  -o KEY=VALUE  override one configuration key (repeatable)\n"
@@ -46,6 +48,10 @@ constexpr const char* kUsage =
     "  -T            print the effective configuration and exit\n"
     "  -V, --version print the version and exit\n"
     "  -h, --help    print this help and exit\n"
+    "Commands, for root, with the daemon's -c and -o (they read its runtime_dir):\n"
+    "  who           list the live sessions: id, user, address, since, state, pid\n"
+    "  kick USER     end USER's sessions (-ERR to the client, no deletions done)\n"
+    "  unblock ADDR|all  forget ADDR's failed logins (IPv6: its /64), or all\n"
     "Started by systemd socket activation, pop3d serves the sockets it was given.\n";
 
 // The GNU spellings admins try first; the same as -V and -h.
@@ -91,10 +97,11 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
     }
     net::install_signal_handlers();
     const auto throttle = app::HostThrottle::open(loaded.config);  // shared with the other inetd processes
+    const auto sessions = app::open_session_registry(loaded.config);
     const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config, session);
     if (!peer) return 1;  // a trusted proxy sent no good PROXY header (logged)
     app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, *peer, tls, implicit_tls,
-                          throttle.get());
+                          throttle.get(), sessions.get());
     return 0;
 }
 
@@ -231,8 +238,16 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (optind < argc) {
-        std::cerr << "pop3d: unexpected argument '" << argv[optind] << "'\n" << kUsage;
-        return 2;
+        if (!app::is_control_command(argv[optind])) {
+            std::cerr << "pop3d: unexpected argument '" << argv[optind] << "'\n" << kUsage;
+            return 2;
+        }
+        if (opt.mode != Mode::daemon || opt.foreground || !opt.listen.empty()) {
+            std::cerr << "pop3d: " << argv[optind] << " takes only -c and -o\n" << kUsage;
+            return 2;
+        }
+        return app::run_control(opt.source, std::vector<std::string>(argv + optind, argv + argc), std::cout,
+                                std::cerr);
     }
     if (!opt.listen.empty()) {  // -l wins over the listen key
         std::string all;

@@ -5,6 +5,7 @@
 #include "app/failure_table.hpp"
 #include "app/login_gate.hpp"
 #include "app/self_check_parts.hpp"
+#include "app/session_registry.hpp"
 #include "common/filesystem_kind.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
@@ -116,6 +117,8 @@ void runtime_files(const std::string& dir, CheckReport& r) {
         r.error(f + ": failed logins would be counted per process only");
     if (const std::string f = LoginGate::file_fault(dir + "/logins"); !f.empty())
         r.error(f + ": max_concurrent_logins would apply per process only");
+    if (const std::string f = SessionRegistry::file_fault(dir + "/sessions"); !f.empty())
+        r.error(f + ": pop3d who and kick would not see the sessions");
 }
 
 void session_files(const std::string& dir, CheckReport& r) {

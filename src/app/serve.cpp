@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include "app/runtime_dir.hpp"
 #include "app/spool_opener.hpp"
 #include "auth/pam_authenticator.hpp"
 #include "build_config.h"
@@ -79,12 +80,26 @@ std::optional<Peer> identify_peer(int in_fd, const config::Config& c, const std:
     return header.has_client ? Peer{header.client, peer.address, session} : peer;
 }
 
+std::unique_ptr<SessionRegistry> open_session_registry(const config::Config& c) {
+    return open_in_runtime_dir(c, "sessions", "pop3d who and kick do not see these sessions",
+                               [](const std::string& path, std::string* error) {
+                                   return SessionRegistry::open(path, error);
+                               });
+}
+
 void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const Peer& peer,
-                      std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle) {
+                      std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle,
+                      SessionRegistry* sessions) {
     const auth::ClientInfo client{peer.address};
     const log::ConnectionScope log_scope(peer);
+    // Listed from here to the end, after the transport and the session are gone.
+    const std::unique_ptr<SessionRegistry::Entry> listed = sessions ? sessions->enter(peer) : nullptr;
+    if (sessions && !listed)
+        log::write(log::event::not_listed, "every one of the " + std::to_string(SessionRegistry::kSlots) +
+                                               " slots of the session registry is taken");
     net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
                                std::chrono::seconds(c.login_timeout), peer.text());
+    if (listed) transport.stop_also_when([entry = listed.get()] { return entry->kicked(); });
     transport.refuse_proxy_header();  // a header here comes from an untrusted address, or a second one
     auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
     SpoolOpener opener(c, scope);
@@ -93,6 +108,7 @@ void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scop
     if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
     session::Session session(transport, authenticator, opener, clock, session_settings(c, peer.address), client,
                              throttle, peer);
+    session.set_observer(listed.get());
     session.run();
 }
 

@@ -2,6 +2,7 @@
 // shares (inetd, systemd Accept=yes, a forked child, a session thread).
 #pragma once
 
+#include "app/session_registry.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
 #include "priv/credentials.hpp"
@@ -44,9 +45,15 @@ std::optional<Peer> identify_peer(int in_fd, const config::Config& config, const
 // login: for the whole process (inetd, fork) or for this thread. With tls,
 // STLS is offered; with implicit_tls the handshake comes before the greeting.
 // throttle: the failed-login counts and login slots shared with other sessions.
+// sessions: where the session is listed for pop3d who, from here to its
+// end, and where pop3d kick finds it.
 // Every line logged meanwhile carries peer's address and session id.
 void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
-                      session::LoginThrottle* throttle = nullptr);
+                      session::LoginThrottle* throttle = nullptr, SessionRegistry* sessions = nullptr);
+
+// runtime_dir/sessions, or memory (with a warning: pop3d who cannot see
+// these sessions then).
+std::unique_ptr<SessionRegistry> open_session_registry(const config::Config& config);
 
 }  // namespace pop3d::app

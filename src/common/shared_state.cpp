@@ -96,6 +96,27 @@ void* map(const std::string& path, const Kind& kind, std::string* error) {
     return p;
 }
 
+void* attach(const std::string& path, const Kind& kind, std::string* error) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        *error = "cannot open " + path + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    if (std::string fault = stat_fault(fd.get(), path, kind); !fault.empty()) {
+        *error = std::move(fault);
+        return nullptr;
+    }
+    void* p = map_fd(fd.get(), kind.length);
+    if (!p) {
+        *error = "cannot map " + path + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    if (header_matches(*static_cast<const Header*>(p), kind)) return p;
+    ::munmap(p, kind.length);
+    *error = not_kind(path, kind);
+    return nullptr;
+}
+
 void unmap(void* block, const Kind& kind) {
     if (block) ::munmap(block, kind.length);
 }

@@ -28,6 +28,12 @@ struct Kind {
 void* map(const std::string& path, const Kind& kind, std::string* error);
 void unmap(void* block, const Kind& kind);
 
+// The block in the file at path, only if that file exists and passes the
+// checks map() makes; never creates it, never falls back to memory. For
+// the commands that look at what the running sessions share
+// (pop3d who, kick, unblock). nullptr: `error` says why.
+void* attach(const std::string& path, const Kind& kind, std::string* error);
+
 // Why map() would not use the file at path (so falls back to memory), or ""
 // when it would, or when there is none yet (map() makes it). Only reads:
 // for pop3d -t.

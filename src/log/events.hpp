@@ -37,12 +37,17 @@ inline constexpr Event logout{"logout", Level::info, true};
 inline constexpr Event disconnect{"disconnect", Level::info, true};
 inline constexpr Event session_aborted{"session aborted", Level::err, true};
 inline constexpr Event session_process_failed{"session process failed", Level::err, true};
+inline constexpr Event not_listed{"session not listed:", Level::warning};
 
 // ---- the maildrop and the spool, inside a session ----
 inline constexpr Event maildrop_too_large{"maildrop too large:", Level::warning};
 inline constexpr Event stale_lock_removed{"removed stale lock", Level::warning};
 inline constexpr Event no_session_lock{"no one-session-per-maildrop exclusion:", Level::warning};
 inline constexpr Event no_mail_group{"mail_group does not exist:", Level::warning};
+
+// ---- what an administrator did (pop3d kick, pop3d unblock) ----
+inline constexpr Event kicked{"session ended by the administrator", Level::notice};
+inline constexpr Event unblocked{"unblocked", Level::notice};
 
 // ---- the daemon and its setup ----
 inline constexpr Event listening{"listening on", Level::notice};

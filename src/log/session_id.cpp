@@ -22,18 +22,21 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
     return x ^ (x >> 31);
 }
 
-// The same for every process of the host until the next boot: processes
-// that never talk to each other still draw from one permutation.
-std::uint64_t boot_key() {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    std::string id;
-    std::getline(in, id);
-    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-    for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
-    return h;
-}
-
 }  // namespace
+
+std::uint64_t boot_key() {
+    // The same for every process of the host until the next boot: processes
+    // that never talk to each other still draw from one permutation.
+    static const std::uint64_t key = [] {
+        std::ifstream in("/proc/sys/kernel/random/boot_id");
+        std::string id;
+        std::getline(in, id);
+        std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+        for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
+        return h;
+    }();
+    return key;
+}
 
 std::string session_id_for(std::uint32_t pid, std::uint32_t count, std::uint64_t key) {
     const std::uint64_t value = (std::uint64_t{pid} & 0x3fffff) << 18 | (count & 0x3ffff);
@@ -51,9 +54,8 @@ std::string session_id_for(std::uint32_t pid, std::uint32_t count, std::uint64_t
 }
 
 std::string new_session_id() {
-    static const std::uint64_t key = boot_key();
     static std::atomic<std::uint32_t> count{0};
-    return session_id_for(static_cast<std::uint32_t>(::getpid()), count++, key);
+    return session_id_for(static_cast<std::uint32_t>(::getpid()), count++, boot_key());
 }
 
 }  // namespace pop3d::log

@@ -20,4 +20,8 @@ std::string new_session_id();
 // sessions of one process; after a reboot the ids are others.
 std::string session_id_for(std::uint32_t pid, std::uint32_t count, std::uint64_t key);
 
+// A hash of the boot id (/proc/sys/kernel/random/boot_id): the same for
+// every process of the host until the next boot.
+std::uint64_t boot_key();
+
 }  // namespace pop3d::log

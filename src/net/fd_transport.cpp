@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,24 +22,6 @@ namespace pop3d::net {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-namespace {
-
-// Waits for `events` on fd until deadline, waking up for a stop request.
-// Returns 1 ready, 0 timeout, -1 error, -2 stop.
-int wait_for(int fd, short events, steady_clock::time_point deadline) {
-    for (;;) {
-        if (stop_requested()) return -2;
-        const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now());
-        if (left.count() <= 0) return 0;
-        pollfd p[2] = {{fd, events, 0}, {stop_fd(), POLLIN, 0}};
-        const int rc = ::poll(p, stop_fd() >= 0 ? 2 : 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
-        if (rc < 0 && errno != EINTR) return -1;
-        if (rc > 0 && p[0].revents != 0 && !stop_requested()) return 1;
-    }
-}
-
-}  // namespace
-
 FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::shared_ptr<tls::Context> tls,
                          milliseconds handshake_timeout, std::string peer)
     : in_(in_fd),
@@ -48,6 +32,24 @@ FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::
       peer_(peer.empty() ? "rip=unknown" : std::move(peer)) {
     ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
     if (tls_) ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
+}
+
+int FdTransport::wait_for(int fd, short events, steady_clock::time_point deadline) const {
+    // Inside the wait, and only there, the wake signal may come in (see stop_flag.hpp).
+    sigset_t open_to_wake;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &open_to_wake);
+    sigdelset(&open_to_wake, kWakeSignal);
+    for (;;) {
+        if (stopping()) return -2;
+        const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now());
+        if (left.count() <= 0) return 0;
+        const auto wait = std::min<long long>(left.count(), 1 << 30);
+        const timespec ts{static_cast<time_t>(wait / 1000), static_cast<long>(wait % 1000) * 1000000};
+        pollfd p[2] = {{fd, events, 0}, {stop_fd(), POLLIN, 0}};
+        const int rc = ::ppoll(p, stop_fd() >= 0 ? 2 : 1, &ts, &open_to_wake);
+        if (rc < 0 && errno != EINTR) return -1;
+        if (rc > 0 && p[0].revents != 0 && !stopping()) return 1;
+    }
 }
 
 FdTransport::~FdTransport() {
@@ -98,7 +100,7 @@ bool FdTransport::write(const char* data, std::size_t len) {
     return stream_ ? write_tls(data, len) : write_plain(data, len);
 }
 
-bool FdTransport::stopping() const { return stop_requested(); }
+bool FdTransport::stopping() const { return stop_requested() || kicked(); }
 
 steady_clock::time_point FdTransport::send_deadline() const {
     return steady_clock::now() + std::min(send_timeout_, std::max(send_limit_, milliseconds(0)));

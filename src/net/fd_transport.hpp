@@ -8,6 +8,7 @@
 #include "tls/tls.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ public:
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
     bool write(const char* data, std::size_t len) override;
     bool stopping() const override;
+    bool kicked() const override { return kicked_ && kicked_(); }
+    // The session also stops, at its next command boundary, once `kicked`
+    // says so (pop3d kick). It is asked before each wait and whenever a
+    // wait is cut short by net::kWakeSignal.
+    void stop_also_when(std::function<bool()> kicked) { kicked_ = std::move(kicked); }
     void limit_send_time(std::chrono::milliseconds most) override { send_limit_ = most; }
     bool tls_active() const override { return stream_ != nullptr; }
     bool tls_startable() const override { return tls_ != nullptr && stream_ == nullptr; }
@@ -39,6 +45,9 @@ public:
     void refuse_proxy_header() { refuse_proxy_header_ = true; }
 
 private:
+    // Waits for `events` on fd until deadline, waking up for a stop or a
+    // kick. Returns 1 ready, 0 timeout, -1 error, -2 stop.
+    int wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) const;
     std::chrono::steady_clock::time_point send_deadline() const;
     bool write_plain(const char* data, std::size_t len);
     bool write_tls(const char* data, std::size_t len);
@@ -53,6 +62,7 @@ private:
     std::string peer_;  // for the log: "rip=A"
     bool refuse_proxy_header_ = false;
     bool first_read_done_ = false;
+    std::function<bool()> kicked_;
 };
 
 // Numeric address of the peer of fd ("192.0.2.1", "2001:db8::1", "fe80::2"

@@ -1,5 +1,6 @@
 #include "net/stop_flag.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ void poke(int fd) noexcept {
 }
 
 extern "C" void on_stop_signal(int) { request_stop(); }
+
+extern "C" void on_wake_signal(int) {}  // a wait returns EINTR; the flag says the rest
 
 extern "C" void on_reload_signal(int) {
     g_reload.store(true);
@@ -76,6 +79,15 @@ void install_signal_handlers() {
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, nullptr);
+    struct sigaction wake {};
+    sigemptyset(&wake.sa_mask);
+    wake.sa_flags = 0;  // no SA_RESTART: the wait must return
+    wake.sa_handler = on_wake_signal;
+    sigaction(kWakeSignal, &wake, nullptr);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, kWakeSignal);
+    ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
 }
 
 }  // namespace pop3d::net

@@ -23,6 +23,8 @@ inline constexpr std::string_view kLineTooLong = "-ERR line too long";
 inline constexpr std::string_view kTooManyErrors = "-ERR too many errors, closing connection";
 // SIGTERM: the last line of every session, idle or between commands.
 inline constexpr std::string_view kShuttingDown = "-ERR [SYS/TEMP] server shutting down, try again later";
+// pop3d kick: the last line of each of the user's sessions.
+inline constexpr std::string_view kKicked = "-ERR [SYS/TEMP] session ended by the administrator";
 inline constexpr std::string_view kNoSuchMessage = "-ERR no such message";
 inline constexpr std::string_view kMessageDeleted = "-ERR message is deleted";
 

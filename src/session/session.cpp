@@ -42,6 +42,7 @@ std::string_view to_string(SessionEnd end) {
     case SessionEnd::login_refused: return "maildrop-unavailable";
     case SessionEnd::io_error: return "io-error";
     case SessionEnd::stopped: return "shutdown";
+    case SessionEnd::kicked: return "kicked";
     }
     return "unknown";
 }
@@ -159,8 +160,9 @@ SessionEnd Session::run() {
 }
 
 void Session::shut_down() {
-    respond(reply::kShuttingDown);
-    end(SessionEnd::stopped);
+    const bool kicked = transport_.kicked();
+    respond(kicked ? reply::kKicked : reply::kShuttingDown);
+    end(kicked ? SessionEnd::kicked : SessionEnd::stopped);
 }
 
 void Session::dispatch(std::string_view line) {
@@ -247,6 +249,7 @@ void Session::cmd_quit(const Args&) {
     if (!retrieved_set_.empty() && maildrop_->writable().ok())
         for (std::size_t i = 0; i < deleted_.size(); ++i) deleted_[i] = deleted_[i] || retrieved_set_[i];
     const auto deleted = static_cast<std::size_t>(std::count(deleted_.begin(), deleted_.end(), true));
+    if (observer_) observer_->updating();
     const mailbox::Result r = maildrop_->expunge(deleted_);
     final_tally_ = tally(r.ok());
     maildrop_.reset();

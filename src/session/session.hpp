@@ -11,6 +11,7 @@
 #include "session/login_throttle.hpp"
 #include "session/maildrop_opener.hpp"
 #include "session/output_buffer.hpp"
+#include "session/session_observer.hpp"
 #include "session/transport.hpp"
 
 #include <sys/types.h>
@@ -52,6 +53,7 @@ enum class SessionEnd {
     login_refused,  // maildrop could not be opened after a good login
     io_error,       // write failed, or a message could not be streamed
     stopped,        // daemon shutting down
+    kicked,         // ended by the administrator (pop3d kick)
 };
 
 std::string_view to_string(SessionEnd end);
@@ -71,6 +73,8 @@ public:
             SessionSettings settings, auth::ClientInfo client, LoginThrottle* throttle = nullptr,
             log::Connection connection = {});
     SessionEnd run();
+    // Told of the login and of UPDATE (nullptr: nobody is).
+    void set_observer(SessionObserver* observer) { observer_ = observer; }
     const log::Connection& connection() const { return connection_; }
     const std::string& id() const { return connection_.session; }
 
@@ -86,7 +90,8 @@ private:
     // Sends what the output buffer holds; before login within the login deadline.
     bool flush();
     void end(SessionEnd why) { end_ = why; }
-    // The daemon is stopping: tell the client, end without UPDATE.
+    // The daemon is stopping, or the administrator ended this session: tell
+    // the client which, end without UPDATE.
     void shut_down();
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
@@ -149,6 +154,7 @@ private:
     auth::ClientInfo client_;
     LoginThrottle* throttle_;
     log::Connection connection_;
+    SessionObserver* observer_ = nullptr;
 
     LineReader reader_{kInputBuffer};
     OutputBuffer out_;

@@ -267,6 +267,7 @@ void Session::login(const auth::Account& account) {
     state_ = State::transaction;
     transport_.limit_send_time(std::chrono::milliseconds::max());  // from now on the send timeout alone
     account_name_ = account.name;
+    if (observer_) observer_->logged_in(account.name);
     const auto [n, octets] = totals();
     respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
     log::write(log::event::login, "user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +

@@ -18,13 +18,18 @@ class Transport {
 public:
     virtual ~Transport() = default;
     // Waits at most `timeout` for some bytes. `stopped` means the daemon is
-    // shutting down and the session should end at this command boundary.
+    // shutting down, or the session was kicked, and the session should end
+    // at this command boundary.
     virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
-    // Whether the daemon is shutting down: checked before each command, so
-    // that commands the client pipelined are not run once a stop came.
+    // Whether the daemon is shutting down or the session was kicked:
+    // checked before each command, so that commands the client pipelined
+    // are not run once a stop came.
     virtual bool stopping() const { return false; }
+    // Whether the stop is the administrator's for this session alone
+    // (pop3d kick) rather than the daemon's shutdown: the client is told which.
+    virtual bool kicked() const { return false; }
     // Writes from now on give up after `most` at the latest, when that is
     // shorter than the send timeout (milliseconds::max(): the send timeout
     // alone). Before login the session keeps it at what is left of the

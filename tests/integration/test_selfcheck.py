@@ -221,6 +221,15 @@ class SelfCheckTest(unittest.TestCase):
         self.assertOnlyError(r, f"{table} is not a private regular file of the right size (remove it): "
                                 "failed logins would be counted per process only")
 
+    def test_session_registry_the_daemon_refuses_is_an_error(self):
+        registry = os.path.join(self.env.run_dir, "sessions")
+        with open(registry, "w") as f:
+            f.write("not a registry\n")
+        os.chmod(registry, 0o600)
+        r = self.check()
+        self.assertOnlyError(r, f"{registry} is not a private regular file of the right size (remove it): "
+                                "pop3d who and kick would not see the sessions")
+
     def test_runtime_dir_writable_by_others_is_a_warning(self):
         os.chmod(self.env.run_dir, 0o777)
         r = self.check()

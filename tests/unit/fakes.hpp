@@ -60,6 +60,7 @@ public:
     }
     void limit_send_time(std::chrono::milliseconds most) override { send_limits.push_back(most); }
     bool stopping() const override { return stop_after_reads >= 0 && timeouts.size() >= std::size_t(stop_after_reads); }
+    bool kicked() const override { return stop_is_kick; }
     bool tls_active() const override { return tls_on; }
     bool tls_startable() const override { return tls_capable && !tls_on; }
     bool start_tls() override {
@@ -76,6 +77,7 @@ public:
     bool tls_on = false;
     bool tls_handshake_ok = true;
     int stop_after_reads = -1;  // >= 0: a shutdown is requested once this many reads were made
+    bool stop_is_kick = false;  // the stop is pop3d kick's, not a shutdown
     std::vector<std::chrono::milliseconds> timeouts;
     std::vector<std::chrono::milliseconds> send_limits;  // limit_send_time, in order
 
