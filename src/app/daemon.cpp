@@ -338,7 +338,7 @@ void update_status(Daemon& d) {
     const std::size_t n = d.table.count();
     if (n == d.last_status_count) return;
     d.last_status_count = n;
-    net::notify("STATUS=" + std::to_string(n) + " connection" + (n == 1 ? "" : "s"));
+    net::notify("STATUS=" + text::count(n, "connection"));
 }
 
 }  // namespace
