@@ -1,8 +1,7 @@
 // The one address rule: the plain text logs show and the key the limits
 // count under (IPv6 per /64, zones dropped, v4-mapped as IPv4), in the
-// failure table's terms and in the daemon's connection table.
+// failure table's terms.
 #include "net/address_key.hpp"
-#include "net/connection_table.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -56,23 +55,4 @@ TEST(AddressKey, ASocketAddressWithAScopeIsLoggedPlain) {
     sockaddr un{};
     un.sa_family = AF_UNIX;
     EXPECT_EQ(socket_address_text(&un, sizeof un), "");
-}
-
-TEST(ConnectionTable, OneSlash64IsOneClient) {
-    ConnectionTable t;
-    EXPECT_EQ(t.admit("2001:db8:1:2::1", 100, 2), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.admit("2001:db8:1:2::2", 100, 2), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.admit("2001:db8:1:2::3", 100, 2), ConnectionTable::Admit::too_many_from_address);
-    EXPECT_EQ(t.admit("2001:db8:1:3::1", 100, 2), ConnectionTable::Admit::ok);  // another /64
-    t.release("2001:db8:1:2::1");
-    EXPECT_EQ(t.admit("2001:db8:1:2::3", 100, 2), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.count(), 3u);
-    // A balancer's connection handed over to clients of one /64.
-    EXPECT_EQ(t.admit("127.0.0.2", 100, static_cast<std::size_t>(-1)), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.transfer("127.0.0.2", "2001:db8:1:2::9", 2), ConnectionTable::Admit::too_many_from_address);
-    EXPECT_EQ(t.count(), 3u);
-    for (const char* a : {"2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:3::1"}) t.release(a);
-    EXPECT_EQ(t.count(), 0u);
-    EXPECT_EQ(t.admit("fe80::2%lo", 100, 1), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.admit("fe80::3", 100, 1), ConnectionTable::Admit::too_many_from_address);
 }

@@ -2,6 +2,7 @@
 // forked children and separate openers of the file, taken back from dead
 // processes.
 #include "app/login_gate.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -20,12 +21,10 @@ namespace {
 class LoginGateTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pop3d-unit-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
+        ASSERT_TRUE(tmp.ok());
+        dir = tmp.path();
         path = dir + "/logins";
     }
-    void TearDown() override { std::filesystem::remove_all(dir); }
     std::unique_ptr<app::LoginGate> open(unsigned limit) {
         std::string error;
         auto g = app::LoginGate::open(path, limit, &error);
@@ -33,6 +32,7 @@ protected:
         EXPECT_EQ(error, "");
         return g;
     }
+    pop3d::testing::TempDir tmp;
     std::string dir, path;
 };
 

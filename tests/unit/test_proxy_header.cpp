@@ -1,44 +1,15 @@
-// The PROXY protocol header (v1 text, v2 binary), the trusted-network
-// lists, reading a header off a socket without passing its end, and the
-// connection table's hand-over from a balancer's address to its client's.
-#include "net/address_match.hpp"
-#include "net/connection_table.hpp"
+// The PROXY protocol header (v1 text, v2 binary) and the guard that tells
+// one from a POP3 command.
 #include "net/proxy_header.hpp"
-#include "net/proxy_reader.hpp"
+#include "proxy_helpers.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 
 using namespace pop3d::net;
+using namespace pop3d::testing;
 using State = ProxyParse::State;
-
-namespace {
-
-const std::string kSig("\r\n\r\n\0\r\nQUIT\n", 12);
-
-// A v2 header: command (0 LOCAL, 1 PROXY), family/transport byte, body.
-std::string v2(unsigned command, unsigned char family, const std::string& body) {
-    std::string h = kSig;
-    h += static_cast<char>(0x20 | command);
-    h += static_cast<char>(family);
-    h += static_cast<char>(body.size() >> 8);
-    h += static_cast<char>(body.size() & 0xff);
-    return h + body;
-}
-
-std::string ipv4_body(std::string src, std::string dst, unsigned sport, unsigned dport) {
-    std::string b = src + dst;
-    b += static_cast<char>(sport >> 8);
-    b += static_cast<char>(sport & 0xff);
-    b += static_cast<char>(dport >> 8);
-    b += static_cast<char>(dport & 0xff);
-    return b;
-}
-
-}  // namespace
 
 TEST(ProxyHeaderV1, Tcp4NamesTheClientAndEndsAtCrlf) {
     const std::string h = "PROXY TCP4 192.0.2.7 198.51.100.1 56324 110\r\n";
@@ -178,151 +149,4 @@ TEST(ProxyHeaderGuard, RecognisesEitherVersionButNotCommands) {
     EXPECT_FALSE(looks_like_proxy_header("CAPA\r\n"));
     EXPECT_FALSE(looks_like_proxy_header("\r\n"));
     EXPECT_FALSE(looks_like_proxy_header(""));
-}
-
-TEST(NetworkList, AddressesAndPrefixesOfBothFamilies) {
-    std::string error;
-    const auto list = NetworkList::parse("127.0.0.1, 10.0.0.0/8 2001:db8::/32\t::1 192.0.2.128/25", &error);
-    ASSERT_TRUE(list) << error;
-    for (const char* in : {"127.0.0.1", "10.1.2.3", "10.255.255.255", "2001:db8::5", "2001:DB8:ffff::1", "::1",
-                           "192.0.2.200", "::ffff:10.9.9.9"})
-        EXPECT_TRUE(list->contains(in)) << in;
-    for (const char* out : {"127.0.0.2", "11.0.0.1", "2001:db9::1", "::2", "192.0.2.127", "", "bogus", "10.0.0.0/8"})
-        EXPECT_FALSE(list->contains(out)) << out;
-}
-
-TEST(NetworkList, EdgesAndErrors) {
-    std::string error;
-    auto all4 = NetworkList::parse("0.0.0.0/0", &error);
-    ASSERT_TRUE(all4);
-    EXPECT_TRUE(all4->contains("203.0.113.1"));
-    EXPECT_FALSE(all4->contains("2001:db8::1"));  // every IPv4 address, no IPv6 one
-    auto empty = NetworkList::parse("  , ", &error);
-    ASSERT_TRUE(empty);
-    EXPECT_TRUE(empty->empty());
-    EXPECT_FALSE(empty->contains("127.0.0.1"));
-    EXPECT_FALSE(NetworkList::parse(std::string("10.0.0.1\0junk", 13), &error));
-    for (const char* bad : {"localhost", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/0008", "1.2.3"}) {
-        error.clear();
-        EXPECT_FALSE(NetworkList::parse(bad, &error)) << bad;
-        EXPECT_FALSE(error.empty());
-    }
-}
-
-namespace {
-
-struct SocketPair {
-    int proxy = -1, server = -1;
-    SocketPair() {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-        proxy = fds[0];
-        server = fds[1];
-    }
-    ~SocketPair() {
-        if (proxy >= 0) ::close(proxy);
-        ::close(server);
-    }
-    void send(const std::string& s) const { ASSERT_EQ(::write(proxy, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
-    std::string rest() const {
-        char buf[256];
-        const ssize_t n = ::recv(server, buf, sizeof buf, MSG_DONTWAIT);
-        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-    }
-};
-
-}  // namespace
-
-TEST(ProxyReader, TakesTheHeaderInPiecesAndLeavesWhatFollows) {
-    SocketPair s;
-    ProxyReader reader;
-    EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);  // nothing yet
-    s.send("PROX");
-    EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);
-    s.send("Y TCP4 192.0.2.7 198.51.100.1 5");
-    EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);
-    s.send("6324 110\r");
-    EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);
-    s.send("\nCAPA\r\nUSER x\r\n");
-    ASSERT_EQ(reader.step(s.server), ProxyReader::Step::done) << reader.error();
-    EXPECT_EQ(reader.header().client, "192.0.2.7");
-    EXPECT_EQ(s.rest(), "CAPA\r\nUSER x\r\n");
-}
-
-TEST(ProxyReader, V2FollowedByATlsHelloLeavesTheHello) {
-    SocketPair s;
-    const std::string hello("\x16\x03\x01\x02\x00\x01", 6);
-    s.send(v2(1, 0x11, ipv4_body(std::string("\xcb\x00\x71\x05", 4), "efgh", 1, 995)) + hello);
-    ProxyReader reader;
-    ASSERT_EQ(reader.step(s.server), ProxyReader::Step::done) << reader.error();
-    EXPECT_EQ(reader.header().client, "203.0.113.5");
-    EXPECT_EQ(s.rest(), hello);
-}
-
-TEST(ProxyReader, FailsOnGarbageOnCloseAndOnTimeout) {
-    {
-        SocketPair s;
-        s.send("USER alice\r\n");
-        ProxyReader reader;
-        EXPECT_EQ(reader.step(s.server), ProxyReader::Step::failed);
-        EXPECT_NE(reader.error().find("no PROXY header"), std::string::npos);
-    }
-    {
-        SocketPair s;
-        s.send("PROXY TCP4 1.2");
-        ::close(s.proxy);
-        s.proxy = -1;
-        ProxyReader reader;
-        EXPECT_EQ(reader.step(s.server), ProxyReader::Step::more);
-        EXPECT_EQ(reader.step(s.server), ProxyReader::Step::failed);
-        EXPECT_NE(reader.error().find("closed within"), std::string::npos);
-        EXPECT_FALSE(reader.closed_before_header());
-    }
-    {
-        SocketPair s;  // a TCP health check: connect, close
-        ::close(s.proxy);
-        s.proxy = -1;
-        ProxyHeader header;
-        std::string error;
-        bool closed_early = false;
-        EXPECT_FALSE(read_proxy_header(s.server, std::chrono::seconds(5), header, &error, &closed_early));
-        EXPECT_TRUE(closed_early);
-        EXPECT_NE(error.find("closed before"), std::string::npos);
-    }
-    {
-        SocketPair s;
-        s.send("PROXY TCP4 1.2");
-        ProxyHeader header;
-        std::string error;
-        EXPECT_FALSE(read_proxy_header(s.server, std::chrono::milliseconds(200), header, &error));
-        EXPECT_NE(error.find("no complete PROXY header"), std::string::npos);
-    }
-    {
-        SocketPair s;
-        s.send("PROXY TCP4 192.0.2.7 198.51.100.1 1 2\r\nCAPA\r\n");
-        ProxyHeader header;
-        std::string error;
-        ASSERT_TRUE(read_proxy_header(s.server, std::chrono::seconds(5), header, &error)) << error;
-        EXPECT_EQ(header.client, "192.0.2.7");
-        EXPECT_EQ(s.rest(), "CAPA\r\n");
-    }
-}
-
-TEST(ConnectionTable, TransferMovesAConnectionToTheClientsAddress) {
-    ConnectionTable t;
-    const std::size_t unlimited = static_cast<std::size_t>(-1);
-    ASSERT_EQ(t.admit("10.0.0.5", 10, unlimited), ConnectionTable::Admit::ok);
-    ASSERT_EQ(t.admit("10.0.0.5", 10, unlimited), ConnectionTable::Admit::ok);
-    ASSERT_EQ(t.admit("10.0.0.5", 10, unlimited), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.transfer("10.0.0.5", "192.0.2.7", 1), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.transfer("10.0.0.5", "192.0.2.8", 1), ConnectionTable::Admit::ok);
-    EXPECT_EQ(t.count(), 3u);
-    // A second connection of 192.0.2.7 through the balancer is over its limit and let go.
-    EXPECT_EQ(t.transfer("10.0.0.5", "192.0.2.7", 1), ConnectionTable::Admit::too_many_from_address);
-    EXPECT_EQ(t.count(), 2u);
-    t.release("192.0.2.7");
-    t.release("192.0.2.8");
-    EXPECT_EQ(t.count(), 0u);
-    EXPECT_EQ(t.admit("192.0.2.7", 10, 1), ConnectionTable::Admit::ok);  // nothing left behind
-    EXPECT_EQ(t.admit("10.0.0.5", 10, 1), ConnectionTable::Admit::ok);
 }

@@ -2,6 +2,7 @@
 // the private file pop3d makes (checked like the runtime files), never a
 // file someone else planted where it goes.
 #include "mailbox/session_lock.hpp"
+#include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -18,12 +19,10 @@ namespace {
 class SessionLockTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/pop3d-unit-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
+        ASSERT_TRUE(tmp.ok());
+        dir = tmp.path();
         lock_path = dir + "/" + SessionLock::file_name(kMailbox);
     }
-    void TearDown() override { std::filesystem::remove_all(dir); }
     std::unique_ptr<SessionLock> acquire() { return SessionLock::acquire(dir, kMailbox, result); }
     void plant(mode_t mode) {
         std::ofstream(lock_path) << "planted\n";
@@ -36,6 +35,7 @@ protected:
         EXPECT_NE(result.detail.find("session lock " + lock_path), std::string::npos) << result.detail;
         EXPECT_NE(result.detail.find(why), std::string::npos) << result.detail;
     }
+    pop3d::testing::TempDir tmp;
     static constexpr const char* kMailbox = "/var/mail/alice";
     std::string dir, lock_path;
     Result result;

@@ -6,6 +6,7 @@
 #include "app/session_registry.hpp"
 #include "fakes.hpp"
 #include "session/session.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -26,19 +27,6 @@ using app::Phase;
 using app::SessionRegistry;
 
 namespace {
-
-class TempDir {
-public:
-    TempDir() {
-        char dir[] = "/tmp/pop3d-unit-registry-XXXXXX";
-        path_ = ::mkdtemp(dir);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string file(const char* name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
 
 class RegistryTest : public ::testing::Test {
 protected:
