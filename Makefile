@@ -226,7 +226,7 @@ SOAK_TRIALS ?= 5000
 SOAK_SEED ?= 1
 soak: $(POP3D) $(TEST_FAULTS)
 	@POP3D_SOAK_TRIALS=$(SOAK_TRIALS) POP3D_SOAK_SEED=$(SOAK_SEED) python3 tests/run_tests.py --pop3d $(POP3D) \
-	    --only test_mailbox_safety.KillDuringExpungeTest
+	    --only test_mailbox_expunge.KillDuringExpungeTest
 
 # pop3d against popa3d and Dovecot (bench/run_bench.py; needs root, fetches
 # the peers' Debian packages). BENCH_ARGS=--quick: the 160 MB workload only.

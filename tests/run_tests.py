@@ -123,8 +123,10 @@ class CountingResult(unittest.TextTestResult):
 
 
 # The protocol suites that run again under every other launch mode.
-PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_safety", "test_clients", "test_sasl", "test_proxy",
-                   "test_hardening.FailureBudgetTest", "test_local_user", "test_live_control.LiveControlTest"]
+PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_clients", "test_sasl", "test_proxy",
+                   "test_hardening.FailureBudgetTest", "test_local_user", "test_live_control.LiveControlTest",
+                   "test_mailbox_access", "test_mailbox_locks.OneSessionPerMaildropTest", "test_mailbox_locks.LockTest",
+                   "test_mailbox_expunge.ExpungeTest", "test_mailbox_delivery.DeliveryDuringSessionTest"]
 OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
 
 
