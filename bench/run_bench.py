@@ -44,7 +44,7 @@ SPOOL = os.path.join(TOOLS, "spool")    # /var/mail inside the namespace
 PEERS = os.path.join(TOOLS, "peers")    # unpacked Debian packages
 POP3D = os.path.join(ROOT, "src", "pop3d")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from free_ports import free_port, greets, wait_for_server  # noqa: E402 (ports reserved against concurrent test runs)
+from free_ports import free_port, greets, stop_server, wait_for_server  # noqa: E402 (ports reserved against concurrent test runs)
 PEER_PACKAGES = ["popa3d", "dovecot-core", "dovecot-pop3d"]
 
 USERS = [f"benchu{i}" for i in range(1, 9)]  # sessions/s: hashed as the system does (yescrypt)
@@ -302,17 +302,7 @@ service anvil {{
 
     def stop(self):
         if self.proc:
-            # As in the test harness: a reaped pid may no longer be ours.
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            stop_server(self.proc, 10)
             self.proc = None
 
 

@@ -1,6 +1,7 @@
 """Loopback ports for test servers, safe when several test processes run at
-once (make check runs a root pass and a nobody pass side by side), and the
-wait for a server started on one to answer.
+once (make check runs a root pass and a nobody pass side by side), the
+wait for a server started on one to answer, and its stop (the test harness
+and bench/run_bench.py both stop their servers here).
 
 bind(0) alone is not enough: between handing out a port and the server
 binding it, another process may be handed the same port, and then one test
@@ -11,7 +12,9 @@ after RESERVED more ports, when the server has long since bound it."""
 import collections
 import fcntl
 import os
+import signal
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -84,3 +87,21 @@ def wait_for_server(ready, proc, seconds):
             return "ready"
         time.sleep(0.05)
     return "timeout"
+
+
+def stop_server(proc, seconds):
+    """SIGTERM to the process group of a server started with
+    start_new_session, SIGKILL after `seconds`, and reap it. Only while the
+    launcher is not reaped does its pid still name our process group: once
+    reaped (a test waited for it), the pid may already belong to another
+    test's server (pid_max can be 32768), and killpg would stop that one."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

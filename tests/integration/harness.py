@@ -11,7 +11,6 @@ import glob
 import grp
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_TESTS = os.path.join(ROOT, "build", "tests")  # test-only libraries (make check builds them)
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # shared helpers (mail_clients, free_ports)
-from free_ports import free_port, greets, wait_for_server  # noqa: E402,F401 (the tests import free_port from here)
+from free_ports import free_port, greets, stop_server, wait_for_server  # noqa: E402,F401 (the tests import free_port from here)
 POP3D = os.environ.get("POP3D_BINARY", os.path.join(ROOT, "src", "pop3d"))
 PAM_MATRIX = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
 IS_ROOT = os.geteuid() == 0
@@ -60,6 +59,14 @@ def proc_status_kib(pid, field):
 
 def have(program):
     return shutil.which(program) is not None
+
+
+def temp_dir(test, prefix, ignore_errors=False):
+    """A fresh directory, removed with all it holds when `test` ends: the
+    integration tests' one temp-dir fixture (Env makes its own)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, path, ignore_errors=ignore_errors)
+    return path
 
 
 def clean_stale_pam_wrapper_dirs():
@@ -317,20 +324,7 @@ class Env:
 
     def stop(self):
         if self.server:
-            # Only while the launcher is not reaped does its pid still name
-            # our process group: once reaped (a test waited for it), the
-            # pid may already belong to another test's daemon (pid_max can
-            # be 32768), and killpg would stop that one.
-            if self.server.poll() is None:
-                try:
-                    os.killpg(self.server.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait()
+            stop_server(self.server, 5)
             self.server = None
 
     def close(self):

@@ -4,10 +4,9 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
-from harness import POP3D, ROOT, SANITIZED, have
+from harness import POP3D, ROOT, SANITIZED, have, temp_dir
 
 
 def copy_build_files(dest):
@@ -21,8 +20,7 @@ def copy_build_files(dest):
 @unittest.skipUnless(os.path.exists(os.path.join(ROOT, "configure")), "configure not generated")
 class ConfigureTest(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pop3d-build-")
-        self.addCleanup(shutil.rmtree, self.dir)
+        self.dir = temp_dir(self, "pop3d-build-")
         copy_build_files(self.dir)
 
     def configure(self, *args):
@@ -80,8 +78,7 @@ class InstallTest(unittest.TestCase):
     def setUp(self):
         if subprocess.run(["make", "-s", "-q", "-C", ROOT, "all"], capture_output=True).returncode != 0:
             self.skipTest("the build is not up to date (make check builds it first)")
-        self.dest = tempfile.mkdtemp(prefix="pop3d-dest-")
-        self.addCleanup(shutil.rmtree, self.dest)
+        self.dest = temp_dir(self, "pop3d-dest-")
 
     def make(self, target, *args, destdir=True):
         settings = ["prefix=/opt/p", "sysconfdir=/etc/p", "pamdir=/etc/pam.d"] if not args else list(args)
@@ -245,8 +242,7 @@ class PlainMakeTest(unittest.TestCase):
     check` (the README's set-up commands) install what they need as root."""
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pop3d-make-")
-        self.addCleanup(shutil.rmtree, self.dir)
+        self.dir = temp_dir(self, "pop3d-make-")
         copy_build_files(self.dir)
         shutil.copytree(os.path.join(ROOT, "src"), os.path.join(self.dir, "src"), dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("build_config.h", "pop3d"))
@@ -300,8 +296,7 @@ class SystemdUnitsTest(unittest.TestCase):
     def test_units_verify(self):
         """contrib/systemd units, with ExecStart on the built binary and the
         Documentation= lines (man pages not installed here) left out."""
-        work = tempfile.mkdtemp(prefix="pop3d-units-")
-        self.addCleanup(shutil.rmtree, work)
+        work = temp_dir(self, "pop3d-units-")
         units = sorted(os.listdir(os.path.join(ROOT, "contrib", "systemd")))
         self.assertEqual(units, ["pop3d-activate.socket", "pop3d.service", "pop3d.socket", "pop3d@.service",
                                  "pop3s-activate.socket"])

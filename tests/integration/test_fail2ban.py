@@ -22,10 +22,9 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import unittest
 
-from harness import IS_ROOT, ROOT, Env, Raw, default_launcher, have, wait_for
+from harness import IS_ROOT, ROOT, Env, Raw, default_launcher, have, temp_dir, wait_for
 
 CONTRIB = os.path.join(ROOT, "contrib", "fail2ban")
 SHIPPED_JAIL = os.path.join(CONTRIB, "jail.d", "pop3d.conf")
@@ -263,9 +262,8 @@ class Fail2banCase(unittest.TestCase):
         why = fail2ban_missing()
         if why:
             self.skipTest(why)
-        self.work = tempfile.mkdtemp(prefix="pop3d-f2b-")
+        self.work = temp_dir(self, "pop3d-f2b-", ignore_errors=True)
         os.chmod(self.work, 0o755)
-        self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
         self.journal = None
 
     def start_journal(self):

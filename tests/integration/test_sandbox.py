@@ -31,11 +31,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import IS_ROOT, POP3D, ROOT, USERS, Env, Raw, free_port, greets, have, mbox_message, wait_for
+from harness import IS_ROOT, POP3D, ROOT, USERS, Env, Raw, free_port, greets, have, mbox_message, temp_dir, wait_for
 from free_ports import wait_for_server
 import test_tls
 import unit_sandbox
@@ -124,8 +123,7 @@ def installed_copy(name, directory):
 @unittest.skipUnless(have("systemd-analyze"), "systemd-analyze not installed")
 class ExposureTest(unittest.TestCase):
     def test_units_score_at_most_4(self):
-        work = tempfile.mkdtemp(prefix="pop3d-units-")
-        self.addCleanup(shutil.rmtree, work)
+        work = temp_dir(self, "pop3d-units-")
         for name in ("pop3d.service", "pop3d@.service"):
             with self.subTest(unit=name):
                 score = exposure(installed_copy(name, work))
