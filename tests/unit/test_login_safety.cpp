@@ -2,9 +2,7 @@
 // deadline: accounts that can never be served answer like a wrong password;
 // client-chosen text cannot pose as another log field; before login a
 // client that never reads is cut at the deadline.
-#include "auth/never_served.hpp"
 #include "auth/sasl_plain.hpp"
-#include "common/text.hpp"
 #include "fakes.hpp"
 #include "log_capture.hpp"
 #include "log/log.hpp"
@@ -50,16 +48,6 @@ protected:
 
 }  // namespace
 
-TEST(NeverServed, RootAlwaysAndWithoutRootEveryoneButUs) {
-    auth::Account root{"root", 0, 0, "/root"};
-    auth::Account alice{"alice", 5001, 5001, "/home/alice"};
-    EXPECT_EQ(auth::never_served(root, 0), "uid 0 is never served");
-    EXPECT_EQ(auth::never_served(root, 5001), "uid 0 is never served");
-    EXPECT_EQ(auth::never_served(alice, 0), "");
-    EXPECT_EQ(auth::never_served(alice, 5001), "");
-    EXPECT_EQ(auth::never_served(alice, 1000), "uid 5001 is not pop3d's own uid 1000 and pop3d does not run as root");
-}
-
 TEST_F(LoginSafetyTest, RootsRightPasswordIsAnsweredLikeAWrongOne) {
     LogCapture log;
     const auto right = run("USER root\r\nPASS toor\r\n");
@@ -85,13 +73,6 @@ TEST_F(LoginSafetyTest, WithoutRootAnotherUidIsAnsweredLikeAWrongPassword) {
     EXPECT_EQ(run("USER alice\r\nPASS secret\r\n")[1], "-ERR [AUTH] authentication failed\r");
     EXPECT_EQ(opener.opens, 0);
     EXPECT_TRUE(run("USER me\r\nPASS mine\r\n")[1].rfind("+OK maildrop", 0) == 0);
-}
-
-TEST(LogField, SpacesAreEscapedSoATokenStaysOne) {
-    EXPECT_EQ(text::escape_log_field("alice"), "alice");
-    EXPECT_EQ(text::escape_log_field("x rip=10.9.9.9"), "x\\x20rip=10.9.9.9");
-    EXPECT_EQ(text::escape_log_field("a\tb\\"), "a\\x09b\\x5c");
-    EXPECT_EQ(text::escape_for_log("a b"), "a b");  // free text keeps its spaces
 }
 
 TEST_F(LoginSafetyTest, AnAuthorizationIdentityCannotForgeLogFields) {

@@ -1,4 +1,4 @@
-#include "common/filesystem_kind.hpp"
+// Text helpers (common/text): numbers, escaping for logs, counts, paths.
 #include "common/text.hpp"
 
 #include <gtest/gtest.h>
@@ -28,15 +28,6 @@ TEST(Text, IequalsIgnoresAsciiCase) {
     EXPECT_FALSE(text::iequals("STAT", "STATS"));
 }
 
-TEST(FilesystemKind, NetworkAndClusterFilesystemsAreShared) {
-    for (unsigned long nfs_and_co : {0x6969UL, 0xFF534D42UL, 0xFE534D42UL, 0x00C36400UL, 0x01161970UL})
-        EXPECT_TRUE(pop3d::is_shared_filesystem_type(nfs_and_co)) << std::hex << nfs_and_co;
-    for (unsigned long local : {0xEF53UL /* ext4 */, 0x01021994UL /* tmpfs */, 0x58465342UL /* xfs */, 0x9123683EUL})
-        EXPECT_FALSE(pop3d::is_shared_filesystem_type(local)) << std::hex << local;
-    EXPECT_FALSE(pop3d::on_shared_filesystem("/nonexistent/path"));
-    EXPECT_FALSE(pop3d::on_shared_filesystem("/proc"));
-}
-
 TEST(Text, CountPutsTheNounInTheSingularOnlyForOne) {
     EXPECT_EQ(text::count(0, "message"), "0 messages");
     EXPECT_EQ(text::count(1, "message"), "1 message");
@@ -49,4 +40,11 @@ TEST(Text, ParentOfIsTheDirectoryPart) {
     EXPECT_EQ(text::parent_of("/var/mail/alice"), "/var/mail");
     EXPECT_EQ(text::parent_of("/x"), "/");
     EXPECT_EQ(text::parent_of("x"), ".");
+}
+
+TEST(LogField, SpacesAreEscapedSoATokenStaysOne) {
+    EXPECT_EQ(text::escape_log_field("alice"), "alice");
+    EXPECT_EQ(text::escape_log_field("x rip=10.9.9.9"), "x\\x20rip=10.9.9.9");
+    EXPECT_EQ(text::escape_log_field("a\tb\\"), "a\\x09b\\x5c");
+    EXPECT_EQ(text::escape_for_log("a b"), "a b");  // free text keeps its spaces
 }
