@@ -19,17 +19,6 @@ namespace pop3d::mailbox {
 
 namespace {
 
-class Raised {
-public:
-    explicit Raised(SpoolPrivilege* p) : p_(p && p->raise() ? p : nullptr) {}
-    ~Raised() {
-        if (p_) p_->lower();
-    }
-
-private:
-    SpoolPrivilege* p_;
-};
-
 std::string dir_of(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     return slash == 0 ? "/" : path.substr(0, slash);
@@ -196,6 +185,46 @@ Result check_kept_split(int fd, std::uint64_t size, const Snapshot& s, const std
     return Result::good();
 }
 
+// Step 3's new file, with the mailbox's owner, group and mode (the group
+// may need the raised mail group; a user can only give away to own groups).
+// Without the mail group where it is needed nothing is created.
+Result create_temp(const std::string& path, const struct stat& st, SpoolPrivilege* privilege, UniqueFd& out) {
+    const std::string tmp = expunge_temp_path(path);
+    const PrivilegeScope raised(privilege);
+    if (!raised.ok()) return {Status::temp_fail, "cannot switch to the mail group to create " + tmp + "; no messages deleted"};
+    ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
+    // A one-time migration from the old name: remove this unlink,
+    // legacy_expunge_temp_path and its unit test after 0.2.
+    ::unlink(legacy_expunge_temp_path(path).c_str());
+    out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+    if (!out) return io_error("cannot create " + tmp, errno);
+    if ((::fchown(out.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) || ::fchmod(out.get(), st.st_mode & 07777) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return io_error("cannot set owner or mode of " + tmp, e);
+    }
+    struct stat got {};
+    if (::fstat(out.get(), &got) != 0 || got.st_uid != st.st_uid || got.st_gid != st.st_gid ||
+        (got.st_mode & 07777) != (st.st_mode & 07777)) {
+        ::unlink(tmp.c_str());
+        return {Status::perm_fail, "cannot give " + tmp + " the mailbox's owner, group and mode; no messages deleted"};
+    }
+    return Result::good();
+}
+
+// Step 4's rename. Without the mail group where it is needed the new file
+// is removed (as far as the user may) and the mailbox stays as it was.
+Result swap_in(const std::string& tmp, const std::string& path, SpoolPrivilege* privilege) {
+    const PrivilegeScope raised(privilege);
+    if (!raised.ok() || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        if (!raised.ok()) return {Status::temp_fail, "cannot switch to the mail group to rename " + tmp + "; no messages deleted"};
+        return io_error("rename " + tmp, e);
+    }
+    return Result::good();
+}
+
 }  // namespace
 
 std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ":pop3d-new"; }
@@ -235,32 +264,10 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     // 3. Write the new mailbox next to the old one.
     const std::string tmp = expunge_temp_path(s.path);
     UniqueFd out;
-    {
-        Raised raised(privilege);
-        ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
-        // A one-time migration from the old name: remove this unlink,
-        // legacy_expunge_temp_path and its unit test after 0.2.
-        ::unlink(legacy_expunge_temp_path(s.path).c_str());
-        out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
-        if (!out) return io_error("cannot create " + tmp, errno);
-        // Owner, group and mode as the mailbox had them (the group may need
-        // the raised mail group; a user can only give away to own groups).
-        if ((::fchown(out.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
-            ::fchmod(out.get(), st.st_mode & 07777) != 0) {
-            const int e = errno;
-            ::unlink(tmp.c_str());
-            return io_error("cannot set owner or mode of " + tmp, e);
-        }
-        struct stat got {};
-        if (::fstat(out.get(), &got) != 0 || got.st_uid != st.st_uid || got.st_gid != st.st_gid ||
-            (got.st_mode & 07777) != (st.st_mode & 07777)) {
-            ::unlink(tmp.c_str());
-            return {Status::perm_fail, "cannot give " + tmp + " the mailbox's owner, group and mode; no messages deleted"};
-        }
-    }
+    if (Result r = create_temp(s.path, st, privilege, out); !r.ok()) return r;
     auto remove_tmp = [&] {
         out.reset();
-        Raised raised(privilege);
+        const PrivilegeScope raised(privilege);  // best effort: cleanup goes on without it
         ::unlink(tmp.c_str());
     };
     auto discard = [&](const std::string& what, int err) {
@@ -309,14 +316,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
         remove_tmp();
         return {r.status, r.detail + "; no messages deleted"};
     }
-    {
-        Raised raised(privilege);
-        if (::rename(tmp.c_str(), s.path.c_str()) != 0) {
-            const int e = errno;
-            ::unlink(tmp.c_str());
-            return io_error("rename " + tmp, e);
-        }
-    }
+    if (Result r = swap_in(tmp, s.path, privilege); !r.ok()) return r;
     test_pause("renamed");
     UniqueFd dir(::open(dir_of(s.path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir && ::fsync(dir.get()) != 0 && errno != EINVAL)
