@@ -87,6 +87,21 @@ std::unique_ptr<SessionRegistry> open_session_registry(const config::Config& c) 
                                });
 }
 
+// What runs as root, and when (scope: priv::Scope::process for pop3d -i
+// and forked sessions, ::thread for the threaded daemon):
+//   1. the daemon (pop3d -d) for its whole life: config, listening
+//      sockets, TLS keys, runtime dir, the accept loop and control socket;
+//   2. each connection, before login: the PROXY header, the TLS handshake,
+//      POP3 commands up to a login, PAM (which needs root for shadow);
+//   3. after PAM said yes, in SpoolOpener::open: the mailbox path, the
+//      session lock and LOGIN-DELAY; then priv::become_user, after which
+//      root is gone for this session (for good in a process; a thread keeps
+//      uid 0 only so that users cannot signal it, with no capability left);
+//   4. as the user, for the rest of the session: the mailbox, RETR, DELE,
+//      the expunge; the mail group (saved gid) only inside a
+//      mailbox::PrivilegeScope, around dotlock and expunge file operations.
+// The session ends with its process or thread, so the user's credentials
+// never serve another connection. Started without root, nothing switches.
 void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const Peer& peer,
                       std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle,
                       SessionRegistry* sessions) {

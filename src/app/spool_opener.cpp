@@ -5,7 +5,6 @@
 #include "log/events.hpp"
 #include "mailbox/mbox_maildrop.hpp"
 #include "mailbox/session_lock.hpp"
-#include "priv/thread_credentials.hpp"
 
 #include <sys/stat.h>
 
@@ -37,6 +36,10 @@ bool mail_group_grants_write(const std::string& dir, gid_t gid) {
            !(st.st_mode & S_IWOTH);
 }
 
+// The privilege lifetime of a session, top to bottom. As root: the
+// mailbox path, the session lock, LOGIN-DELAY, which group to keep. Then
+// become_user: root ends here for this session (process or thread). As the
+// user: the mailbox, with the mail group only inside PrivilegeScope.
 session::OpenResult SpoolOpener::open(const auth::Account& account) {
     session::OpenResult out;
     const auto path = expand_mailbox_path(config_.mailbox, account);
@@ -45,35 +48,48 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
         return out;
     }
     auto session_lock = lock_session(config_.session_lock_dir, *path, out.result);
-    if (!out.result.ok()) return out;
-    // LOGIN-DELAY: the previous login's time is the session lock file's mtime.
-    if (config_.login_delay > 0 && session_lock) {
-        const auto last = session_lock->last_login();
-        const std::time_t now = std::time(nullptr);
-        if (last && now >= *last && now - *last < static_cast<std::time_t>(config_.login_delay)) {
-            out.result = {mailbox::Status::too_soon, "last login " + std::to_string(now - *last) + " s ago, login_delay is " +
-                                                         std::to_string(config_.login_delay) + " s"};
-            return out;
-        }
-    }
+    if (!out.result.ok() || login_too_soon(session_lock.get(), out.result)) return out;
+    const std::optional<gid_t> keep = mail_group_to_keep(account, *path);
+    if (!become_user(account, keep, out.result)) return out;
+    open_mailbox(account, *path, std::move(session_lock), out);
+    return out;
+}
 
+// LOGIN-DELAY: the previous login's time is the session lock file's mtime.
+bool SpoolOpener::login_too_soon(const mailbox::SessionLock* session_lock, mailbox::Result& result) const {
+    if (config_.login_delay == 0 || !session_lock) return false;
+    const auto last = session_lock->last_login();
+    const std::time_t now = std::time(nullptr);
+    if (!last || now < *last || now - *last >= static_cast<std::time_t>(config_.login_delay)) return false;
+    result = {mailbox::Status::too_soon, "last login " + std::to_string(now - *last) + " s ago, login_delay is " +
+                                             std::to_string(config_.login_delay) + " s"};
+    return true;
+}
+
+// The mail group is kept (as the saved gid) only when the spool needs it.
+std::optional<gid_t> SpoolOpener::mail_group_to_keep(const auth::Account& account, const std::string& path) const {
     const std::optional<gid_t> spool_gid = priv::lookup_group(config_.mail_group);
     if (!config_.mail_group.empty() && !spool_gid)
         log::write(log::event::no_mail_group, "'" + config_.mail_group + "'; dotlocks need a writable spool");
-    // Keep the mail group (as the saved gid) only when the spool needs it.
-    const std::optional<gid_t> keep =
-        spool_gid && *spool_gid != account.gid && mail_group_grants_write(text::parent_of(*path), *spool_gid) ? spool_gid : std::nullopt;
-    const priv::DropResult drop = scope_ == priv::Scope::thread ? priv::drop_thread_to_account(account, keep)
-                                                                : priv::drop_to_account(account, keep);
-    if (!drop.ok) {
-        out.result = {mailbox::Status::perm_fail, drop.error};
-        return out;
-    }
-    if (drop.dropped && keep)
-        privilege_ = std::make_unique<priv::SavedGroupPrivilege>(scope_, account.gid, *keep);
+    if (spool_gid && *spool_gid != account.gid && mail_group_grants_write(text::parent_of(path), *spool_gid))
+        return spool_gid;
+    return std::nullopt;
+}
 
+bool SpoolOpener::become_user(const auth::Account& account, std::optional<gid_t> keep, mailbox::Result& result) {
+    const priv::DropResult drop = priv::become_user(account, scope_, keep);
+    if (!drop.ok) {
+        result = {mailbox::Status::perm_fail, drop.error};
+        return false;
+    }
+    if (drop.dropped && keep) privilege_ = std::make_unique<priv::SavedGroupPrivilege>(scope_, account.gid, *keep);
+    return true;
+}
+
+void SpoolOpener::open_mailbox(const auth::Account& account, const std::string& path,
+                               std::unique_ptr<mailbox::SessionLock> session_lock, session::OpenResult& out) {
     mailbox::MboxOptions options;
-    options.path = *path;
+    options.path = path;
     options.owner = account.uid;
     options.unquote = config_.mbox_unquote;
     options.max_messages = config_.max_messages;
@@ -82,12 +98,10 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     options.lock.check_pid = config_.dotlock_check_pid;
     options.lock.privilege = privilege_.get();
     auto maildrop = mailbox::MboxMaildrop::open(options, out.result);
-    if (maildrop) {
-        if (session_lock) session_lock->record_login(*path);
-        maildrop->hold(std::move(session_lock));
-        out.maildrop = std::move(maildrop);
-    }
-    return out;
+    if (!maildrop) return;
+    if (session_lock) session_lock->record_login(path);
+    maildrop->hold(std::move(session_lock));
+    out.maildrop = std::move(maildrop);
 }
 
 }  // namespace pop3d::app

@@ -1,14 +1,17 @@
 // The daemon's MaildropOpener: from an account to an open mbox snapshot.
-// Order matters: path, session lock (as root), give up root (for the whole
-// process in inetd/fork mode, for this thread in the threaded daemon), and
-// only then open the mailbox.
+// open() is the session's privilege lifetime read top to bottom: path,
+// session lock and LOGIN-DELAY as root, become_user (for the whole process
+// in inetd/fork mode, for this thread in the threaded daemon), and only
+// then the mailbox.
 #pragma once
 
 #include "config/config.hpp"
+#include "mailbox/session_lock.hpp"
 #include "priv/credentials.hpp"
 #include "session/maildrop_opener.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pop3d::app {
@@ -24,6 +27,13 @@ public:
     session::OpenResult open(const auth::Account& account) override;
 
 private:
+    bool login_too_soon(const mailbox::SessionLock* session_lock, mailbox::Result& result) const;
+    std::optional<gid_t> mail_group_to_keep(const auth::Account& account, const std::string& path) const;
+    // Root ends here; on failure `result` says why and nothing was opened.
+    bool become_user(const auth::Account& account, std::optional<gid_t> keep, mailbox::Result& result);
+    void open_mailbox(const auth::Account& account, const std::string& path,
+                      std::unique_ptr<mailbox::SessionLock> session_lock, session::OpenResult& out);
+
     const config::Config& config_;
     priv::Scope scope_;
     std::unique_ptr<priv::SavedGroupPrivilege> privilege_;  // outlives the maildrop

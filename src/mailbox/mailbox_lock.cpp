@@ -19,19 +19,6 @@ namespace pop3d::mailbox {
 
 namespace {
 
-class PrivilegeScope {
-public:
-    explicit PrivilegeScope(SpoolPrivilege* p) : p_(p) { ok_ = !p_ || p_->raise(); }
-    ~PrivilegeScope() {
-        if (p_ && ok_) p_->lower();
-    }
-    bool ok() const { return ok_; }
-
-private:
-    SpoolPrivilege* p_;
-    bool ok_;
-};
-
 enum class Try { locked, busy, broke_stale, failed_perm, failed_temp };
 
 std::atomic<unsigned> g_counter{0};
@@ -131,7 +118,9 @@ bool ofd_lock(int fd, short type) {
 }
 
 void remove_dotlock(const std::string& lock_path, dev_t dev, ino_t ino, SpoolPrivilege* privilege) {
-    PrivilegeScope scope(privilege);
+    // Best effort: without the group the unlink may fail, and the dotlock
+    // is then left for the next taker to find stale.
+    const PrivilegeScope scope(privilege);
     struct stat st {};
     // Remove it only if it is still the file we created.
     if (::lstat(lock_path.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino) ::unlink(lock_path.c_str());
@@ -188,7 +177,7 @@ MailboxLock::~MailboxLock() {
 }
 
 void MailboxLock::touch() {
-    PrivilegeScope scope(privilege_);
+    const PrivilegeScope scope(privilege_);  // best effort, as in remove_dotlock
     ::utimensat(AT_FDCWD, lock_path_.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
 }
 

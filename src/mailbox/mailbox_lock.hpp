@@ -24,6 +24,25 @@ public:
     virtual void lower() = 0;
 };
 
+// The one way to hold the mail group: raised for this object's lifetime,
+// lowered on scope exit. A failed raise is reported, never skipped over:
+// a step that needs the group must stop (and say so); only a best-effort
+// cleanup may go on without it. nullptr: nothing to switch, always ok.
+class PrivilegeScope {
+public:
+    explicit PrivilegeScope(SpoolPrivilege* p) : p_(p), ok_(!p || p->raise()) {}
+    PrivilegeScope(const PrivilegeScope&) = delete;
+    PrivilegeScope& operator=(const PrivilegeScope&) = delete;
+    ~PrivilegeScope() {
+        if (p_ && ok_) p_->lower();
+    }
+    [[nodiscard]] bool ok() const { return ok_; }
+
+private:
+    SpoolPrivilege* p_;
+    bool ok_;
+};
+
 struct LockSettings {
     std::chrono::milliseconds timeout{10000};  // keep trying this long
     std::chrono::seconds stale_age{300};       // a dotlock older than this is broken

@@ -19,17 +19,6 @@ namespace pop3d::mailbox {
 
 namespace {
 
-class Raised {
-public:
-    explicit Raised(SpoolPrivilege* p) : p_(p && p->raise() ? p : nullptr) {}
-    ~Raised() {
-        if (p_) p_->lower();
-    }
-
-private:
-    SpoolPrivilege* p_;
-};
-
 std::string dir_of(const std::string& path) {
     const std::size_t slash = path.rfind('/');
     return slash == 0 ? "/" : path.substr(0, slash);
@@ -196,6 +185,97 @@ Result check_kept_split(int fd, std::uint64_t size, const Snapshot& s, const std
     return Result::good();
 }
 
+// Step 2: the file cut short at `at`, where the first deleted message starts.
+Result truncate_at(int fd, std::uint64_t at, const Snapshot& s, const std::vector<bool>& deleted, bool recheck) {
+    if (recheck)
+        if (Result r = check_kept_split(fd, at, s, deleted); !r.ok()) return {r.status, r.detail + "; no messages deleted"};
+    if (::ftruncate(fd, static_cast<off_t>(at)) != 0) return io_error("ftruncate", errno);
+    test_pause("truncated");
+    if (::fsync(fd) != 0) return io_error("fsync", errno);
+    return Result::good();
+}
+
+// Step 3's new file, with the mailbox's owner, group and mode (the group
+// may need the raised mail group; a user can only give away to own groups).
+// Without the mail group where it is needed nothing is created.
+Result create_temp(const std::string& path, const struct stat& st, SpoolPrivilege* privilege, UniqueFd& out) {
+    const std::string tmp = expunge_temp_path(path);
+    const PrivilegeScope raised(privilege);
+    if (!raised.ok()) return {Status::temp_fail, "cannot switch to the mail group to create " + tmp + "; no messages deleted"};
+    ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
+    // A one-time migration from the old name: remove this unlink,
+    // legacy_expunge_temp_path and its unit test after 0.2.
+    ::unlink(legacy_expunge_temp_path(path).c_str());
+    out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+    if (!out) return io_error("cannot create " + tmp, errno);
+    if ((::fchown(out.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) || ::fchmod(out.get(), st.st_mode & 07777) != 0) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return io_error("cannot set owner or mode of " + tmp, e);
+    }
+    struct stat got {};
+    if (::fstat(out.get(), &got) != 0 || got.st_uid != st.st_uid || got.st_gid != st.st_gid ||
+        (got.st_mode & 07777) != (st.st_mode & 07777)) {
+        ::unlink(tmp.c_str());
+        return {Status::perm_fail, "cannot give " + tmp + " the mailbox's owner, group and mode; no messages deleted"};
+    }
+    return Result::good();
+}
+
+// Step 4's rename, then the directory's fsync that makes it durable.
+// Without the mail group where it is needed the new file is removed (as
+// far as the user may) and the mailbox stays as it was.
+Result swap_in(const std::string& tmp, const std::string& path, SpoolPrivilege* privilege) {
+    {
+        const PrivilegeScope raised(privilege);
+        if (!raised.ok() || ::rename(tmp.c_str(), path.c_str()) != 0) {
+            const int e = errno;
+            ::unlink(tmp.c_str());
+            if (!raised.ok())
+                return {Status::temp_fail, "cannot switch to the mail group to rename " + tmp + "; no messages deleted"};
+            return io_error("rename " + tmp, e);
+        }
+    }
+    test_pause("renamed");
+    UniqueFd dir(::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir && ::fsync(dir.get()) != 0 && errno != EINVAL)
+        return {Status::temp_fail, "fsync of the spool directory: " + text::errno_text(errno)};
+    return Result::good();
+}
+
+// Step 3's copy: the kept messages, then the mail delivered since the
+// snapshot. Runs of kept messages are copied as one range each. On false
+// err is the errno of the failure (read before the writer goes).
+bool write_kept(int fd, int out, const Snapshot& s, const std::vector<bool>& deleted, std::size_t first,
+                std::uint64_t file_end, MailboxLock& lock, int& err) {
+    const auto& msgs = *s.messages;
+    KeptWriter writer(fd, out, file_end, lock);
+    std::uint64_t run_start = 0, run_end = msgs[first].from_offset;
+    for (std::size_t i = first + 1; i < msgs.size(); ++i) {
+        if (deleted[i]) continue;
+        const std::uint64_t start = msgs[i].from_offset;
+        const std::uint64_t end = i + 1 < msgs.size() ? msgs[i + 1].from_offset : s.end;
+        if (start != run_end && !writer.append(run_start, run_end - run_start)) {
+            err = errno;
+            return false;
+        }
+        if (start != run_end) run_start = start;
+        run_end = end;
+        if (i == (first + msgs.size()) / 2) test_pause("copying");
+    }
+    if (file_end > s.end) {
+        if (run_end != s.end && !writer.append(run_start, run_end - run_start)) {
+            err = errno;
+            return false;
+        }
+        if (run_end != s.end) run_start = s.end;
+        run_end = file_end;
+    }
+    if (writer.append(run_start, run_end - run_start) && writer.flush()) return true;
+    err = errno;
+    return false;
+}
+
 }  // namespace
 
 std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ":pop3d-new"; }
@@ -222,45 +302,15 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     bool suffix = true;
     for (std::size_t i = first; i < msgs.size(); ++i) suffix = suffix && deleted[i];
     const bool recheck = split_may_change(msgs, deleted);
-    if (suffix && file_end == s.end) {
-        if (recheck)
-            if (Result r = check_kept_split(fd, msgs[first].from_offset, s, deleted); !r.ok())
-                return {r.status, r.detail + "; no messages deleted"};
-        if (::ftruncate(fd, static_cast<off_t>(msgs[first].from_offset)) != 0) return io_error("ftruncate", errno);
-        test_pause("truncated");
-        if (::fsync(fd) != 0) return io_error("fsync", errno);
-        return Result::good();
-    }
+    if (suffix && file_end == s.end) return truncate_at(fd, msgs[first].from_offset, s, deleted, recheck);
 
     // 3. Write the new mailbox next to the old one.
     const std::string tmp = expunge_temp_path(s.path);
     UniqueFd out;
-    {
-        Raised raised(privilege);
-        ::unlink(tmp.c_str());  // left by a crash: we hold the locks, nobody else writes it
-        // A one-time migration from the old name: remove this unlink,
-        // legacy_expunge_temp_path and its unit test after 0.2.
-        ::unlink(legacy_expunge_temp_path(s.path).c_str());
-        out.reset(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
-        if (!out) return io_error("cannot create " + tmp, errno);
-        // Owner, group and mode as the mailbox had them (the group may need
-        // the raised mail group; a user can only give away to own groups).
-        if ((::fchown(out.get(), st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
-            ::fchmod(out.get(), st.st_mode & 07777) != 0) {
-            const int e = errno;
-            ::unlink(tmp.c_str());
-            return io_error("cannot set owner or mode of " + tmp, e);
-        }
-        struct stat got {};
-        if (::fstat(out.get(), &got) != 0 || got.st_uid != st.st_uid || got.st_gid != st.st_gid ||
-            (got.st_mode & 07777) != (st.st_mode & 07777)) {
-            ::unlink(tmp.c_str());
-            return {Status::perm_fail, "cannot give " + tmp + " the mailbox's owner, group and mode; no messages deleted"};
-        }
-    }
+    if (Result r = create_temp(s.path, st, privilege, out); !r.ok()) return r;
     auto remove_tmp = [&] {
         out.reset();
-        Raised raised(privilege);
+        const PrivilegeScope raised(privilege);  // best effort: cleanup goes on without it
         ::unlink(tmp.c_str());
     };
     auto discard = [&](const std::string& what, int err) {
@@ -269,29 +319,8 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     };
     test_pause("created");
 
-    // Runs of kept messages are copied as one range each.
-    KeptWriter writer(fd, out.get(), file_end, lock);
-    std::uint64_t run_start = 0, run_end = msgs[first].from_offset;
-    for (std::size_t i = first + 1; i < msgs.size(); ++i) {
-        if (deleted[i]) continue;
-        const std::uint64_t start = msgs[i].from_offset;
-        const std::uint64_t end = i + 1 < msgs.size() ? msgs[i + 1].from_offset : s.end;
-        if (start != run_end) {
-            if (!writer.append(run_start, run_end - run_start)) return discard("writing " + tmp, errno);
-            run_start = start;
-        }
-        run_end = end;
-        if (i == (first + msgs.size()) / 2) test_pause("copying");
-    }
-    // Mail delivered since the snapshot follows the kept messages.
-    if (file_end > s.end) {
-        if (run_end != s.end) {
-            if (!writer.append(run_start, run_end - run_start)) return discard("writing " + tmp, errno);
-            run_start = s.end;
-        }
-        run_end = file_end;
-    }
-    if (!writer.append(run_start, run_end - run_start) || !writer.flush()) return discard("writing " + tmp, errno);
+    if (int err = 0; !write_kept(fd, out.get(), s, deleted, first, file_end, lock, err))
+        return discard("writing " + tmp, err);
     test_pause("copied");
     if (recheck) {
         struct stat written {};
@@ -309,19 +338,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
         remove_tmp();
         return {r.status, r.detail + "; no messages deleted"};
     }
-    {
-        Raised raised(privilege);
-        if (::rename(tmp.c_str(), s.path.c_str()) != 0) {
-            const int e = errno;
-            ::unlink(tmp.c_str());
-            return io_error("rename " + tmp, e);
-        }
-    }
-    test_pause("renamed");
-    UniqueFd dir(::open(dir_of(s.path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir && ::fsync(dir.get()) != 0 && errno != EINVAL)
-        return {Status::temp_fail, "fsync of the spool directory: " + text::errno_text(errno)};
-    return Result::good();
+    return swap_in(tmp, s.path, privilege);
 }
 
 }  // namespace pop3d::mailbox

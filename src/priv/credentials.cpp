@@ -5,8 +5,11 @@
 #include "priv/thread_credentials.hpp"
 
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <vector>
@@ -48,8 +51,10 @@ DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gi
     DropResult r;
     if (!drop_needed(a, r)) return r;
     const gid_t keep = spool_gid.value_or(a.gid);
-    if (::initgroups(a.name.c_str(), a.gid) != 0) {
-        r.error = "initgroups(" + a.name + "): " + text::errno_text(errno);
+    // The same groups the thread drop sets (what initgroups() would set).
+    const std::vector<gid_t> groups = account_groups(a);
+    if (::setgroups(groups.size(), groups.data()) != 0) {
+        r.error = "setgroups(" + a.name + "): " + text::errno_text(errno);
         return r;
     }
     if (::setresgid(a.gid, a.gid, keep) != 0) {
@@ -60,21 +65,77 @@ DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gi
         r.error = "setresuid: " + text::errno_text(errno);
         return r;
     }
-    // Trust nothing: read back every id and make sure root is gone for good.
-    uid_t ru, eu, su;
-    gid_t rg, eg, sg;
-    if (::getresuid(&ru, &eu, &su) != 0 || ru != a.uid || eu != a.uid || su != a.uid ||
-        ::getresgid(&rg, &eg, &sg) != 0 || rg != a.gid || eg != a.gid || sg != keep) {
-        r.error = "credentials did not change as requested";
-        return r;
-    }
-    if (::setuid(0) == 0 || ::seteuid(0) == 0) {
-        r.error = "root could be regained after dropping privileges";
-        return r;
-    }
+    r.error = verify_dropped(a, keep, groups, Scope::process);
+    if (!r.error.empty()) return r;
     r.ok = true;
     r.dropped = true;
     return r;
+}
+
+DropResult become_user(const auth::Account& a, Scope scope, std::optional<gid_t> spool_gid) {
+    return scope == Scope::thread ? drop_thread_to_account(a, spool_gid) : drop_to_account(a, spool_gid);
+}
+
+namespace {
+
+// The ids as the kernel has them: for a process drop through glibc (all
+// threads alike; libuid_wrapper, which tests use, emulates these but not
+// setfsuid: the fs ids follow the effective ones there), for a thread drop
+// the calling thread's own.
+ThreadIds observed_ids(Scope scope) {
+    if (scope == Scope::thread) return thread_ids();
+    ThreadIds t{};
+    if (::getresuid(&t.ruid, &t.euid, &t.suid) != 0 || ::getresgid(&t.rgid, &t.egid, &t.sgid) != 0) t.ruid = 0;
+    t.fsuid = t.euid;
+    t.fsgid = t.egid;
+    return t;
+}
+
+std::vector<gid_t> observed_groups(Scope scope) {
+    if (scope == Scope::thread) return thread_groups();
+    std::vector<gid_t> groups(static_cast<std::size_t>(std::max(::getgroups(0, nullptr), 0)));
+    groups.resize(static_cast<std::size_t>(std::max(::getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
+    return groups;
+}
+
+// What the ids must be after the drop. A session thread keeps uid 0 so
+// that no user can signal, limit or trace it (thread_credentials.hpp);
+// its files go by its fsuid alone.
+bool ids_as_expected(const auth::Account& a, gid_t keep, Scope scope) {
+    const ThreadIds t = observed_ids(scope);
+    const uid_t u = scope == Scope::thread ? 0 : a.uid;
+    return t.ruid == u && t.euid == u && t.suid == u && t.fsuid == a.uid && t.rgid == a.gid && t.egid == a.gid &&
+           t.sgid == keep && t.fsgid == a.gid;
+}
+
+bool groups_as_expected(std::vector<gid_t> want, Scope scope) {
+    std::vector<gid_t> have = observed_groups(scope);
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    return have == want;
+}
+
+// Trust nothing: try to take root back.
+std::string root_regained(Scope scope) {
+    if (scope == Scope::process)
+        return ::setuid(0) == 0 || ::seteuid(0) == 0 ? "root could be regained after dropping privileges" : "";
+    const std::optional<ThreadCaps> caps = thread_caps();
+    if (!caps || caps->inheritable != 0) return "thread capabilities are not all gone";
+    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return "no_new_privs is not set";
+    if (set_thread_caps({1ULL << CAP_DAC_OVERRIDE, 1ULL << CAP_DAC_OVERRIDE, 0}))
+        return "root's capabilities could be regained after dropping them";
+    return {};
+}
+
+}  // namespace
+
+std::string verify_dropped(const auth::Account& a, gid_t keep, const std::vector<gid_t>& groups, Scope scope) {
+    const std::string who = scope == Scope::thread ? "thread " : "";
+    if (!ids_as_expected(a, keep, scope)) return who + "credentials did not change as requested";
+    if (!groups_as_expected(groups, scope)) return who + "groups did not change as requested";
+    const std::optional<ThreadCaps> caps = thread_caps();
+    if (!caps || caps->effective != 0 || caps->permitted != 0) return who + "capabilities are not all gone";
+    return root_regained(scope);
 }
 
 bool SavedGroupPrivilege::set_group(gid_t gid) {

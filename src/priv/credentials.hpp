@@ -1,6 +1,8 @@
-// Giving up root for good once a user has logged in (inetd and forked
-// sessions). The only thing kept is the mail group as the saved group id,
-// so that dotlocks can be created in the spool; see docs/DESIGN.md.
+// Becoming the user once a user has logged in: for good for the whole
+// process (inetd and forked sessions), or for the session thread (threaded
+// daemon, thread_credentials.hpp). The only thing kept is the mail group as
+// the saved group id, so that dotlocks can be created in the spool; see
+// docs/DESIGN.md.
 #pragma once
 
 #include "auth/account.hpp"
@@ -10,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pop3d::priv {
 
@@ -22,6 +25,15 @@ struct DropResult {
     std::string error;
 };
 
+// Whether credentials change for the whole process (inetd, fork) or only
+// for the calling thread (threaded daemon, raw syscalls).
+enum class Scope { process, thread };
+
+// The one step after which the session no longer runs as root: the process
+// drop or the thread drop by `scope`, each verified by verify_dropped.
+// spool_gid: the mail group to keep as saved gid (SavedGroupPrivilege).
+DropResult become_user(const auth::Account& account, Scope scope, std::optional<gid_t> spool_gid);
+
 // The checks both drops make before changing anything: uid 0 is never
 // served, and without root only our own uid can be. Returns true when the
 // caller should go on and switch ids; otherwise `out` is the final answer.
@@ -32,9 +44,15 @@ bool drop_needed(const auth::Account& account, DropResult& out);
 // succeeds only when the account is the user we already run as. Refuses uid 0.
 DropResult drop_to_account(const auth::Account& account, std::optional<gid_t> spool_gid);
 
-// Whether credentials change for the whole process (inetd, fork) or only
-// for the calling thread (threaded daemon, raw syscalls).
-enum class Scope { process, thread };
+// The one verification after either drop, read back from the kernel for
+// the calling thread; empty when all holds, else what is wrong. Both: the
+// uids (process: the user's in all four; thread: 0 real, effective and
+// saved, the user's fsuid; see thread_credentials.hpp), gids (the user's,
+// saved = keep), `groups` as the supplementary groups, no effective or
+// permitted capability. Then root must not come back: process: setuid(0)
+// and seteuid(0) fail; thread: no inheritable capability, no_new_privs set,
+// and capset of CAP_DAC_OVERRIDE fails.
+std::string verify_dropped(const auth::Account& account, gid_t keep, const std::vector<gid_t>& groups, Scope scope);
 
 // SpoolPrivilege after a drop: switches to the saved mail group and back,
 // in the given scope: the effective gid of the process, or the fsgid of a

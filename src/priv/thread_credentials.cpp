@@ -21,7 +21,9 @@ namespace {
 long raw_setfsuid(uid_t u) { return ::syscall(SYS_setfsuid, u); }
 long raw_setfsgid(gid_t g) { return ::syscall(SYS_setfsgid, g); }
 
-std::vector<gid_t> user_groups(const auth::Account& a) {
+}  // namespace
+
+std::vector<gid_t> account_groups(const auth::Account& a) {
     int n = 32;
     std::vector<gid_t> groups(static_cast<std::size_t>(n));
     while (::getgrouplist(a.name.c_str(), a.gid, groups.data(), &n) < 0 && n <= 65536)
@@ -39,8 +41,7 @@ std::vector<gid_t> thread_groups() {
     return groups;
 }
 
-// capset/capget for the calling thread only (pid 0), in the 64-bit layout.
-bool set_caps(const ThreadCaps& c) {
+bool set_thread_caps(const ThreadCaps& c) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
     for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
@@ -51,30 +52,6 @@ bool set_caps(const ThreadCaps& c) {
     }
     return ::syscall(SYS_capset, &header, data) == 0;
 }
-
-// What the thread must look like after the drop; empty when it does.
-std::string check_dropped(const auth::Account& a, gid_t keep, const std::vector<gid_t>& groups) {
-    const ThreadIds ids = thread_ids();
-    if (ids.ruid != 0 || ids.euid != 0 || ids.suid != 0 || ids.fsuid != a.uid || ids.rgid != a.gid ||
-        ids.egid != a.gid || ids.sgid != keep || ids.fsgid != a.gid)
-        return "thread credentials did not change as requested";
-    std::vector<gid_t> have = thread_groups(), want = groups;
-    std::sort(have.begin(), have.end());
-    std::sort(want.begin(), want.end());
-    if (have != want) return "thread groups did not change as requested";
-    const std::optional<ThreadCaps> caps = thread_caps();
-    if (!caps || caps->effective != 0 || caps->permitted != 0 || caps->inheritable != 0)
-        return "thread capabilities are not all gone";
-    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return "no_new_privs is not set";
-    // Trust nothing: try to take a capability back. (The uids stay 0 so
-    // that no user can signal, limit or trace this thread; files are
-    // checked against the fsuid, the user's, and nothing overrides that.)
-    if (set_caps({1ULL << CAP_DAC_OVERRIDE, 1ULL << CAP_DAC_OVERRIDE, 0}))
-        return "root's capabilities could be regained after dropping them";
-    return {};
-}
-
-}  // namespace
 
 ThreadIds thread_ids() {
     ThreadIds ids{};
@@ -104,7 +81,7 @@ DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> s
     DropResult r;
     if (!drop_needed(a, r)) return r;
     const gid_t keep = spool_gid.value_or(a.gid);
-    const std::vector<gid_t> groups = user_groups(a);
+    const std::vector<gid_t> groups = account_groups(a);
     if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) {
         r.error = "setgroups: " + text::errno_text(errno);
         return r;
@@ -124,11 +101,11 @@ DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> s
         r.error = "prctl(PR_SET_NO_NEW_PRIVS): " + text::errno_text(errno);
         return r;
     }
-    if (!set_caps({0, 0, 0})) {
+    if (!set_thread_caps({0, 0, 0})) {
         r.error = "capset: " + text::errno_text(errno);
         return r;
     }
-    r.error = check_dropped(a, keep, groups);
+    r.error = verify_dropped(a, keep, groups, Scope::thread);
     r.ok = r.dropped = r.error.empty();
     return r;
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace pop3d::priv {
 
@@ -41,6 +42,14 @@ struct ThreadCaps {
     std::uint64_t effective, permitted, inheritable;
 };
 std::optional<ThreadCaps> thread_caps();
+
+// capset for the calling thread only (pid 0), in the 64-bit layout.
+bool set_thread_caps(const ThreadCaps& caps);
+
+// The account's groups as initgroups() would set them (NSS), and the
+// calling thread's supplementary groups as the kernel has them.
+std::vector<gid_t> account_groups(const auth::Account& account);
+std::vector<gid_t> thread_groups();
 
 // Sets the calling thread's fsgid (allowed without a capability when gid
 // is its real, effective or saved gid); true when the kernel now has it.
