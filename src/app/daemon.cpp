@@ -85,41 +85,48 @@ struct Daemon {
     const ConfigSource& source;
     std::shared_ptr<const config::Config> config;
     std::shared_ptr<tls::Context> tls;  // for new connections; replaced on SIGHUP
-    std::unique_ptr<HostThrottle> throttle;  // failed logins per address and login slots, shared with every session
-    std::unique_ptr<SessionRegistry> sessions;  // the live sessions, for pop3d who and kick
-    net::ConnectionTable table;
-    RateLimitedLog limited;
-    std::map<pid_t, Peer> children;  // fork model: pid -> its client
-    std::vector<std::unique_ptr<PendingProxy>> pending;  // waiting for their PROXY header
+    std::unique_ptr<HostThrottle> throttle{};  // failed logins per address and login slots, shared with every session
+    std::unique_ptr<SessionRegistry> sessions{};  // the live sessions, for pop3d who and kick
+    net::ConnectionTable table{};
+    RateLimitedLog limited{};
+    std::map<pid_t, Peer> children{};  // fork model: pid -> its client
+    std::vector<std::unique_ptr<PendingProxy>> pending{};  // waiting for their PROXY header
     Clock::time_point accept_paused_until{};
     std::size_t last_status_count = static_cast<std::size_t>(-1);
 };
 
+// What a connection carries to its session: the daemon's config, TLS,
+// throttle and registry as they are now.
+ConnectionContext context_for(const Daemon& d, const Peer& peer, bool implicit_tls, priv::Scope scope) {
+    return {.config = d.config,
+            .peer = peer,
+            .scope = scope,
+            .tls = d.tls,
+            .implicit_tls = implicit_tls,
+            .throttle = d.throttle.get(),
+            .sessions = d.sessions.get()};
+}
+
 // What a session thread owns; handed over through pthread_create's void*.
 struct ThreadStart {
     UniqueFd fd;
-    Peer peer;
-    std::shared_ptr<const config::Config> config;
-    std::shared_ptr<tls::Context> tls;
-    bool implicit_tls;
+    ConnectionContext connection;
     net::ConnectionTable* table;
-    session::LoginThrottle* throttle;
-    SessionRegistry* sessions;
 };
 
 extern "C" void* session_thread(void* arg) noexcept {
     std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
-    const log::ConnectionScope scope(start->peer);
+    const Peer& peer = start->connection.peer;
+    const log::ConnectionScope scope(peer);
     try {
-        serve_connection(start->fd.get(), start->fd.get(), *start->config, priv::Scope::thread, start->peer,
-                         start->tls, start->implicit_tls, start->throttle, start->sessions);
+        serve_connection(start->fd.get(), start->fd.get(), start->connection);
     } catch (const std::exception& e) {
-        log::write(log::event::session_aborted, start->peer.text() + ": " + e.what());
+        log::write(log::event::session_aborted, peer.text() + ": " + e.what());
     } catch (...) {
-        log::write(log::event::session_aborted, start->peer.text());
+        log::write(log::event::session_aborted, peer.text());
     }
     start->fd.reset();
-    start->table->release(start->peer.address);
+    start->table->release(peer.address);
     return nullptr;
 }
 
@@ -134,8 +141,10 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
-    auto start = std::make_unique<ThreadStart>(ThreadStart{std::move(fd), peer, d.config, d.tls, implicit_tls, &d.table,
-                                                           d.throttle.get(), d.sessions.get()});
+    auto start = std::make_unique<ThreadStart>(ThreadStart{.fd = std::move(fd),
+                                                           .connection = context_for(d, peer, implicit_tls,
+                                                                                     priv::Scope::thread),
+                                                           .table = &d.table});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
@@ -163,8 +172,7 @@ bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) 
         d.pending.clear();
         net::reset_after_fork();
         try {
-            serve_connection(fd.get(), fd.get(), *d.config, priv::Scope::process, peer, d.tls, implicit_tls,
-                             d.throttle.get(), d.sessions.get());
+            serve_connection(fd.get(), fd.get(), context_for(d, peer, implicit_tls, priv::Scope::process));
         } catch (const std::exception& e) {
             log::write(log::event::session_aborted, peer.text() + ": " + e.what());
             ::_exit(1);
@@ -255,8 +263,12 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
         if (!admit_or_refuse(d, fd.get(), address, admitted)) continue;
         if (proxied) {
             d.pending.push_back(std::make_unique<PendingProxy>(
-                PendingProxy{std::move(fd), address, peer.session, implicit_tls,
-                             Clock::now() + std::chrono::seconds(c.proxy_timeout), {}}));
+                PendingProxy{.fd = std::move(fd),
+                             .proxy = address,
+                             .session = peer.session,
+                             .implicit_tls = implicit_tls,
+                             .deadline = Clock::now() + std::chrono::seconds(c.proxy_timeout),
+                             .reader = {}}));
             continue;
         }
         start_session(d, std::move(fd), peer, implicit_tls);
@@ -312,7 +324,7 @@ void reload(Daemon& d) {
         log::write(log::event::reload_failed);
         return;
     }
-    if (loaded.config.listen != d.config->listen || loaded.config.process_model != d.config->process_model)
+    if (loaded.config.listen.text != d.config->listen.text || loaded.config.process_model != d.config->process_model)
         log::write(log::event::reload_needs_restart);
     std::string tls_error;
     std::shared_ptr<tls::Context> tls = load_tls(loaded.config, tls_error);
@@ -341,26 +353,9 @@ void update_status(Daemon& d) {
     net::notify("STATUS=" + text::count(n, "connection"));
 }
 
-}  // namespace
-
-int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial,
-               std::shared_ptr<tls::Context> tls) {
-    // Load the NSS modules once before any session thread needs them.
-    auth::Account warm;
-    auth::lookup_account("root", warm);
-    priv::lookup_group(initial.mail_group);
-
-    Daemon d{std::move(listeners), source, std::make_shared<const config::Config>(std::move(initial)), std::move(tls),
-             nullptr, nullptr, {}, {}, {}, {}, {}, static_cast<std::size_t>(-1)};
-    d.throttle = HostThrottle::open(*d.config);
-    d.sessions = open_session_registry(*d.config);
-    std::string names;
-    for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
-    log::write(log::event::listening, names + " (" + d.config->process_model + ", max " +
-                                          text::count(d.config->max_connections, "connection") + ")");
-    net::notify("READY=1");
-    update_status(d);
-
+// The accept loop: connections, PROXY headers, reloads, until SIGTERM/SIGINT
+// (or poll fails).
+void serve_until_stopped(Daemon& d) {
     while (!net::stop_requested()) {
         std::vector<pollfd> fds;
         fds.push_back({net::stop_fd(), POLLIN, 0});
@@ -392,8 +387,11 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
             if (fds[i].revents & POLLIN) accept_all(d, fds[i].fd, d.listeners[i - first_listener].tls);
         update_status(d);
     }
+}
 
-    // Shutdown: no new connections; sessions end at their next command.
+// Shutdown: no new connections; sessions end at their next command. -1 when
+// some are still running after the grace period.
+int shut_down(Daemon& d) {
     net::notify("STOPPING=1");
     d.listeners.clear();
     for (const auto& p : d.pending) {
@@ -421,6 +419,32 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     }
     log::write(log::event::stopped);
     return 0;
+}
+
+}  // namespace
+
+int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& source, config::Config initial,
+               std::shared_ptr<tls::Context> tls) {
+    // Load the NSS modules once before any session thread needs them.
+    auth::Account warm;
+    auth::lookup_account("root", warm);
+    priv::lookup_group(initial.mail_group);
+
+    Daemon d{.listeners = std::move(listeners),
+             .source = source,
+             .config = std::make_shared<const config::Config>(std::move(initial)),
+             .tls = std::move(tls)};
+    d.throttle = HostThrottle::open(*d.config);
+    d.sessions = open_session_registry(*d.config);
+    std::string names;
+    for (const auto& l : d.listeners) names += (names.empty() ? "" : " ") + l.name;
+    log::write(log::event::listening, names + " (" + std::string(config::name(d.config->process_model)) + ", max " +
+                                          text::count(d.config->max_connections, "connection") + ")");
+    net::notify("READY=1");
+    update_status(d);
+
+    serve_until_stopped(d);
+    return shut_down(d);
 }
 
 }  // namespace pop3d::app

@@ -11,7 +11,6 @@
 #include "log/events.hpp"
 #include "log/session_id.hpp"
 #include "net/fd_transport.hpp"
-#include "net/listen_address.hpp"
 #include "net/listener.hpp"
 #include "net/stop_flag.hpp"
 #include "net/systemd.hpp"
@@ -26,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +64,7 @@ enum class Mode { daemon, inetd, check, dump };
 struct Options {
     Mode mode = Mode::daemon;
     bool foreground = false;
+    bool version = false;
     std::vector<std::string> listen;
     app::ConfigSource source{POP3D_DEFAULT_CONFIG_FILE, false, {}};
 };
@@ -100,8 +101,14 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
     const auto sessions = app::open_session_registry(loaded.config);
     const std::optional<app::Peer> peer = app::identify_peer(in_fd, loaded.config, session);
     if (!peer) return 1;  // a trusted proxy sent no good PROXY header (logged)
-    app::serve_connection(in_fd, out_fd, loaded.config, priv::Scope::process, *peer, tls, implicit_tls,
-                          throttle.get(), sessions.get());
+    app::serve_connection(in_fd, out_fd,
+                          {.config = std::make_shared<const config::Config>(loaded.config),
+                           .peer = *peer,
+                           .scope = priv::Scope::process,
+                           .tls = std::move(tls),
+                           .implicit_tls = implicit_tls,
+                           .throttle = throttle.get(),
+                           .sessions = sessions.get()});
     return 0;
 }
 
@@ -170,8 +177,7 @@ int run_standalone(Options& opt) {
     }
     if (listeners.empty()) {
         std::string error;
-        const auto addresses = net::parse_listen_list(c.listen, &error);
-        if (addresses) listeners = net::bind_listeners(*addresses, error);
+        listeners = net::bind_listeners(c.listen.value, error);
         if (listeners.empty()) {
             std::cerr << "pop3d: cannot listen: " << error << "\n";
             return 1;
@@ -203,11 +209,9 @@ int run_standalone(Options& opt) {
     return rc;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    Options opt;
-    bool want_version = false;
+// Reads the options into opt, leaving optind at the first argument. An exit
+// status when nothing is left to do (-h, or an unknown option).
+std::optional<int> parse_options(int argc, char** argv, Options& opt) {
     int c;
     opterr = 0;
     while ((c = ::getopt_long(argc, argv, "ifl:c:o:tTVh", kLongOptions, nullptr)) != -1) {
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
         case 'o': opt.source.overrides.emplace_back(optarg); break;
         case 't': opt.mode = Mode::check; break;
         case 'T': opt.mode = Mode::dump; break;
-        case 'V': want_version = true; break;
+        case 'V': opt.version = true; break;
         case 'h': std::cout << kUsage; return 0;
         default:
             if (optopt == 0)  // a long option getopt_long does not know: name it as given
@@ -233,7 +237,15 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (want_version) {
+    return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opt;
+    if (const std::optional<int> done = parse_options(argc, argv, opt)) return *done;
+    if (opt.version) {
         std::cout << "pop3d " << POP3D_VERSION << " (TLS: " << tls::library_version() << ")\n";
         return 0;
     }

@@ -82,12 +82,7 @@ std::optional<gid_t> mail_group(const config::Config& c, CheckReport& r) {
 // named. The standalone daemon only: inetd and systemd pass sockets in.
 void listen(const config::Config& c, CheckReport& r) {
     std::string error;
-    const auto addresses = net::parse_listen_list(c.listen, &error);
-    if (!addresses) {
-        r.error("listen: " + error);
-        return;
-    }
-    for (const net::ListenAddress& a : *addresses) {
+    for (const net::ListenAddress& a : c.listen.value) {
         const auto bound = net::bind_listeners({a}, error);
         if (!bound.empty())
             r.ok("can listen on " + a.text());
@@ -137,7 +132,7 @@ void key_access(const std::string& key, CheckReport& r) {
 
 // The files must load, and whatever asks for TLS must have it.
 void tls(const config::Config& c, CheckReport& r) {
-    const bool wants_tls = c.implicit_tls || c.listen.find("/tls") != std::string::npos;
+    const bool wants_tls = c.implicit_tls || std::ranges::any_of(c.listen.value, &net::ListenAddress::tls);
     if (!c.tls_configured()) {
         if (wants_tls) r.error("implicit TLS (/tls listener or implicit_tls) needs tls_cert and tls_key");
         return;
@@ -162,8 +157,8 @@ CheckReport check_setup(const config::Config& c) {
     check::logging(c, r);
     check::listen(c, r);
     check::tls(c, r);
-    if (!c.proxy_trusted.empty())
-        r.ok("connections from " + c.proxy_trusted +
+    if (!c.proxy_trusted.text.empty())
+        r.ok("connections from " + c.proxy_trusted.text +
              " must begin with a PROXY header, which names the client (proxy_trusted)");
     return r;
 }

@@ -34,7 +34,7 @@ session::SessionSettings session_settings(const config::Config& c, const std::st
     // where the admin allows it (RFC 2595 §2.3).
     s.plaintext_auth = !c.tls_configured() || c.allow_plaintext_auth || is_loopback(peer);
     s.login_delay = c.login_delay;
-    if (c.expire != "never") s.expire_days = static_cast<unsigned>(std::stoul(c.expire));
+    s.expire_days = c.expire.value;
     s.running_as = ::geteuid();
     return s;
 }
@@ -56,9 +56,7 @@ std::shared_ptr<tls::Context> load_tls(const config::Config& c, std::string& err
 }
 
 bool from_trusted_proxy(const config::Config& c, const std::string& address) {
-    if (c.proxy_trusted.empty() || address.empty()) return false;
-    const auto trusted = net::NetworkList::parse(c.proxy_trusted, nullptr);  // checked when loaded
-    return trusted && trusted->contains(address);
+    return !address.empty() && c.proxy_trusted.value.contains(address);
 }
 
 std::optional<Peer> identify_peer(int in_fd, const config::Config& c, const std::string& session) {
@@ -89,8 +87,8 @@ std::unique_ptr<SessionRegistry> open_session_registry(const config::Config& c) 
 
 // What runs as root, and when (scope: priv::Scope::process for pop3d -i
 // and forked sessions, ::thread for the threaded daemon):
-//   1. the daemon (pop3d -d) for its whole life: config, listening
-//      sockets, TLS keys, runtime dir, the accept loop and control socket;
+//   1. the daemon for its whole life: config, listening sockets, TLS
+//      keys, runtime dir, the accept loop;
 //   2. each connection, before login: the PROXY header, the TLS handshake,
 //      POP3 commands up to a login, PAM (which needs root for shadow);
 //   3. after PAM said yes, in SpoolOpener::open: the mailbox path, the
@@ -102,9 +100,11 @@ std::unique_ptr<SessionRegistry> open_session_registry(const config::Config& c) 
 //      mailbox::PrivilegeScope, around dotlock and expunge file operations.
 // The session ends with its process or thread, so the user's credentials
 // never serve another connection. Started without root, nothing switches.
-void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scope scope, const Peer& peer,
-                      std::shared_ptr<tls::Context> tls, bool implicit_tls, session::LoginThrottle* throttle,
-                      SessionRegistry* sessions) {
+void serve_connection(int in_fd, int out_fd, const ConnectionContext& connection) {
+    const config::Config& c = *connection.config;
+    const Peer& peer = connection.peer;
+    const bool implicit_tls = connection.implicit_tls;
+    SessionRegistry* const sessions = connection.sessions;
     const auth::ClientInfo client{peer.address};
     const log::ConnectionScope log_scope(peer);
     // Listed from here to the end, after the transport and the session are gone.
@@ -112,17 +112,17 @@ void serve_connection(int in_fd, int out_fd, const config::Config& c, priv::Scop
     if (sessions && !listed)
         log::write(log::event::not_listed, "every one of the " + std::to_string(SessionRegistry::kSlots) +
                                                " slots of the session registry is taken");
-    net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), std::move(tls),
+    net::FdTransport transport(in_fd, out_fd, std::chrono::seconds(c.idle_timeout), connection.tls,
                                std::chrono::seconds(c.login_timeout), peer.text());
     if (listed) transport.stop_also_when([entry = listed.get()] { return entry->kicked(); });
     transport.refuse_proxy_header();  // a header here comes from an untrusted address, or a second one
     auth::PamAuthenticator authenticator(c.pam_service, c.pam_confdir, c.max_username_length);
-    SpoolOpener opener(c, scope);
+    SpoolOpener opener(c, connection.scope);
     SystemClock clock;
     log::write(log::event::connect, peer.text() + (implicit_tls ? " tls" : ""));
     if (implicit_tls && !transport.start_tls()) return;  // pop3s: TLS from the first byte (the transport logs why)
     session::Session session(transport, authenticator, opener, clock, session_settings(c, peer.address), client,
-                             throttle, peer);
+                             connection.throttle, peer);
     session.set_observer(listed.get());
     session.run();
 }

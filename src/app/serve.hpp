@@ -41,16 +41,26 @@ bool from_trusted_proxy(const config::Config& config, const std::string& address
 // already gone; close it.
 std::optional<Peer> identify_peer(int in_fd, const config::Config& config, const std::string& session);
 
-// Serves one client on in_fd/out_fd. scope says how root is given up after
-// login: for the whole process (inetd, fork) or for this thread. With tls,
-// STLS is offered; with implicit_tls the handshake comes before the greeting.
-// throttle: the failed-login counts and login slots shared with other sessions.
-// sessions: where the session is listed for pop3d who, from here to its
-// end, and where pop3d kick finds it.
-// Every line logged meanwhile carries peer's address and session id.
-void serve_connection(int in_fd, int out_fd, const config::Config& config, priv::Scope scope, const Peer& peer,
-                      std::shared_ptr<tls::Context> tls = nullptr, bool implicit_tls = false,
-                      session::LoginThrottle* throttle = nullptr, SessionRegistry* sessions = nullptr);
+// What a connection carries from accept to its session, in every launch mode.
+struct ConnectionContext {
+    // The config as it was when the connection came (a SIGHUP does not change it).
+    std::shared_ptr<const config::Config> config;
+    Peer peer;
+    // How root is given up after login: for the whole process (inetd, fork)
+    // or for this thread.
+    priv::Scope scope = priv::Scope::process;
+    std::shared_ptr<tls::Context> tls;  // STLS is offered when set
+    bool implicit_tls = false;          // the handshake comes before the greeting (pop3s)
+    // The failed-login counts and login slots shared with other sessions.
+    session::LoginThrottle* throttle = nullptr;
+    // Where the session is listed for pop3d who, from here to its end, and
+    // where pop3d kick finds it.
+    SessionRegistry* sessions = nullptr;
+};
+
+// Serves one client on in_fd/out_fd. Every line logged meanwhile carries
+// the peer's address and session id.
+void serve_connection(int in_fd, int out_fd, const ConnectionContext& connection);
 
 // runtime_dir/sessions, or memory (with a warning: pop3d who cannot see
 // these sessions then).

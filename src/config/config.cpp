@@ -25,7 +25,13 @@ struct UintRange {
     unsigned max;
     Unit unit;  // seconds accept s/m/h suffixes, bytes k/m
 };
-using Target = std::variant<std::string Config::*, bool Config::*, UintRange>;
+// A key parsed into a type when set: set returns an error or "", text
+// gives the value back for pop3d -T.
+struct Parsed {
+    std::string (*set)(Config&, std::string_view);
+    std::string (*text)(const Config&);
+};
+using Target = std::variant<std::string Config::*, bool Config::*, UintRange, Parsed>;
 using Check = std::string (*)(const std::string&);  // returns an error or ""
 
 struct Key {
@@ -74,24 +80,40 @@ std::string check_facility(const std::string& v) {
     return log::facility_from_name(v) < 0 ? "unknown syslog facility (mail, daemon, user, local0..local7)" : "";
 }
 
-std::string check_listen(const std::string& v) {
+// Member = Parse(text), or the parser's error.
+template <auto Member, auto Parse>
+std::string set_spelled(Config& c, std::string_view v) {
     std::string error;
-    return net::parse_listen_list(v, &error) ? "" : error;
+    auto parsed = Parse(v, &error);
+    if (!parsed) return error;
+    c.*Member = {std::string(v), std::move(*parsed)};
+    return {};
+}
+constexpr auto set_listen = set_spelled<&Config::listen, &net::parse_listen_list>;
+
+std::string set_process_model(Config& c, std::string_view v) {
+    if (v == name(ProcessModel::threads)) c.process_model = ProcessModel::threads;
+    else if (v == name(ProcessModel::fork)) c.process_model = ProcessModel::fork;
+    else return "must be threads or fork";
+    return {};
 }
 
-std::string check_networks(const std::string& v) {
-    std::string error;
-    return net::NetworkList::parse(v, &error) ? "" : error;
-}
+std::string process_model_text(const Config& c) { return std::string(name(c.process_model)); }
 
-std::string check_process_model(const std::string& v) {
-    return v == "threads" || v == "fork" ? "" : "must be threads or fork";
-}
-
-std::string check_expire(const std::string& v) {
-    if (v == "never") return {};
+std::string set_expire(Config& c, std::string_view v) {
+    if (v == "never") {
+        c.expire = {std::string(v), std::nullopt};
+        return {};
+    }
     const auto n = text::parse_u64(v);
-    return n && *n <= 36500 ? "" : "must be never or a number of days (0-36500)";
+    if (!n || *n > 36500) return "must be never or a number of days (0-36500)";
+    c.expire = {std::string(v), static_cast<unsigned>(*n)};
+    return {};
+}
+
+template <auto Member>
+std::string spelled_text(const Config& c) {
+    return (c.*Member).text;
 }
 
 std::string check_tls_protocol(const std::string& v) {
@@ -139,7 +161,7 @@ const Key kKeys[] = {
      "a dotlock naming a process that is not running is stale (set no when hosts share the spool)"},
     {"login_delay", UintRange{&Config::login_delay, 0, 86400 * 7, Unit::seconds}, nullptr,
      "minimum seconds between two logins of one user, advertised as LOGIN-DELAY (0: none)"},
-    {"expire", &Config::expire, check_expire,
+    {"expire", Parsed{set_expire, spelled_text<&Config::expire>}, nullptr,
      "EXPIRE advertised in CAPA: never, or days; 0 deletes retrieved messages at QUIT"},
     {"idle_timeout", UintRange{&Config::idle_timeout, 1, 86400, Unit::seconds}, nullptr,
      "seconds without a command before a logged-in session is closed (RFC 1939: at least 600)"},
@@ -151,9 +173,9 @@ const Key kKeys[] = {
      "syslog facility"},
     {"log_file", &Config::log_file, check_absolute_or_empty,
      "append log lines to this file instead of sending them to syslog (empty: syslog)"},
-    {"listen", &Config::listen, check_listen,
+    {"listen", Parsed{set_listen, spelled_text<&Config::listen>}, nullptr,
      "addresses the standalone daemon listens on: ADDR[:PORT], [V6ADDR][:PORT] or *[:PORT] (both families)"},
-    {"process_model", &Config::process_model, check_process_model,
+    {"process_model", Parsed{set_process_model, process_model_text}, nullptr,
      "threads (one thread per connection) or fork (one process per connection)"},
     {"max_connections", UintRange{&Config::max_connections, 1, 1000000, Unit::plain}, nullptr,
      "connections served at once; more get -ERR [SYS/TEMP]"},
@@ -171,7 +193,9 @@ const Key kKeys[] = {
     {"runtime_dir", &Config::runtime_dir, check_absolute_or_empty,
      "this host's runtime state, the failed-login table shared by its pop3d processes (empty: per daemon); "
      "never on a shared filesystem"},
-    {"proxy_trusted", &Config::proxy_trusted, check_networks,
+    {"proxy_trusted",
+     Parsed{set_spelled<&Config::proxy_trusted, &net::NetworkList::parse>, spelled_text<&Config::proxy_trusted>},
+     nullptr,
      "load balancers whose PROXY protocol header (v1 or v2) names the client: addresses or networks "
      "(10.0.0.5 192.0.2.0/24 2001:db8::/32); a connection from one must start with the header (empty: none)"},
     {"proxy_timeout", UintRange{&Config::proxy_timeout, 1, 3600, Unit::seconds}, nullptr,
@@ -279,6 +303,8 @@ std::string set_key(Config& cfg, std::string_view name, std::string_view value) 
                 std::string v(value);
                 if (key->check) err = key->check(v);
                 if (err.empty()) cfg.*t = std::move(v);
+            } else if constexpr (std::is_same_v<T, Parsed>) {
+                err = t.set(cfg, value);
             } else if constexpr (std::is_same_v<T, bool Config::*>) {
                 const auto b = parse_bool(value);
                 if (!b) err = "expects yes or no";
@@ -303,6 +329,7 @@ std::string value_text(const Config& cfg, const Key& key) {
         [&](auto&& t) -> std::string {
             using T = std::decay_t<decltype(t)>;
             if constexpr (std::is_same_v<T, std::string Config::*>) return cfg.*t;
+            else if constexpr (std::is_same_v<T, Parsed>) return t.text(cfg);
             else if constexpr (std::is_same_v<T, bool Config::*>) return cfg.*t ? "yes" : "no";
             else return std::to_string(cfg.*t.field);
         },
@@ -311,16 +338,19 @@ std::string value_text(const Config& cfg, const Key& key) {
 
 }  // namespace
 
+std::string_view name(ProcessModel model) {
+    return model == ProcessModel::threads ? "threads" : "fork";
+}
+
 Config defaults() {
     Config c;
     c.pam_service = POP3D_DEFAULT_PAM_SERVICE;
     c.mailbox = POP3D_DEFAULT_MAILBOX;
     c.mail_group = "mail";
     c.log_facility = "mail";
-    c.listen = "*:110";
-    c.expire = "never";
+    set_listen(c, "*:110");
+    set_expire(c, "never");
     c.tls_min_protocol = "TLSv1.2";
-    c.process_model = "threads";
     c.pid_file = std::string(POP3D_RUNSTATEDIR) + "/pop3d.pid";
     c.session_lock_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
     c.runtime_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";

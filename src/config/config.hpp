@@ -2,11 +2,26 @@
 // table in config.cpp; this struct holds the parsed values.
 #pragma once
 
+#include "net/address_match.hpp"
+#include "net/listen_address.hpp"
+
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pop3d::config {
+
+enum class ProcessModel { threads, fork };
+std::string_view name(ProcessModel model);  // as the key spells it
+
+// A value parsed once, when the config is loaded, and kept as the admin
+// wrote it too: pop3d -T and messages show that text, SIGHUP compares it.
+template <class T>
+struct Spelled {
+    std::string text;
+    T value{};
+};
 
 struct Config {
     // Authentication
@@ -31,7 +46,7 @@ struct Config {
 
     // Session
     unsigned login_delay = 0;         // seconds between two logins of a user (0: none), LOGIN-DELAY
-    std::string expire;               // EXPIRE: "never", or days (0: RETR'd messages go at QUIT)
+    Spelled<std::optional<unsigned>> expire;  // EXPIRE in days, nullopt: never (0: RETR'd messages go at QUIT)
     unsigned idle_timeout = 600;      // seconds of inactivity in TRANSACTION
     unsigned login_timeout = 120;     // seconds allowed from connect to login
     unsigned max_command_errors = 10; // bad commands before disconnect (0: no limit)
@@ -41,8 +56,8 @@ struct Config {
     std::string log_file;             // log to this file instead of syslog
 
     // Standalone daemon
-    std::string listen;               // addresses: "*:110", "127.0.0.1:1110 [::1]:1110"
-    std::string process_model;        // "threads" or "fork"
+    Spelled<std::vector<net::ListenAddress>> listen;  // "*:110", "127.0.0.1:1110 [::1]:1110"
+    ProcessModel process_model = ProcessModel::threads;
     unsigned max_connections = 5000;
     unsigned max_connections_per_address = 32;
     unsigned thread_stack_size = 1024 * 1024;  // bytes (virtual: only touched pages cost)
@@ -52,7 +67,7 @@ struct Config {
     std::string runtime_dir;          // this host's state: the failed-login table (empty: per daemon)
 
     // Behind a load balancer (PROXY protocol)
-    std::string proxy_trusted;        // networks whose PROXY header is believed (empty: none)
+    Spelled<net::NetworkList> proxy_trusted;  // networks whose PROXY header is believed (empty: none)
     unsigned proxy_timeout = 5;       // seconds to send the whole header
 
     // TLS (only with ./configure --with-openssl)
@@ -63,7 +78,7 @@ struct Config {
     bool allow_plaintext_auth = false;  // USER/PASS, AUTH PLAIN before TLS from non-loopback clients
     bool implicit_tls = false;        // -i and Accept=yes: TLS from the first byte (pop3s)
 
-    bool threads() const { return process_model == "threads"; }
+    bool threads() const { return process_model == ProcessModel::threads; }
     bool tls_configured() const { return !tls_cert.empty() || !tls_key.empty(); }
 };
 

@@ -187,3 +187,57 @@ TEST(Config, EveryKeyIsDocumentedInTheManPage) {
             << k.name << " missing from pop3d.conf.5";
     }
 }
+
+// listen, proxy_trusted, expire and process_model are parsed once, when
+// loaded: users of the config read the types, never the text again.
+TEST(Config, ListsDurationsAndModelsAreParsedWhenLoaded) {
+    const Config d = defaults();
+    ASSERT_EQ(d.listen.value.size(), 1u);
+    EXPECT_EQ(d.listen.value[0].port, 110);
+    EXPECT_EQ(d.listen.value[0].family, AF_UNSPEC);
+    EXPECT_FALSE(d.expire.value);
+    EXPECT_TRUE(d.threads());
+    EXPECT_TRUE(d.proxy_trusted.value.empty());
+
+    Config c = defaults();
+    EXPECT_TRUE(parse("listen = 127.0.0.1:1110, [::1]:995/tls\nprocess_model = fork\nexpire = 030\n"
+                      "proxy_trusted = 10.0.0.0/8 2001:db8::/32\n",
+                      c)
+                    .empty());
+    ASSERT_EQ(c.listen.value.size(), 2u);
+    EXPECT_EQ(c.listen.value[0].host, "127.0.0.1");
+    EXPECT_FALSE(c.listen.value[0].tls);
+    EXPECT_EQ(c.listen.value[1].port, 995);
+    EXPECT_TRUE(c.listen.value[1].tls);
+    EXPECT_EQ(c.process_model, ProcessModel::fork);
+    EXPECT_FALSE(c.threads());
+    EXPECT_EQ(c.expire.value, 30u);
+    EXPECT_TRUE(c.proxy_trusted.value.contains("10.1.2.3"));
+    EXPECT_TRUE(c.proxy_trusted.value.contains("2001:db8::1"));
+    EXPECT_FALSE(c.proxy_trusted.value.contains("192.0.2.1"));
+    // pop3d -T shows them as written.
+    const std::string text = dump(c);
+    EXPECT_NE(text.find("\nlisten = 127.0.0.1:1110, [::1]:995/tls\n"), std::string::npos);
+    EXPECT_NE(text.find("\nexpire = 030\n"), std::string::npos);
+    EXPECT_NE(text.find("\nprocess_model = fork\n"), std::string::npos);
+    EXPECT_NE(text.find("\nproxy_trusted = 10.0.0.0/8 2001:db8::/32\n"), std::string::npos);
+}
+
+TEST(Config, ARefusedListOrModelKeepsThePreviousValue) {
+    Config c = defaults();
+    const auto errors = parse("process_model = forks\nexpire = 36501\nexpire = x\nlisten = 1.2.3.4:99999\n"
+                              "proxy_trusted = 10.0.0.0/33\n",
+                              c);
+    ASSERT_EQ(errors.size(), 5u);
+    EXPECT_EQ(errors[0].text(), "test.conf:1: process_model: must be threads or fork");
+    EXPECT_EQ(errors[1].text(), "test.conf:2: expire: must be never or a number of days (0-36500)");
+    EXPECT_EQ(errors[2].text(), "test.conf:3: expire: must be never or a number of days (0-36500)");
+    EXPECT_EQ(errors[3].text().rfind("test.conf:4: listen: ", 0), 0u) << errors[3].text();
+    EXPECT_EQ(errors[4].text().rfind("test.conf:5: proxy_trusted: ", 0), 0u) << errors[4].text();
+    EXPECT_EQ(dump(c), dump(defaults()));
+    EXPECT_TRUE(c.threads());
+    EXPECT_FALSE(c.expire.value);
+    ASSERT_EQ(c.listen.value.size(), 1u);
+    EXPECT_EQ(c.listen.value[0].port, 110);
+    EXPECT_TRUE(c.proxy_trusted.value.empty());
+}
