@@ -249,8 +249,10 @@ void accept_all(Daemon& d, int listen_fd, bool implicit_tls) {
             d.accept_paused_until = Clock::now() + std::chrono::milliseconds(500);
             return;
         }
-        if (net::peer_gone(fd.get())) continue;  // reset before we got to it: a health check, nothing to serve
+        // The address first, then whether it is gone: a reset between two
+        // looks (a health check) must not leave a session with no address.
         const std::string address = net::peer_address(fd.get());
+        if (address.empty() && net::peer_gone(fd.get())) continue;  // reset before we got to it: nothing to serve
         // From here on, every line about this connection carries its session id.
         const Peer peer{address, {}, log::new_session_id()};
         const log::ConnectionScope scope(peer);
