@@ -7,6 +7,7 @@ namespace pop3d::text {
 namespace {
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -20,6 +21,16 @@ std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
     return s;
+}
+
+std::string_view trim_trailing_blanks(std::string_view s) noexcept {
+    while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+std::string_view trim_blanks(std::string_view s) noexcept {
+    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+    return trim_trailing_blanks(s);
 }
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept {

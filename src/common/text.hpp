@@ -10,6 +10,9 @@ namespace pop3d::text {
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 std::string_view trim(std::string_view s) noexcept;
+// Spaces and tabs only (a header or a command line keeps its other bytes).
+std::string_view trim_blanks(std::string_view s) noexcept;
+std::string_view trim_trailing_blanks(std::string_view s) noexcept;
 
 // Strict unsigned decimal: digits only, no sign, no spaces, no overflow.
 std::optional<std::uint64_t> parse_u64(std::string_view s) noexcept;

@@ -216,18 +216,13 @@ void MboxIndexer::parse_header_line() {
     last_field_was_length_ = true;
     if (length_seen_) length_bad_ = true;  // two lengths: trust neither
     length_seen_ = true;
-    auto trim = [](std::string_view v) {
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-        return v;
-    };
     if (rest.ends_with('\r')) rest.remove_suffix(1);
-    rest = trim(rest);
+    rest = text::trim_blanks(rest);
     if (header_len_ > sizeof header_ || !rest.starts_with(':')) {  // cut off, or no colon
         length_bad_ = true;
         return;
     }
-    const std::string_view value = trim(rest.substr(1));
+    const std::string_view value = text::trim_blanks(rest.substr(1));
     const auto parsed = value.size() <= 19 ? text::parse_u64(value) : std::nullopt;
     if (!parsed) length_bad_ = true;
     else length_ = *parsed;

@@ -31,8 +31,7 @@ void UidHasher::begin() {
 }
 
 void UidHasher::decide_field() {
-    std::string_view name(name_, name_len_);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    const std::string_view name = text::trim_trailing_blanks(std::string_view(name_, name_len_));
     field_action_ = Action::include;
     for (std::string_view v : kVolatileHeaders)
         if (text::iequals(name, v)) field_action_ = Action::exclude;

@@ -14,7 +14,7 @@ std::optional<CommandLine> split_command(std::string_view line) {
 }
 
 std::optional<std::vector<std::string_view>> split_args(std::string_view rest, std::size_t max_args) {
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    rest = text::trim_trailing_blanks(rest);
     std::vector<std::string_view> args;
     while (!rest.empty()) {
         const std::size_t sp = rest.find(' ');

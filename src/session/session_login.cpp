@@ -23,7 +23,7 @@ void Session::refuse(std::string_view response, const log::Event& event, std::st
 
 void Session::cmd_user(std::string_view rest) {
     user_.clear();
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    rest = text::trim_trailing_blanks(rest);
     if (!plaintext_allowed()) {
         refuse(reply::kNeedTls, log::event::login_refused,
                (rest.empty() ? "" : "user=" + text::escape_log_field(rest) + " ") + "rip=" + rip() +
@@ -57,7 +57,7 @@ bool Session::plaintext_allowed() const { return settings_.plaintext_auth || tra
 
 void Session::cmd_auth(std::string_view rest) {
     user_.clear();
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+    rest = text::trim_trailing_blanks(rest);
     if (rest.empty()) {  // the mechanisms, as Outlook asks with a bare AUTH
         respond(reply::kSaslList);
         if (plaintext_allowed()) respond("PLAIN");

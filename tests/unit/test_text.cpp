@@ -48,3 +48,12 @@ TEST(LogField, SpacesAreEscapedSoATokenStaysOne) {
     EXPECT_EQ(text::escape_log_field("a\tb\\"), "a\\x09b\\x5c");
     EXPECT_EQ(text::escape_for_log("a b"), "a b");  // free text keeps its spaces
 }
+
+TEST(TrimBlanks, SpacesAndTabsOnlyOtherBytesStay) {
+    EXPECT_EQ(text::trim_trailing_blanks("USER al \t "), "USER al");
+    EXPECT_EQ(text::trim_trailing_blanks(" x\r"), " x\r");
+    EXPECT_EQ(text::trim_trailing_blanks(" \t"), "");
+    EXPECT_EQ(text::trim_blanks("\t 12 \t"), "12");
+    EXPECT_EQ(text::trim_blanks(" 1\r\r "), "1\r\r");
+    EXPECT_EQ(text::trim_blanks(""), "");
+}
