@@ -50,9 +50,7 @@ bool stale_dotlock(const std::string& lock_path, const LockSettings& settings, s
         why = std::to_string(age) + " s old";
         return true;
     }
-    const std::size_t slash = lock_path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : lock_path.substr(0, slash + 1);
-    if (settings.check_pid && !on_shared_filesystem(dir)) {
+    if (settings.check_pid && !on_shared_filesystem(text::parent_of(lock_path))) {
         const pid_t pid = lock_owner(lock_path);
         if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
             why = "its process " + std::to_string(pid) + " is gone";

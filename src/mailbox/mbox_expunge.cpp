@@ -19,11 +19,6 @@ namespace pop3d::mailbox {
 
 namespace {
 
-std::string dir_of(const std::string& path) {
-    const std::size_t slash = path.rfind('/');
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 Result io_error(const std::string& what, int err) {
     // Nothing was deleted: the original is untouched until the rename.
     return {Status::temp_fail, what + ": " + text::errno_text(err) + "; no messages deleted"};
@@ -237,7 +232,7 @@ Result swap_in(const std::string& tmp, const std::string& path, SpoolPrivilege* 
         }
     }
     test_pause("renamed");
-    UniqueFd dir(::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(::open(text::parent_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir && ::fsync(dir.get()) != 0 && errno != EINVAL)
         return {Status::temp_fail, "fsync of the spool directory: " + text::errno_text(errno)};
     return Result::good();
