@@ -53,8 +53,6 @@ bool init_layout(void* block) {
     if (::getrandom(&salt, sizeof salt, 0) != static_cast<ssize_t>(sizeof salt)) salt = 0x9e3779b97f4a7c15ULL;
     if (!shared_state::init_robust_mutex(&m->mutex)) return false;
     m->salt = salt;
-    m->version = kVersion;
-    m->magic = kMagic;
     return true;
 }
 

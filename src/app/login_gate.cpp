@@ -63,8 +63,6 @@ bool init_layout(void* block) {
     ::pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     const bool ok = ::pthread_cond_init(&m->freed, &attr) == 0;
     ::pthread_condattr_destroy(&attr);
-    m->version = kVersion;
-    m->magic = kMagic;
     return ok;
 }
 

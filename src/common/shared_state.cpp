@@ -19,6 +19,14 @@ struct Header {
     std::uint32_t version;
 };
 
+// The block's own fields first, the header last: a block with the right
+// header is a ready one.
+bool init_block(void* p, const Kind& kind) {
+    if (!kind.init(p)) return false;
+    *static_cast<Header*>(p) = Header{kind.magic, kind.version};
+    return true;
+}
+
 void* map_fd(int fd, std::size_t length) {
     void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     return p == MAP_FAILED ? nullptr : p;
@@ -34,7 +42,7 @@ bool create_file(const std::string& path, const Kind& kind, std::string* error) 
     bool ok = ::fchmod(fd.get(), 0600) == 0 && ::ftruncate(fd.get(), static_cast<off_t>(kind.length)) == 0;
     if (ok) {
         void* p = map_fd(fd.get(), kind.length);
-        ok = p && kind.init(p);
+        ok = p && init_block(p, kind);
         if (p) ::munmap(p, kind.length);
     }
     ok = ok && (::link(tmp.c_str(), path.c_str()) == 0 || errno == EEXIST);  // EEXIST: another process won
@@ -89,7 +97,7 @@ void* map(const std::string& path, const Kind& kind, std::string* error) {
     }
     void* p = ::mmap(nullptr, kind.length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    if (!kind.init(p)) {
+    if (!init_block(p, kind)) {
         ::munmap(p, kind.length);
         return nullptr;
     }

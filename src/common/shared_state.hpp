@@ -19,7 +19,7 @@ struct Kind {
     std::uint32_t magic;
     std::uint32_t version;
     std::size_t length;
-    bool (*init)(void* block);  // fills a zeroed block, magic and version last
+    bool (*init)(void* block);  // fills a zeroed block; map() writes magic and version after it
     const char* what;           // "a pop3d failure table", for the error text
 };
 
