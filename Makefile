@@ -45,6 +45,7 @@ CORE_SRCS := \
 	src/common/stack.cpp \
 	src/common/filesystem_kind.cpp \
 	src/common/shared_state.cpp \
+	src/common/nss.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/log/session_id.cpp \

@@ -7,14 +7,13 @@
 #include "app/self_check_parts.hpp"
 #include "app/session_registry.hpp"
 #include "common/filesystem_kind.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
 #include "mailbox/session_lock.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,18 +27,14 @@
 namespace pop3d::app::check {
 
 std::string user_name(uid_t uid) {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
+    nss::User user;
+    if (nss::user_by_uid(uid, user) == nss::Lookup::found) return user.name;
     return "uid " + std::to_string(uid);
 }
 
 std::string group_name(gid_t gid) {
-    std::vector<char> buf(16384);
-    group gr{};
-    group* found = nullptr;
-    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found) return gr.gr_name;
+    std::string name;
+    if (nss::group_by_gid(gid, name) == nss::Lookup::found) return name;
     return "gid " + std::to_string(gid);
 }
 

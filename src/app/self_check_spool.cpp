@@ -5,9 +5,9 @@
 #include "app/self_check_parts.hpp"
 #include "app/spool_opener.hpp"
 #include "common/filesystem_kind.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 namespace pop3d::app::check {
@@ -43,11 +43,9 @@ Layout layout_of(const std::string& pattern) {
 
 // The one account a pop3d that is not root can serve (auth::never_served).
 std::optional<auth::Account> own_account() {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return std::nullopt;
-    return auth::Account{pw.pw_name, pw.pw_uid, pw.pw_gid, pw.pw_dir ? pw.pw_dir : ""};
+    nss::User user;
+    if (nss::user_by_uid(::geteuid(), user) != nss::Lookup::found) return std::nullopt;
+    return auth::Account{user.name, user.uid, user.gid, user.home};
 }
 
 std::string who(uid_t uid) {

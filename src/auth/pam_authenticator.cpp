@@ -2,16 +2,15 @@
 
 #include "auth/username.hpp"
 #include "build_config.h"
+#include "common/nss.hpp"
 #include "common/stack.hpp"
 #include "common/text.hpp"
 
-#include <pwd.h>
 #include <security/pam_appl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 namespace pop3d::auth {
 
@@ -86,29 +85,15 @@ private:
 }  // namespace
 
 LookupResult lookup_account(const std::string& name, Account& out) {
-    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
-    // A failing NSS backend (LDAP down, a busy sssd) is not "no such user":
-    // retry a little, then report it as a temporary failure.
-    for (int attempt = 0;;) {
-        passwd pw{};
-        passwd* result = nullptr;
-        const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result);
-        if (rc == ERANGE && buf.size() < (1u << 20)) {
-            buf.resize(buf.size() * 2);
-            continue;
-        }
-        if (rc != 0) {
-            if (++attempt < 3) continue;
-            return LookupResult::error;
-        }
-        if (result == nullptr) return LookupResult::not_found;
-        out.name = pw.pw_name;
-        out.uid = pw.pw_uid;
-        out.gid = pw.pw_gid;
-        out.home = pw.pw_dir ? pw.pw_dir : "";
-        return LookupResult::found;
+    nss::User user;
+    const LookupResult r = nss::user_by_name(name, user);
+    if (r == LookupResult::found) {
+        out.name = std::move(user.name);
+        out.uid = user.uid;
+        out.gid = user.gid;
+        out.home = std::move(user.home);
     }
+    return r;
 }
 
 PamAuthenticator::PamAuthenticator(std::string service, std::string confdir, std::size_t max_username_length)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "auth/authenticator.hpp"
+#include "common/nss.hpp"
 
 #include <string>
 
@@ -21,8 +22,8 @@ private:
     std::size_t max_username_length_;
 };
 
-// getpwnam_r wrapper.
-enum class LookupResult { found, not_found, error };
+// The passwd entry of a name; a failing NSS backend is `error`, not `not_found`.
+using LookupResult = nss::Lookup;
 LookupResult lookup_account(const std::string& name, Account& out);
 
 }  // namespace pop3d::auth

@@ -1,6 +1,7 @@
 #include "priv/credentials.hpp"
 
 #include "auth/never_served.hpp"
+#include "common/nss.hpp"
 #include "common/text.hpp"
 #include "priv/thread_credentials.hpp"
 
@@ -17,20 +18,9 @@
 namespace pop3d::priv {
 
 std::optional<gid_t> lookup_group(const std::string& name) {
-    if (name.empty()) return std::nullopt;
-    std::vector<char> buf(16384);
-    for (int attempt = 0;;) {
-        group gr{};
-        group* result = nullptr;
-        const int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result);
-        if (rc == ERANGE && buf.size() < (1u << 22)) {
-            buf.resize(buf.size() * 2);
-            continue;
-        }
-        if (rc != 0 && ++attempt < 3) continue;  // a passing NSS failure
-        if (rc != 0 || result == nullptr) return std::nullopt;
-        return gr.gr_gid;
-    }
+    gid_t gid = 0;
+    if (name.empty() || nss::group_by_name(name, gid) != nss::Lookup::found) return std::nullopt;
+    return gid;
 }
 
 bool drop_needed(const auth::Account& a, DropResult& r) {
