@@ -13,7 +13,9 @@ Lookup with_retries(const std::function<int(std::span<char> buf, bool& found)>& 
     std::vector<char> buf(first_size);
     for (int attempt = 0;;) {
         bool found = false;
-        const int rc = call(buf, found);
+        errno = 0;
+        int rc = call(buf, found);
+        if (rc == -1 && errno == ERANGE) rc = ERANGE;  // nss_wrapper's way of saying it
         if (rc == ERANGE && buf.size() < kMaxBuffer) {
             buf.resize(buf.size() * 2);
             continue;

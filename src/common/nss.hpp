@@ -29,8 +29,9 @@ Lookup group_by_name(const std::string& name, gid_t& out);
 Lookup group_by_gid(gid_t gid, std::string& out);
 
 // The rule they share. `call` runs one *_r function on the buffer, sets
-// `found` and returns its value: ERANGE doubles the buffer (up to 4 MiB, a
-// group may list many members), any other failure is tried three times in all.
+// `found` and returns its value: ERANGE (or -1 with errno ERANGE, as
+// nss_wrapper says it) doubles the buffer up to 4 MiB (a group may list many
+// members); any other failure is tried three times in all.
 Lookup with_retries(const std::function<int(std::span<char> buf, bool& found)>& call,
                     std::size_t first_size = 16384);
 

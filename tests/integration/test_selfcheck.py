@@ -148,6 +148,17 @@ class SelfCheckTest(unittest.TestCase):
         r = self.check("mail_group=mail")
         self.assertOnlyError(r, "it is writable by group root, not by mail_group mail")
 
+    @unittest.skipUnless(IS_ROOT, "a spool owned by root")
+    def test_a_group_too_big_for_the_first_buffer_is_named(self):
+        # Its entry needs more than the first 16 KiB: the lookup grows the buffer (common/nss).
+        with open(os.path.join(self.env.dir, "group"), "a") as f:
+            f.write("crowd:x:4242:" + ",".join(f"member{i}" for i in range(3000)) + "\n")
+        os.chown(self.env.spool, 0, 4242)
+        os.chmod(self.env.spool, 0o2775)
+        r = subprocess.run([POP3D, "-t", "-c", self.env.conf, "-o", "mail_group="], capture_output=True, text=True,
+                           timeout=60, env=self.env.environment())
+        self.assertIn("mail_group is empty: set it to crowd\n", r.stdout)
+
     def test_spool_pop3d_cannot_write_without_root_is_an_error(self):
         self.as_nobody()
         os.chmod(self.env.spool, 0o555)

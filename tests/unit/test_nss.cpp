@@ -23,6 +23,21 @@ TEST(NssRetries, ErangeGrowsTheBufferUntilTheEntryFits) {
     EXPECT_EQ(sizes, (std::vector<std::size_t>{1024, 2048, 4096}));
 }
 
+TEST(NssRetries, MinusOneWithErangeInErrnoGrowsTheBufferToo) {
+    std::vector<std::size_t> sizes;
+    const Lookup r = with_retries(
+        [&](std::span<char> buf, bool& found) {
+            sizes.push_back(buf.size());
+            found = buf.size() >= 2048;
+            if (found) return 0;
+            errno = ERANGE;
+            return -1;
+        },
+        1024);
+    EXPECT_EQ(r, Lookup::found);
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{1024, 2048}));
+}
+
 TEST(NssRetries, APassingFailureIsTriedAgain) {
     int calls = 0;
     const Lookup r = with_retries([&](std::span<char>, bool& found) {
