@@ -8,10 +8,14 @@
 
 namespace pop3d::mailbox {
 
-bool pread_full(int fd, void* buf, std::size_t len, std::uint64_t offset) {
-    auto* p = static_cast<char*>(buf);
+namespace {
+
+// Repeats io(p, len, offset), a pread or a pwrite, until all len bytes are
+// done. EINTR is tried again; 0 bytes (end of file) fails with errno 0.
+template <class Byte, class Io>
+bool full(Io io, Byte* p, std::size_t len, std::uint64_t offset) {
     while (len > 0) {
-        const ssize_t n = ::pread(fd, p, len, static_cast<off_t>(offset));
+        const ssize_t n = io(p, len, static_cast<off_t>(offset));
         if (n < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -27,19 +31,16 @@ bool pread_full(int fd, void* buf, std::size_t len, std::uint64_t offset) {
     return true;
 }
 
+}  // namespace
+
+bool pread_full(int fd, void* buf, std::size_t len, std::uint64_t offset) {
+    return full([fd](char* p, std::size_t n, off_t at) { return ::pread(fd, p, n, at); }, static_cast<char*>(buf), len,
+                offset);
+}
+
 bool pwrite_full(int fd, const void* buf, std::size_t len, std::uint64_t offset) {
-    const auto* p = static_cast<const char*>(buf);
-    while (len > 0) {
-        const ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += n;
-        len -= static_cast<std::size_t>(n);
-        offset += static_cast<std::uint64_t>(n);
-    }
-    return true;
+    return full([fd](const char* p, std::size_t n, off_t at) { return ::pwrite(fd, p, n, at); },
+                static_cast<const char*>(buf), len, offset);
 }
 
 bool read_range(int fd, std::uint64_t offset, std::uint64_t len,
