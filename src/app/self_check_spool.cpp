@@ -43,9 +43,9 @@ Layout layout_of(const std::string& pattern) {
 
 // The one account a pop3d that is not root can serve (auth::never_served).
 std::optional<auth::Account> own_account() {
-    nss::User user;
+    auth::Account user;
     if (nss::user_by_uid(::geteuid(), user) != nss::Lookup::found) return std::nullopt;
-    return auth::Account{user.name, user.uid, user.gid, user.home};
+    return user;
 }
 
 std::string who(uid_t uid) {

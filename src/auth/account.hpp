@@ -1,17 +1,11 @@
-// A user who has logged in: the name PAM settled on and its passwd entry.
+// A user who has logged in: the name PAM settled on and its passwd entry
+// (name, uid, gid, home), as nss::user_by_name reads it.
 #pragma once
 
-#include <sys/types.h>
-
-#include <string>
+#include "common/nss.hpp"
 
 namespace pop3d::auth {
 
-struct Account {
-    std::string name;
-    uid_t uid = static_cast<uid_t>(-1);
-    gid_t gid = static_cast<gid_t>(-1);
-    std::string home;
-};
+using Account = nss::User;
 
 }  // namespace pop3d::auth

@@ -84,17 +84,7 @@ private:
 
 }  // namespace
 
-LookupResult lookup_account(const std::string& name, Account& out) {
-    nss::User user;
-    const LookupResult r = nss::user_by_name(name, user);
-    if (r == LookupResult::found) {
-        out.name = std::move(user.name);
-        out.uid = user.uid;
-        out.gid = user.gid;
-        out.home = std::move(user.home);
-    }
-    return r;
-}
+LookupResult lookup_account(const std::string& name, Account& out) { return nss::user_by_name(name, out); }
 
 PamAuthenticator::PamAuthenticator(std::string service, std::string confdir, std::size_t max_username_length)
     : service_(std::move(service)), confdir_(std::move(confdir)), max_username_length_(max_username_length) {}

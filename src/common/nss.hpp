@@ -14,6 +14,7 @@ namespace pop3d::nss {
 
 enum class Lookup { found, not_found, error };
 
+// A passwd entry; auth::Account is this type.
 struct User {
     std::string name;
     uid_t uid = static_cast<uid_t>(-1);
