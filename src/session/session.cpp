@@ -108,38 +108,48 @@ SessionEnd Session::run() {
             reader_.wipe_consumed();
             continue;
         }
-        // Nothing left to answer: send what we have, then wait for the client.
-        if (!flush()) {
-            // Before login a client that does not read is cut at the login deadline.
-            const bool late = state_ == State::authorization && clock_.now() >= login_deadline_;
-            end(late ? SessionEnd::timeout : SessionEnd::io_error);
-            break;
-        }
-        out_.release();
-        if (maildrop_) maildrop_->release_buffers();
-        std::chrono::milliseconds timeout;
-        if (state_ == State::authorization) {
-            const auto left = login_deadline_ - clock_.now();
-            if (left <= Clock::duration::zero()) {
-                end(SessionEnd::timeout);
-                break;
-            }
-            timeout = std::chrono::ceil<std::chrono::milliseconds>(left);
-        } else {
-            timeout = settings_.idle_timeout;
-        }
-        const std::span<char> space = reader_.space();
-        const ReadResult r = transport_.read(space.data(), space.size(), timeout);
-        switch (r.status) {
-        case ReadStatus::data: reader_.commit(r.bytes); break;
-        case ReadStatus::eof: end(SessionEnd::eof); break;
-        case ReadStatus::timeout: end(SessionEnd::timeout); break;
-        case ReadStatus::error: end(SessionEnd::io_error); break;
-        case ReadStatus::stopped: shut_down(); break;
-        }
+        if (!wait_for_input()) break;
     }
     flush();
+    log_end();
+    return *end_;
+}
 
+// Nothing left to answer: sends what there is, then waits for the client.
+// false: the session ends now.
+bool Session::wait_for_input() {
+    if (!flush()) {
+        // Before login a client that does not read is cut at the login deadline.
+        const bool late = state_ == State::authorization && clock_.now() >= login_deadline_;
+        end(late ? SessionEnd::timeout : SessionEnd::io_error);
+        return false;
+    }
+    out_.release();
+    if (maildrop_) maildrop_->release_buffers();
+    std::chrono::milliseconds timeout;
+    if (state_ == State::authorization) {
+        const auto left = login_deadline_ - clock_.now();
+        if (left <= Clock::duration::zero()) {
+            end(SessionEnd::timeout);
+            return false;
+        }
+        timeout = std::chrono::ceil<std::chrono::milliseconds>(left);
+    } else {
+        timeout = settings_.idle_timeout;
+    }
+    const std::span<char> space = reader_.space();
+    const ReadResult r = transport_.read(space.data(), space.size(), timeout);
+    switch (r.status) {
+    case ReadStatus::data: reader_.commit(r.bytes); break;
+    case ReadStatus::eof: end(SessionEnd::eof); break;
+    case ReadStatus::timeout: end(SessionEnd::timeout); break;
+    case ReadStatus::error: end(SessionEnd::io_error); break;
+    case ReadStatus::stopped: shut_down(); break;
+    }
+    return true;
+}
+
+void Session::log_end() {
     std::string why(to_string(*end_));
     // Refusals past the cap were not logged one by one.
     if (refusals_ > kMaxRefusalLines) why += " unlogged_refusals=" + std::to_string(refusals_ - kMaxRefusalLines);
@@ -156,7 +166,6 @@ SessionEnd Session::run() {
     } else {
         log::write(log::event::disconnect, "rip=" + rip() + " reason=" + why);
     }
-    return *end_;
 }
 
 void Session::shut_down() {

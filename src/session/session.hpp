@@ -92,6 +92,8 @@ private:
     void end(SessionEnd why) { end_ = why; }
     // The daemon is stopping, or the administrator ended this session: tell
     // the client which, end without UPDATE.
+    bool wait_for_input();
+    void log_end();
     void shut_down();
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);

@@ -223,23 +223,19 @@ class SelfCheckTest(unittest.TestCase):
         self.assertOnlyError(r, f"runtime_dir {self.env.run_dir}: pop3d cannot create files in it")
         self.assertIn("Permission denied", r.stdout)
 
+    def assert_refused_runtime_file(self, name, mode, consequence):
+        path = os.path.join(self.env.run_dir, name)
+        with open(path, "w") as f:
+            f.write("not pop3d's\n")
+        os.chmod(path, mode)
+        self.assertOnlyError(self.check(), f"{path} is not a private regular file of the right size (remove it): "
+                                           + consequence)
+
     def test_runtime_file_the_daemon_refuses_is_an_error(self):
-        table = os.path.join(self.env.run_dir, "auth-failures")
-        with open(table, "w") as f:
-            f.write("not a table\n")
-        os.chmod(table, 0o644)
-        r = self.check()
-        self.assertOnlyError(r, f"{table} is not a private regular file of the right size (remove it): "
-                                "failed logins would be counted per process only")
+        self.assert_refused_runtime_file("auth-failures", 0o644, "failed logins would be counted per process only")
 
     def test_session_registry_the_daemon_refuses_is_an_error(self):
-        registry = os.path.join(self.env.run_dir, "sessions")
-        with open(registry, "w") as f:
-            f.write("not a registry\n")
-        os.chmod(registry, 0o600)
-        r = self.check()
-        self.assertOnlyError(r, f"{registry} is not a private regular file of the right size (remove it): "
-                                "pop3d who and kick would not see the sessions")
+        self.assert_refused_runtime_file("sessions", 0o600, "pop3d who and kick would not see the sessions")
 
     def test_runtime_dir_writable_by_others_is_a_warning(self):
         os.chmod(self.env.run_dir, 0o777)
