@@ -1,19 +1,14 @@
 #include "mailbox/mbox_index.hpp"
 
 #include "common/text.hpp"
-#include "mailbox/byte_masks.hpp"
 #include "mailbox/file_io.hpp"
+#include "mailbox/mbox_grammar.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <string_view>
 
 namespace pop3d::mailbox {
-
-namespace {
-constexpr char kFrom[] = "From ";
-constexpr std::uint32_t kFromLen = 5;
-}  // namespace
 
 MboxSource file_source(int fd, std::uint64_t size) {
     return {size, [fd](std::uint64_t offset, char* buf, std::size_t len) -> std::size_t {
@@ -34,73 +29,7 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
             i = scan_lines(data, i, n);
             if (i >= n || in_counted_body_) continue;
         }
-        switch (state_) {
-        case State::line_start: {
-            const char c = data[i];
-            if (in_headers_) {
-                const bool continuation = c == ' ' || c == '\t';
-                if (continuation && last_field_was_length_) length_bad_ = true;  // a folded Content-Length
-                if (!continuation) last_field_was_length_ = false;
-                if (c == 'C' || c == 'c') {
-                    state_ = State::header_c;
-                    header_len_ = 0;
-                    break;
-                }
-            }
-            if (c == 'F') {
-                state_ = State::from;
-                gts_ = 0;
-                matched_ = 1;
-                ++i;
-            } else if (c == '>') {
-                state_ = State::gt;
-                gts_ = 1;
-                ++i;
-            } else {
-                state_ = State::rest;
-            }
-            break;
-        }
-        case State::gt:
-            if (data[i] == '>') {
-                ++gts_;
-                ++i;
-            } else if (data[i] == 'F') {
-                state_ = State::from;
-                matched_ = 1;
-                ++i;
-            } else {
-                state_ = State::rest;
-            }
-            break;
-        case State::from:
-            if (data[i] == kFrom[matched_]) {
-                ++i;
-                if (++matched_ == kFromLen) {
-                    on_from_match();
-                    state_ = State::rest;
-                }
-            } else {
-                state_ = State::rest;
-            }
-            break;
-        case State::header_c:
-            i = collect_header(data, i, n);
-            break;
-        case State::rest: {
-            const void* hit = std::memchr(data + i, '\n', n - i);
-            if (!hit) {
-                i = n;
-                break;
-            }
-            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-            const char before = j > 0 ? data[j - 1] : prev_;
-            state_ = State::line_start;
-            on_line_end(pos_ + j, before != '\r');
-            i = j + 1;
-            break;
-        }
-        }
+        i = step(data, i, n);
     }
     if (n > 0) prev_ = data[n - 1];
     pos_ += n;
@@ -108,8 +37,53 @@ void MboxIndexer::feed(const char* data, std::size_t n) {
     chunk_len_ = 0;
 }
 
-// The bulk of a message, 64 bytes at a time: one mask finds the line ends,
-// and what on_line_end() would record is done right here for each (a
+// The byte-wise scanner: one step from data[i]; returns where to go on.
+[[gnu::always_inline]] inline std::size_t MboxIndexer::step(const char* data, std::size_t i, std::size_t n) {
+    switch (state_) {
+    case State::line_start: return start_line(data[i]) ? i + 1 : i;
+    case State::from: return match_from(data[i]) ? i + 1 : i;
+    case State::header_c: return collect_header(data, i, n);
+    case State::rest: break;
+    }
+    const std::size_t j = mbox::find_lf(data, i, n);
+    if (j == n) return n;
+    state_ = State::line_start;
+    on_line_end(pos_ + j, mbox::bare_lf(j > 0 ? data[j - 1] : prev_));
+    return j + 1;
+}
+
+// What the first byte of a line may begin: a From_ or quoted From line, a
+// Content-Length field, or neither. Returns whether c was consumed.
+[[gnu::always_inline]] inline bool MboxIndexer::start_line(char c) {
+    if (in_headers_) {
+        const bool continuation = c == ' ' || c == '\t';
+        if (continuation && last_field_was_length_) length_bad_ = true;  // a folded Content-Length
+        if (!continuation) last_field_was_length_ = false;
+        if (c == 'C' || c == 'c') {
+            state_ = State::header_c;
+            header_len_ = 0;
+            return false;
+        }
+    }
+    state_ = State::rest;
+    if (c != mbox::kFromLine[0] && c != '>') return false;
+    from_.reset();
+    return match_from(c);
+}
+
+// Returns whether c was consumed.
+[[gnu::always_inline]] inline bool MboxIndexer::match_from(char c) {
+    switch (from_.step(c)) {
+    case mbox::FromMatcher::Step::more: state_ = State::from; return true;
+    case mbox::FromMatcher::Step::from_line: on_from_match(); break;
+    case mbox::FromMatcher::Step::other: state_ = State::rest; return false;
+    }
+    state_ = State::rest;
+    return true;
+}
+
+// The bulk of a message, 64 bytes at a time (mbox::each_line_end): what
+// on_line_end() would record is done right here for each line end (a
 // line is some 60 bytes: most blocks hold one). Stops after a line end
 // whose next line starts with 'F' or '>' (it may be a From_ or a quoted
 // From line: the byte-wise code looks at it), in the header section also
@@ -123,31 +97,23 @@ std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t
     std::uint64_t last_end = last_line_end_;
     bool last_empty = last_line_empty_, last_bare = last_line_bare_;
     const bool headers = in_headers_;
-    bool look = false;
-    while (i + kBlock < n && !look) {
+    std::size_t stop = 0;
+    while (i + kBlock < n && stop == 0) {
         const char* p = data + i;
-        std::uint64_t nl = eq_mask(p, '\n');
-        for (; nl != 0; nl &= nl - 1) {
-            const unsigned k = low_bit(nl);
-            const bool bare = (k > 0 ? p[k - 1] : before) != '\r';
-            const std::uint64_t lf = pos_ + i + k;
+        const std::uint64_t block_pos = pos_ + i;
+        stop = mbox::each_line_end(p, before, [&](unsigned k, bool bare) {
+            const std::uint64_t lf = block_pos + k;
             bare_lf += bare;
             last_start = line_start;
             last_end = lf + 1;
             last_bare = bare;
-            last_empty = lf == line_start || (lf == line_start + 1 && !bare);
+            last_empty = mbox::empty_line(lf - line_start, bare);
             line_start = lf + 1;
             const char next = p[k + 1];
-            if (next == 'F' || next == '>' || (headers && (last_empty || next == 'C' || next == 'c'))) {
-                look = true;
-                i += k + 1;
-                break;
-            }
-        }
-        if (!look) {
-            before = p[kBlock - 1];
-            i += kBlock;
-        }
+            return next == mbox::kFromLine[0] || next == '>' || (headers && (last_empty || next == 'C' || next == 'c'));
+        });
+        before = p[kBlock - 1];
+        i += stop != 0 ? stop : kBlock;
     }
     bare_lf_ = bare_lf;
     line_start_ = line_start;
@@ -155,7 +121,7 @@ std::size_t MboxIndexer::scan_lines(const char* data, std::size_t i, std::size_t
     last_line_end_ = last_end;
     last_line_empty_ = last_empty;
     last_line_bare_ = last_bare;
-    if (look) {
+    if (stop != 0) {
         state_ = State::line_start;
         if (headers && last_empty) on_headers_end(line_start);
     }
@@ -172,14 +138,11 @@ std::size_t MboxIndexer::scan_counted_body(const char* data, std::size_t i, std:
     std::uint64_t bare = 0;
     std::size_t k = i;
     for (; k + kBlock <= stop; k += kBlock) {
-        if (const std::uint64_t nl = eq_mask(data + k, '\n'); nl != 0) {
-            const std::uint64_t after_cr = (eq_mask(data + k, '\r') << 1) | (before == '\r' ? 1 : 0);
-            bare += static_cast<std::uint64_t>(__builtin_popcountll(nl & ~after_cr));
-        }
+        bare += mbox::bare_lfs(data + k, before);
         before = data[k + kBlock - 1];
     }
     for (; k < stop; ++k) {
-        bare += data[k] == '\n' && before != '\r';
+        bare += data[k] == '\n' && mbox::bare_lf(before);
         before = data[k];
     }
     bare_lf_ += bare;
@@ -190,16 +153,14 @@ std::size_t MboxIndexer::scan_counted_body(const char* data, std::size_t i, std:
 // A header line that starts with 'C': its first bytes are kept, to see at
 // its end whether it is a Content-Length field.
 std::size_t MboxIndexer::collect_header(const char* data, std::size_t i, std::size_t n) {
-    const void* hit = std::memchr(data + i, '\n', n - i);
-    const std::size_t end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - data) : n;
+    const std::size_t end = mbox::find_lf(data, i, n);
     const std::size_t len = end - i;
     if (header_len_ < sizeof header_) std::memcpy(header_ + header_len_, data + i, std::min(len, sizeof header_ - header_len_));
     header_len_ += len;  // may pass kHeaderProbe: then the line is too long to hold a usable length
-    if (!hit) return n;
+    if (end == n) return n;
     parse_header_line();
-    const char before = end > 0 ? data[end - 1] : prev_;
     state_ = State::line_start;
-    on_line_end(pos_ + end, before != '\r');
+    on_line_end(pos_ + end, mbox::bare_lf(end > 0 ? data[end - 1] : prev_));
     return end + 1;
 }
 
@@ -229,7 +190,7 @@ void MboxIndexer::parse_header_line() {
 }
 
 void MboxIndexer::on_from_match() {
-    if (gts_ == 0) {
+    if (from_.gts() == 0) {
         if (have_message_) end_message(line_start_);
         if (messages_.size() >= max_messages_) {
             full_ = true;  // the index ends where this message starts
@@ -244,8 +205,7 @@ void MboxIndexer::on_from_match() {
 
 void MboxIndexer::on_line_end(std::uint64_t lf, bool bare) {
     const std::uint64_t len = lf - line_start_;
-    // An empty line is "\n" or "\r\n".
-    const bool empty = len == 0 || (len == 1 && !bare);
+    const bool empty = mbox::empty_line(len, bare);
     line_start_ = lf + 1;
     if (in_from_line_) {
         cur_.content_offset = lf + 1;
@@ -299,7 +259,7 @@ bool MboxIndexer::length_ends_at_a_message_boundary(std::uint64_t body_start, st
     char buf[7];
     const std::size_t got = peek(end, buf, std::min<std::uint64_t>(sizeof buf, size - end));
     auto boundary = [&](std::size_t k) {
-        return end + k == size || (got >= k + kFromLen && std::memcmp(buf + k, kFrom, kFromLen) == 0);
+        return end + k == size || mbox::starts_with_from_line(buf + k, got - k);
     };
     const std::string_view ahead(buf, got);
     return boundary(0) || (ahead.starts_with("\n") && boundary(1)) || (ahead.starts_with("\r\n") && boundary(2));
@@ -334,9 +294,9 @@ bool MboxIndexer::input_ends_inside_a_from_line(std::uint64_t body_start) {
         }
         at -= n;
     }
-    char head[kFromLen];
-    return size - line >= kFromLen && peek(line, head, kFromLen) == kFromLen &&
-           std::memcmp(head, kFrom, kFromLen) == 0;
+    char head[mbox::kFromLine.size()];
+    return size - line >= sizeof head && peek(line, head, sizeof head) == sizeof head &&
+           mbox::starts_with_from_line(head, sizeof head);
 }
 
 // The counted body is over: the message ends here, nothing unquoted.
@@ -349,7 +309,7 @@ void MboxIndexer::close_counted_body(char last_byte) {
     separator_lines_ = 0;
     cur_.content_end = body_end_;
     // A body that ends inside a line gets CRLF on the wire (LF after a CR).
-    const std::uint64_t tail = last_byte == '\n' ? 0 : last_byte == '\r' ? 1 : 2;
+    const std::uint64_t tail = mbox::missing_line_end(last_byte).size();
     cur_.size = (body_end_ - cur_.content_offset) + bare_lf_ + tail;
     cur_.flags |= MessageEntry::kContentLength;
     state_ = State::line_start;
@@ -390,7 +350,7 @@ void MboxIndexer::end_message(std::uint64_t end) {
     } else if (end > cur_.content_offset && last_line_end_ != end) {
         // The message ends inside a line (end of file without a final newline):
         // a CRLF is added when it is sent, or just LF after a trailing CR.
-        tail = prev_ == '\r' ? 1 : 2;
+        tail = mbox::missing_line_end(prev_).size();
     }
     cur_.content_end = content_end;
     cur_.size = (content_end - cur_.content_offset) + bare + tail - (unquote_ ? unquoted_ : 0);

@@ -16,6 +16,7 @@
 // ignored, so it can swallow nothing.
 #pragma once
 
+#include "mailbox/mbox_grammar.hpp"
 #include "mailbox/message_index.hpp"
 
 #include <cstddef>
@@ -60,7 +61,10 @@ public:
     MessageIndex& messages() { return messages_; }
 
 private:
-    enum class State { line_start, gt, from, header_c, rest };
+    enum class State { line_start, from, header_c, rest };
+    std::size_t step(const char* data, std::size_t i, std::size_t n);
+    bool start_line(char c);
+    bool match_from(char c);
     std::size_t scan_lines(const char* data, std::size_t i, std::size_t n);
     std::size_t scan_counted_body(const char* data, std::size_t i, std::size_t n);
     std::size_t collect_header(const char* data, std::size_t i, std::size_t n);
@@ -83,8 +87,7 @@ private:
     std::uint64_t pos_ = 0;         // offset of the next byte fed
     std::uint64_t line_start_ = 0;  // offset of the current line
     char prev_ = '\n';              // last byte fed
-    std::uint32_t gts_ = 0;         // '>' seen at line start
-    std::uint32_t matched_ = 0;     // chars of "From " matched
+    mbox::FromMatcher from_;        // a line that starts with 'F' or '>'
     const char* chunk_ = nullptr;   // the chunk being fed (for lookahead)
     std::size_t chunk_len_ = 0;
 

@@ -1,6 +1,6 @@
 #include "mailbox/message_encoder.hpp"
 
-#include "mailbox/byte_masks.hpp"
+#include "mailbox/mbox_grammar.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,8 +8,6 @@
 namespace pop3d::mailbox {
 
 namespace {
-constexpr char kFrom[] = "From ";
-constexpr std::uint32_t kFromLen = 5;
 constexpr std::size_t kWindow = 16 * 1024;      // what is asked of the sink at a time
 constexpr std::size_t kBlockRoom = 3 * kBlock;  // a block's worst case: every byte a bare LF, plus a copy's overrun
 constexpr std::size_t kDirect = 4 * 1024;       // longer pieces of the slow path are written as they are
@@ -59,42 +57,37 @@ bool MessageEncoder::emit(const char* p, std::size_t n) {
     return !failed_;
 }
 
-// Whole lines of the body (no TOP limit), 64 bytes at a time: one mask
-// finds the line ends; the block is copied into the output window segment
-// by segment, 64 bytes at a time (the window has room for the overrun),
-// with a CR before every bare LF. Stops after a line end whose next line
-// starts with '.' (dot-stuffing) or, when unquoting, '>': the byte-wise
-// code handles that line start. Needs two blocks of input ahead.
+// Whole lines of the body (no TOP limit), 64 bytes at a time
+// (mbox::each_line_end); the block is copied into the output window
+// segment by segment, 64 bytes at a time (the window has room for the
+// overrun), with a CR before every bare LF. Stops after a line end whose
+// next line starts with '.' (dot-stuffing) or, when unquoting, '>': the
+// byte-wise code handles that line start. Needs two blocks of input ahead.
 std::size_t MessageEncoder::convert_lines(const char* data, std::size_t i, std::size_t n) {
     char before = i > 0 ? data[i - 1] : prev_;
-    bool look = false;
-    while (i + 2 * kBlock <= n && !look) {
+    std::size_t stop = 0;
+    while (i + 2 * kBlock <= n && stop == 0) {
         if (!room(kBlockRoom)) return i;
         const char* p = data + i;
         char* o = out_ptr_;
         std::size_t from = 0;  // bytes of the block before `from` are out
-        std::size_t len = kBlock;
-        for (std::uint64_t nl = eq_mask(p, '\n'); nl != 0; nl &= nl - 1) {
-            const std::size_t k = low_bit(nl);
-            if ((k > 0 ? p[k - 1] : before) != '\r') {
+        stop = mbox::each_line_end(p, before, [&](unsigned k, bool bare) {
+            if (bare) {
                 std::memcpy(o, p + from, kBlock);
                 o += k - from;
                 *o++ = '\r';
                 from = k;
             }
             const char next = p[k + 1];
-            if (next == '.' || (next == '>' && unquote_)) {
-                look = true;
-                len = k + 1;
-                break;
-            }
-        }
+            return next == '.' || (next == '>' && unquote_);
+        });
+        const std::size_t len = stop != 0 ? stop : kBlock;
         std::memcpy(o, p + from, kBlock);
         out_ptr_ = o + (len - from);
         before = p[len - 1];
         i += len;
     }
-    if (look) state_ = State::line_start;
+    if (stop != 0) state_ = State::line_start;
     prev_ = before;
     line_len_ = 0;  // only TOP reads it, and TOP never comes here
     return i;
@@ -118,13 +111,13 @@ bool MessageEncoder::emit_gts(std::uint64_t count) {
 // A '>' run or a partial "From " at a line start that turned out not to be a
 // quoted From line goes out unchanged.
 bool MessageEncoder::flush_pending() {
-    if (state_ == State::gt) return emit_gts(gts_);
-    if (state_ == State::from) return emit_gts(gts_) && emit(kFrom, matched_);
-    return true;
+    if (state_ != State::gt) return true;
+    const std::string_view matched = from_.matched();
+    return emit_gts(from_.gts()) && emit(matched.data(), matched.size());
 }
 
 void MessageEncoder::end_line(bool bare) {
-    const bool empty = line_len_ == 0 || (line_len_ == 1 && !bare);
+    const bool empty = mbox::empty_line(line_len_, bare);
     line_len_ = 0;
     if (!body_lines_) return;
     if (in_headers_) {
@@ -144,78 +137,69 @@ bool MessageEncoder::feed(const char* data, std::size_t n) {
             if (i >= n || failed_) break;
         }
         switch (state_) {
-        case State::line_start: {
-            const char c = data[i];
-            if (c == '>' && unquote_) {
-                state_ = State::gt;
-                gts_ = 1;
-                ++i;
-                ++line_len_;
-                prev_ = c;
-            } else {
-                if (c == '.' && dot_stuff_) emit(".", 1);
-                state_ = State::rest;
-            }
-            break;
-        }
-        case State::gt:
-            if (data[i] == '>') {
-                ++gts_;
-            } else if (data[i] == 'F') {
-                state_ = State::from;
-                matched_ = 1;
-            } else {
-                flush_pending();
-                state_ = State::rest;
-                break;
-            }
-            prev_ = data[i];
-            ++i;
-            ++line_len_;
-            break;
-        case State::from:
-            if (data[i] == kFrom[matched_]) {
-                prev_ = data[i];
-                ++i;
-                ++line_len_;
-                if (++matched_ == kFromLen) {  // ">>From " goes out as ">From "
-                    emit_gts(gts_ - 1);
-                    emit(kFrom, kFromLen);
-                    state_ = State::rest;
-                }
-            } else {
-                flush_pending();
-                state_ = State::rest;
-            }
-            break;
-        case State::rest: {
-            const void* hit = std::memchr(data + i, '\n', n - i);
-            if (!hit) {
-                emit(data + i, n - i);
-                line_len_ += n - i;
-                prev_ = data[n - 1];
-                i = n;
-                break;
-            }
-            const std::size_t j = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-            const char before = j > i ? data[j - 1] : prev_;
-            line_len_ += j - i;
-            if (before == '\r') {
-                emit(data + i, j + 1 - i);
-            } else {
-                emit(data + i, j - i);
-                emit("\r\n", 2);
-            }
-            end_line(before != '\r');
-            prev_ = '\n';
-            i = j + 1;
-            state_ = State::line_start;
-            break;
-        }
+        case State::line_start: i += start_line(data[i]); break;
+        case State::gt: i += match_from(data[i]); break;
+        case State::rest: i = copy_line(data, i, n); break;
         }
         any_ = true;
     }
     return flush_out();  // all of it handed over: a failing sink shows now
+}
+
+// The first byte of a line: a '>' may begin a quoted From line, a '.' is
+// doubled. Returns whether c was consumed.
+[[gnu::always_inline]] inline bool MessageEncoder::start_line(char c) {
+    if (c == '>' && unquote_) {
+        state_ = State::gt;
+        from_.reset();
+        return match_from(c);
+    }
+    if (c == '.' && dot_stuff_) emit(".", 1);
+    state_ = State::rest;
+    return false;
+}
+
+// ">"+ "From " so far; returns whether c was consumed. ">>From " goes out
+// as ">From ".
+[[gnu::always_inline]] inline bool MessageEncoder::match_from(char c) {
+    const auto step = from_.step(c);
+    if (step == mbox::FromMatcher::Step::other) {
+        flush_pending();
+        state_ = State::rest;
+        return false;
+    }
+    prev_ = c;
+    ++line_len_;
+    if (step == mbox::FromMatcher::Step::from_line) {
+        emit_gts(from_.gts() - 1);
+        emit(mbox::kFromLine.data(), mbox::kFromLine.size());
+        state_ = State::rest;
+    }
+    return true;
+}
+
+// The rest of a line, to its LF or the chunk's end, with a CR before a
+// bare LF.
+[[gnu::always_inline]] inline std::size_t MessageEncoder::copy_line(const char* data, std::size_t i, std::size_t n) {
+    const std::size_t j = mbox::find_lf(data, i, n);
+    if (j == n) {
+        emit(data + i, n - i);
+        line_len_ += n - i;
+        prev_ = data[n - 1];
+        return n;
+    }
+    const bool bare = mbox::bare_lf(j > i ? data[j - 1] : prev_);
+    line_len_ += j - i;
+    if (bare) {
+        emit(data + i, j - i);
+        emit("\r\n", 2);
+    } else {
+        emit(data + i, j + 1 - i);
+    }
+    end_line(bare);
+    prev_ = '\n';
+    state_ = State::line_start;
+    return j + 1;
 }
 
 bool MessageEncoder::finish() {
@@ -223,7 +207,8 @@ bool MessageEncoder::finish() {
     if (!done_ && any_) {
         if (!flush_pending()) return false;
         state_ = State::line_start;
-        if (prev_ != '\n' && !(prev_ == '\r' ? emit("\n", 1) : emit("\r\n", 2))) return false;
+        const std::string_view line_end = mbox::missing_line_end(prev_);
+        if (!line_end.empty() && !emit(line_end.data(), line_end.size())) return false;
     }
     return flush_out();
 }

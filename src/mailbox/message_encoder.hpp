@@ -8,6 +8,7 @@
 #pragma once
 
 #include "mailbox/maildrop.hpp"
+#include "mailbox/mbox_grammar.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -30,7 +31,10 @@ public:
     bool done() const { return done_; }
 
 private:
-    enum class State { line_start, gt, from, rest };
+    enum class State { line_start, gt, rest };  // gt: a line that starts with '>'
+    bool start_line(char c);
+    bool match_from(char c);
+    std::size_t copy_line(const char* data, std::size_t i, std::size_t n);
     std::size_t convert_lines(const char* data, std::size_t i, std::size_t n);
     bool room(std::size_t need);
     bool flush_out();
@@ -44,8 +48,7 @@ private:
     bool dot_stuff_;
     std::optional<std::uint64_t> body_lines_;
     State state_ = State::line_start;
-    std::uint64_t gts_ = 0;
-    std::uint32_t matched_ = 0;
+    mbox::FromMatcher from_;
     std::uint64_t line_len_ = 0;  // raw bytes of the current line so far
     char prev_ = '\n';            // last raw byte consumed
     bool any_ = false;            // consumed at least one byte

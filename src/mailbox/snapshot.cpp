@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "mailbox/file_io.hpp"
+#include "mailbox/mbox_grammar.hpp"
 
 #include <sys/stat.h>
 
@@ -27,8 +28,8 @@ Result check_size(int fd, const Snapshot& s) {
 }  // namespace
 
 bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset) {
-    if (offset == 0) return len >= 5 && std::memcmp(bytes, "From ", 5) == 0;
-    return len >= 6 && std::memcmp(bytes, "\nFrom ", 6) == 0;
+    if (offset == 0) return mbox::starts_with_from_line(bytes, len);
+    return len >= 1 && bytes[0] == '\n' && mbox::starts_with_from_line(bytes + 1, len - 1);
 }
 
 Result validate_snapshot(int fd, const Snapshot& s) {
@@ -44,12 +45,12 @@ Result validate_snapshot(int fd, const Snapshot& s) {
     std::size_t buf_len = 0;
     for (std::size_t i = 0; i < msgs.size(); ++i) {
         const std::uint64_t probe = from_probe_start(msgs[i].from_offset);
-        const std::uint64_t probe_end = msgs[i].from_offset + 5;
+        const std::uint64_t probe_end = msgs[i].from_offset + mbox::kFromLine.size();
         if (!buf || probe < buf_offset || probe_end > buf_offset + buf_len) {
             std::size_t j = i;  // the last message whose From_ line fits in this read
-            while (j + 1 < msgs.size() && msgs[j + 1].from_offset + 5 - probe <= kReadChunk) ++j;
+            while (j + 1 < msgs.size() && msgs[j + 1].from_offset + mbox::kFromLine.size() - probe <= kReadChunk) ++j;
             const auto len = static_cast<std::size_t>(std::max<std::uint64_t>(
-                std::min<std::uint64_t>(msgs[j].from_offset + 5, s.end) - probe, std::min<std::uint64_t>(kFromProbe, s.end - probe)));
+                std::min<std::uint64_t>(msgs[j].from_offset + mbox::kFromLine.size(), s.end) - probe, std::min<std::uint64_t>(kFromProbe, s.end - probe)));
             // Every read ends within the file: a small one needs no more.
             if (!buf) buf = std::make_unique_for_overwrite<char[]>(std::min<std::uint64_t>(kReadChunk, std::max<std::uint64_t>(s.end, kFromProbe)));
             buf_len = 0;

@@ -6,6 +6,7 @@
 
 #include "mailbox/content_digest.hpp"
 #include "mailbox/maildrop.hpp"
+#include "mailbox/mbox_grammar.hpp"
 #include "mailbox/mbox_index.hpp"
 
 #include <sys/types.h>
@@ -30,7 +31,7 @@ struct Snapshot {
 // Where to read to see whether a From_ line starts at `offset`: from the LF
 // before it (or from 0), kFromProbe bytes.
 inline std::uint64_t from_probe_start(std::uint64_t offset) { return offset == 0 ? 0 : offset - 1; }
-inline constexpr std::size_t kFromProbe = 6;
+inline constexpr std::size_t kFromProbe = 1 + mbox::kFromLine.size();
 
 // True when bytes read from from_probe_start(offset) show a From_ line at offset.
 bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset);

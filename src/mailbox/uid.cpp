@@ -1,6 +1,7 @@
 #include "mailbox/uid.hpp"
 
 #include "common/text.hpp"
+#include "mailbox/mbox_grammar.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -47,82 +48,96 @@ void UidHasher::feed(const char* p, std::size_t n) {
     std::size_t i = 0;
     while (i < n) {
         switch (state_) {
-        case State::from_line: {
-            for (std::size_t k = i; k < n && head_len_ < sizeof head_; ++k) head_[head_len_++] = p[k];
-            const void* hit = std::memchr(p + i, '\n', n - i);
-            const std::size_t end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - p) + 1 : n;
-            hash(p + i, end - i);
-            i = end;
-            if (hit) state_ = State::line_start;
-            break;
-        }
-        case State::line_start: {
-            const char c = p[i];
-            if (c == ' ' || c == '\t') {
-                if (field_action_ == Action::xuidl) {
-                    xuidl_valid_ = false;  // folded X-UIDL: not a usable id
-                    field_action_ = Action::include;
-                }
-                state_ = field_action_ == Action::exclude ? State::exclude : State::include;
-            } else if (c == '\n') {
-                hash(p + i, 1);
-                ++i;
-                state_ = State::body;
-            } else {
-                name_len_ = 0;
-                state_ = State::collect;
-            }
-            break;
-        }
-        case State::collect: {
-            const char c = p[i];
-            if (c == ':') {
-                decide_field();
-                if (field_action_ != Action::exclude) {
-                    hash(name_, name_len_);
-                    hash(p + i, 1);
-                }
-                ++i;
-                state_ = field_action_ == Action::exclude ? State::exclude
-                         : field_action_ == Action::xuidl ? State::xuidl
-                                                          : State::include;
-            } else if (c == '\n') {
-                hash(name_, name_len_);
-                hash(p + i, 1);
-                ++i;
-                const bool blank = name_len_ == 1 && name_[0] == '\r';
-                field_action_ = Action::include;
-                state_ = blank ? State::body : State::line_start;
-            } else if (name_len_ < sizeof name_) {
-                name_[name_len_++] = c;
-                ++i;
-            } else {  // longer than any volatile header name
-                hash(name_, name_len_);
-                field_action_ = Action::include;
-                state_ = State::include;
-            }
-            break;
-        }
+        case State::from_line: i = from_line(p, i, n); break;
+        case State::line_start: i = start_line(p, i); break;
+        case State::collect: i = collect_name(p, i); break;
         case State::include:
         case State::exclude:
-        case State::xuidl: {
-            const void* hit = std::memchr(p + i, '\n', n - i);
-            const std::size_t end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - p) + 1 : n;
-            if (state_ != State::exclude) hash(p + i, end - i);
-            if (state_ == State::xuidl) {
-                if (xuidl_.size() + (end - i) > kMaxXuidlBytes) xuidl_valid_ = false;
-                else xuidl_.append(p + i, end - i);
-            }
-            i = end;
-            if (hit) state_ = State::line_start;
-            break;
-        }
+        case State::xuidl: i = field_rest(p, i, n); break;
         case State::body:
             hash(p + i, n - i);
             i = n;
             break;
         }
     }
+}
+
+// The From_ line is hashed whole; its first bytes are kept for finish().
+[[gnu::always_inline]] inline std::size_t UidHasher::from_line(const char* p, std::size_t i, std::size_t n) {
+    for (std::size_t k = i; k < n && head_len_ < sizeof head_; ++k) head_[head_len_++] = p[k];
+    const std::size_t lf = mbox::find_lf(p, i, n);
+    const std::size_t end = lf < n ? lf + 1 : n;
+    hash(p + i, end - i);
+    if (lf < n) state_ = State::line_start;
+    return end;
+}
+
+// A header line's first byte: a continuation of the field before, the
+// empty line that ends the header section, or a field name.
+[[gnu::always_inline]] inline std::size_t UidHasher::start_line(const char* p, std::size_t i) {
+    const char c = p[i];
+    if (c == ' ' || c == '\t') {
+        if (field_action_ == Action::xuidl) {
+            xuidl_valid_ = false;  // folded X-UIDL: not a usable id
+            field_action_ = Action::include;
+        }
+        state_ = field_action_ == Action::exclude ? State::exclude : State::include;
+        return i;
+    }
+    if (c == '\n') {
+        hash(p + i, 1);
+        state_ = State::body;
+        return i + 1;
+    }
+    name_len_ = 0;
+    state_ = State::collect;
+    return i;
+}
+
+// A field name, up to its colon: decides whether the field is hashed.
+[[gnu::always_inline]] inline std::size_t UidHasher::collect_name(const char* p, std::size_t i) {
+    const char c = p[i];
+    if (c == ':') {
+        decide_field();
+        if (field_action_ != Action::exclude) {
+            hash(name_, name_len_);
+            hash(p + i, 1);
+        }
+        state_ = field_action_ == Action::exclude ? State::exclude
+                 : field_action_ == Action::xuidl ? State::xuidl
+                                                  : State::include;
+        return i + 1;
+    }
+    if (c == '\n') {  // a line without a colon: hashed as it is
+        hash(name_, name_len_);
+        hash(p + i, 1);
+        const bool bare = mbox::bare_lf(name_len_ > 0 ? name_[name_len_ - 1] : '\n');
+        field_action_ = Action::include;
+        state_ = mbox::empty_line(name_len_, bare) ? State::body : State::line_start;
+        return i + 1;
+    }
+    if (name_len_ < sizeof name_) {
+        name_[name_len_++] = c;
+        return i + 1;
+    }
+    hash(name_, name_len_);  // longer than any volatile header name
+    field_action_ = Action::include;
+    state_ = State::include;
+    return i;
+}
+
+// The rest of a field's line: hashed unless the field is volatile; an
+// X-UIDL value is kept too.
+[[gnu::always_inline]] inline std::size_t UidHasher::field_rest(const char* p, std::size_t i, std::size_t n) {
+    const std::size_t lf = mbox::find_lf(p, i, n);
+    const std::size_t end = lf < n ? lf + 1 : n;
+    if (state_ != State::exclude) hash(p + i, end - i);
+    if (state_ == State::xuidl) {
+        if (xuidl_.size() + (end - i) > kMaxXuidlBytes) xuidl_valid_ = false;
+        else xuidl_.append(p + i, end - i);
+    }
+    if (lf < n) state_ = State::line_start;
+    return end;
 }
 
 bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
@@ -143,7 +158,7 @@ bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
             entry.flags |= MessageEntry::kHasOverride;
         }
     }
-    return head_len_ == 5 && std::memcmp(head_, "From ", 5) == 0;
+    return mbox::starts_with_from_line(head_, head_len_);
 }
 
 }  // namespace pop3d::mailbox

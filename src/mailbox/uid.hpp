@@ -8,6 +8,7 @@
 // ".2", ".3"... in message order, so every id in a maildrop is unique.
 #pragma once
 
+#include "mailbox/mbox_grammar.hpp"
 #include "mailbox/mbox_index.hpp"
 #include "mailbox/sha256.hpp"
 
@@ -37,6 +38,10 @@ public:
 private:
     enum class State { from_line, line_start, collect, include, exclude, xuidl, body };
     enum class Action { include, exclude, xuidl };
+    std::size_t from_line(const char* p, std::size_t i, std::size_t n);
+    std::size_t start_line(const char* p, std::size_t i);
+    std::size_t collect_name(const char* p, std::size_t i);
+    std::size_t field_rest(const char* p, std::size_t i, std::size_t n);
     void hash(const char* p, std::size_t n) { sha_.update(p, n); }
     void decide_field();
 
@@ -45,7 +50,7 @@ private:
     Action field_action_ = Action::include;
     char name_[32];
     std::size_t name_len_ = 0;
-    char head_[5];
+    char head_[mbox::kFromLine.size()];  // the first bytes, to check for a From_ line
     std::size_t head_len_ = 0;
     bool seen_xuidl_ = false;
     bool xuidl_valid_ = false;

@@ -213,3 +213,31 @@ TEST(Uid, XuidlOnALastLineWithoutNewlineIsKeptTheSame) {
     EXPECT_EQ(uids_of(folded)[0].size(), 32u);
     EXPECT_EQ(uids_of(folded + "\n" + kB)[0], uids_of(folded)[0]);
 }
+
+// The ids a client has stored must never change: these were computed by
+// pop3d 0.1's code and are pinned here for good (README, "Upgrading"). If
+// this test fails, the id function changed and every "leave on server"
+// client would fetch its whole mailbox again.
+TEST(Uid, IdsArePinnedForever) {
+    const std::string mbox =
+        kA + kB +
+        "From c@x Thu Nov 26 10:00:02 2026\r\nStatus: RO\r\nX-Keywords: $x\r\nSubject: crlf\r\n\r\nline\r\n>From quoted\r\n\r\n" +
+        "From d@x Thu Nov 26 10:00:03 2026\nX-UIDL: qpopper-id-1\nSubject: d\n\nbody d\n\n" +
+        "From e@x Thu Nov 26 10:00:04 2026\nX-UIDL: folded\n  value\nContent-Length: 7\nA-very-long-header-name-longer-than-32: v\nno colon here\n\nbody e\n\n" +
+        kA + kB +
+        "From f@x Thu Nov 26 10:00:05 2026\nX-UIDL: qpopper-id-1\n\nsame X-UIDL\n\n" +
+        "From g@x Thu Nov 26 10:00:06 2026\nSubject: g\n\nno final newline";
+    const std::vector<std::string> pinned = {
+        "abc90a88c1818fa4c8dcffb8de57bb1d",
+        "bdc7fbed984389f53b501bf7b37cc1dc",
+        "dcbb54808c2ca814e995b81fbdd79b26",
+        "qpopper-id-1",
+        "fada68099c46e911124d6fa92cbbca70",
+        "abc90a88c1818fa4c8dcffb8de57bb1d.2",
+        "bdc7fbed984389f53b501bf7b37cc1dc.2",
+        "qpopper-id-1.2",
+        "61c0f850bd523b7d3968044fdb2b36ca",
+    };
+    EXPECT_EQ(uids_of(mbox), pinned);
+    EXPECT_EQ(uids_of(mbox, 3), pinned);
+}
