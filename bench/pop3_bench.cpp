@@ -8,6 +8,11 @@
 //   pop3_bench sessions PORT PASS SECONDS USER...   one thread per user: login, STAT, QUIT
 //   pop3_bench idle PORT N              N greeted connections, held until stdin closes
 //   pop3_bench flood PORT PASS N USER...   N connections send PASS at once; time until all are answered
+//   pop3_bench flow PORT USER PASS NEW  "leave mail on server", twice: login, UIDL, RETR of the last NEW, QUIT
+//   pop3_bench retr-bulk PORT USER PASS every RETR and QUIT in one write; the answers read into one
+//                                       buffer, only its tail watched (the end is the server's close)
+//   pop3_bench retr-window PORT USER PASS W   RETR of all, W commands outstanding: each answer read
+//                                       sends the next command (as mpop and fetchmail pipeline)
 //   pop3_bench tcp-limit                one loopback TCP stream, 1 MiB writes and reads
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -302,6 +307,82 @@ int idle(int port, int n) {
     return 0;
 }
 
+// What Thunderbird, Outlook, mpop and fetchmail --keep do every few minutes:
+// log in, UIDL, fetch the messages they have not seen (here the last NEW),
+// QUIT. Prints the time from PASS to the end of the UIDL listing and the
+// whole flow's (connect to the QUIT answer), for a first and a repeated
+// session.
+int flow(int port, const std::string& user, const std::string& pass, std::uint64_t fresh) {
+    for (const char* round : {"", "2"}) {
+        const auto start = Clock::now();
+        Session s(port);
+        s.cmd("USER " + user, "USER");
+        const auto t = Clock::now();
+        send_all(s.fd, "PASS " + pass + "\r\nUIDL\r\n");
+        expect_ok(s.r, "PASS");
+        expect_ok(s.r, "UIDL");
+        std::uint64_t n = 0;
+        for (std::string l; (l = s.r.line()) != ".";) ++n;
+        const double uidl = seconds_since(t);
+        std::string cmds;
+        for (std::uint64_t i = n > fresh ? n - fresh + 1 : 1; i <= n; ++i) cmds += "RETR " + std::to_string(i) + "\r\n";
+        cmds += "QUIT\r\n";
+        send_all(s.fd, cmds);
+        for (std::uint64_t i = n > fresh ? n - fresh + 1 : 1; i <= n; ++i) {
+            expect_ok(s.r, "RETR");
+            s.r.skip_body();
+        }
+        expect_ok(s.r, "QUIT");
+        std::printf("flow%s_uidl_s %.6f\nflow%s_s %.6f\n", round, uidl, round, seconds_since(start));
+    }
+    return 0;
+}
+
+// A client that pipelines the way a bulk downloader does: every RETR (and
+// QUIT) in one write before it reads, then recv into one large buffer,
+// looking only at whether the connection has ended.
+int retr_bulk(int port, const std::string& user, const std::string& pass) {
+    Session s(port);
+    std::uint64_t n = 0, octets = 0;
+    s.login(user, pass, n, octets);
+    std::string cmds;
+    for (std::uint64_t i = 1; i <= n; ++i) cmds += "RETR " + std::to_string(i) + "\r\n";
+    cmds += "QUIT\r\n";
+    const auto t = Clock::now();
+    std::thread writer = pipeline(s.fd, std::move(cmds));
+    std::vector<char> buf(8 << 20);
+    std::uint64_t got = 0;
+    for (ssize_t k; (k = ::recv(s.fd, buf.data(), buf.size(), 0)) != 0;) {
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) die(std::string("recv: ") + std::strerror(errno));
+        got += static_cast<std::uint64_t>(k);
+    }
+    const double secs = seconds_since(t);
+    writer.join();
+    std::printf("retr_bulk_s %.6f\nretr_bulk_bytes %llu\n", secs, static_cast<unsigned long long>(got));
+    return 0;
+}
+
+// The pipelining of mail clients that keep a window of W commands in
+// flight: one write per command, sent as an earlier answer completes.
+int retr_window(int port, const std::string& user, const std::string& pass, std::uint64_t window) {
+    Session s(port);
+    std::uint64_t n = 0, octets = 0;
+    s.login(user, pass, n, octets);
+    const auto t = Clock::now();
+    std::uint64_t sent = 0, wire = 0;
+    for (; sent < std::min(window, n); ++sent) send_all(s.fd, "RETR " + std::to_string(sent + 1) + "\r\n");
+    for (std::uint64_t i = 1; i <= n; ++i) {
+        wire += expect_ok(s.r, "RETR").size() + 2;
+        wire += s.r.skip_body();
+        if (sent < n) send_all(s.fd, "RETR " + std::to_string(++sent) + "\r\n");
+    }
+    const double secs = seconds_since(t);
+    s.cmd("QUIT", "QUIT");
+    std::printf("retr_window_s %.6f\nretr_window_bytes %llu\n", secs, static_cast<unsigned long long>(wire));
+    return 0;
+}
+
 int tcp_limit() {
     const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -344,9 +425,15 @@ int main(int argc, char** argv) {
     if (a.size() == 3 && a[0] == "idle") return idle(std::atoi(a[1].c_str()), std::atoi(a[2].c_str()));
     if (a.size() >= 5 && a[0] == "flood")
         return flood(std::atoi(a[1].c_str()), a[2], std::max(1, std::atoi(a[3].c_str())), {a.begin() + 4, a.end()});
+    if (a.size() == 5 && a[0] == "flow")
+        return flow(std::atoi(a[1].c_str()), a[2], a[3], std::strtoull(a[4].c_str(), nullptr, 10));
+    if (a.size() == 4 && a[0] == "retr-bulk") return retr_bulk(std::atoi(a[1].c_str()), a[2], a[3]);
+    if (a.size() == 5 && a[0] == "retr-window")
+        return retr_window(std::atoi(a[1].c_str()), a[2], a[3], std::max(1ull, std::strtoull(a[4].c_str(), nullptr, 10)));
     if (a.size() == 1 && a[0] == "tcp-limit") return tcp_limit();
     std::fprintf(stderr,
                  "usage: pop3_bench mailbox|expunge PORT USER PASS | login PORT USER PASS N | sessions PORT PASS SECONDS USER... |"
-                 " idle PORT N | flood PORT PASS N USER... | tcp-limit\n");
+                 " idle PORT N | flood PORT PASS N USER... | flow PORT USER PASS NEW | retr-bulk PORT USER PASS |"
+                 " retr-window PORT USER PASS W | tcp-limit\n");
     return 2;
 }

@@ -75,12 +75,21 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
             case tls::Io::want_read: break;
             }
         }
-        const int w = wait_for(in_, POLLIN, deadline);
-        if (w == 0) return {session::ReadStatus::timeout};
-        if (w == -2) return {session::ReadStatus::stopped};
-        if (w < 0) return {session::ReadStatus::error};
-        if (stream_) continue;
-        const ssize_t n = ::read(in_, buf, len);
+        // A pipelining client's next command is often here already: one
+        // recv, and no wait, takes it (a socket only; inetd may pass a pipe).
+        ssize_t n = -1;
+        if (!stream_ && in_is_socket_) {
+            n = ::recv(in_, buf, len, MSG_DONTWAIT);
+            if (n < 0 && errno == ENOTSOCK) in_is_socket_ = false;
+        }
+        if (n < 0) {
+            const int w = wait_for(in_, POLLIN, deadline);
+            if (w == 0) return {session::ReadStatus::timeout};
+            if (w == -2) return {session::ReadStatus::stopped};
+            if (w < 0) return {session::ReadStatus::error};
+            if (stream_) continue;
+            n = ::read(in_, buf, len);
+        }
         if (n > 0 && !first_read_done_) {
             first_read_done_ = true;
             if (refuse_proxy_header_ && looks_like_proxy_header(std::string_view(buf, static_cast<std::size_t>(n)))) {
@@ -94,6 +103,10 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
         return {errno == ECONNRESET ? session::ReadStatus::eof : session::ReadStatus::error};
     }
+}
+
+bool FdTransport::readable_within(milliseconds wait) {
+    return wait_for(in_, POLLIN, steady_clock::now() + wait) == 1;
 }
 
 bool FdTransport::write(const char* data, std::size_t len) {

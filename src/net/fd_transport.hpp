@@ -27,6 +27,7 @@ public:
     FdTransport& operator=(const FdTransport&) = delete;
 
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
+    bool readable_within(std::chrono::milliseconds wait) override;
     bool write(const char* data, std::size_t len) override;
     bool stopping() const override;
     bool kicked() const override { return kicked_ && kicked_(); }
@@ -62,6 +63,7 @@ private:
     std::string peer_;  // for the log: "rip=A"
     bool refuse_proxy_header_ = false;
     bool first_read_done_ = false;
+    bool in_is_socket_ = true;  // until recv says ENOTSOCK
     std::function<bool()> kicked_;
 };
 

@@ -124,8 +124,15 @@ bool Session::wait_for_input() {
         end(late ? SessionEnd::timeout : SessionEnd::io_error);
         return false;
     }
-    out_.release();
-    if (maildrop_) maildrop_->release_buffers();
+    // A client that pipelines with a window of commands, or sends the next
+    // one as soon as it has read an answer, is back within microseconds: it
+    // keeps the output buffer and the read-ahead window (its next messages
+    // are served from the window, with no new read or allocation). A client
+    // quiet for kKeepBuffers gives them back while it waits.
+    if (!transport_.readable_within(kKeepBuffers)) {
+        out_.release();
+        if (maildrop_) maildrop_->release_buffers();
+    }
     std::chrono::milliseconds timeout;
     if (state_ == State::authorization) {
         const auto left = login_deadline_ - clock_.now();

@@ -65,6 +65,8 @@ public:
     // PLAIN's three 255-octet fields in base64, with CRLF.
     static constexpr std::size_t kMaxSaslLine = 1024 + 2;
     static constexpr std::size_t kInputBuffer = 2048;
+    // How long a quiet client keeps its output buffer and read-ahead window.
+    static constexpr std::chrono::milliseconds kKeepBuffers{20};
     static constexpr unsigned kMaxRefusalLines = 10;  // per session
 
     // throttle: failed logins per address across sessions (nullptr: this session's only).

@@ -21,6 +21,9 @@ public:
     // shutting down, or the session was kicked, and the session should end
     // at this command boundary.
     virtual ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) = 0;
+    // Whether bytes from the client are there, or come, within `wait`
+    // (false also when unsure: the caller then just waits in read()).
+    virtual bool readable_within(std::chrono::milliseconds /*wait*/) { return false; }
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
     // Whether the daemon is shutting down or the session was kicked:

@@ -51,6 +51,10 @@ public:
         if (p.empty()) pieces_.pop_front();
         return {session::ReadStatus::data, n};
     }
+    bool readable_within(std::chrono::milliseconds wait) override {
+        grace_waits.push_back(wait);
+        return client_quick;
+    }
     bool write(const char* data, std::size_t len) override {
         ++writes;
         // A client gone, or one that never reads (the send timed out).
@@ -80,6 +84,8 @@ public:
     bool stop_is_kick = false;  // the stop is pop3d kick's, not a shutdown
     std::vector<std::chrono::milliseconds> timeouts;
     std::vector<std::chrono::milliseconds> send_limits;  // limit_send_time, in order
+    bool client_quick = false;  // readable_within: the client is back at once
+    std::vector<std::chrono::milliseconds> grace_waits;
 
 private:
     std::deque<std::string> pieces_;
@@ -121,6 +127,7 @@ public:
 // What a MemoryMaildrop did; outlives the maildrop (the session destroys it).
 struct MaildropStats {
     int uid_loads = 0;
+    int buffer_releases = 0;
     int expunge_calls = 0;
     std::vector<bool> expunged;
 };
@@ -152,6 +159,7 @@ public:
         if (!enc.feed(m.data(), m.size()) || !enc.finish()) return {mailbox::Status::temp_fail, "sink"};
         return {};
     }
+    void release_buffers() override { ++stats_->buffer_releases; }
     mailbox::Result writable() const override { return writable_result; }
     mailbox::Result expunge(const std::vector<bool>& deleted) override {
         stats_->expunged = deleted;

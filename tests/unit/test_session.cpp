@@ -413,6 +413,24 @@ TEST_F(SessionTest, IdleTimeoutClosesWithoutAResponseOrUpdate) {
     EXPECT_EQ(timeouts.back(), std::chrono::seconds(600));
 }
 
+// A client that pipelines with a window (or sends its next command as soon
+// as it has read an answer) is back within kKeepBuffers: the session keeps
+// the output buffer and the maildrop's read-ahead window for it. A quiet
+// client gives them back before each wait; the idle timeout is unchanged.
+TEST_F(SessionTest, AClientBackAtOnceKeepsTheBuffersAQuietOneGivesThemBack) {
+    settings.idle_timeout = std::chrono::seconds(600);
+    for (const bool quick : {true, false}) {
+        ScriptTransport t({login(), "RETR 1\r\n", "RETR 2\r\n", "QUIT\r\n"});
+        t.client_quick = quick;
+        session::Session s(t, auth, opener, clock, settings, {});
+        EXPECT_EQ(s.run(), SessionEnd::quit);
+        EXPECT_EQ(opener.stats.buffer_releases, quick ? 0 : 3) << quick;  // the waits after PASS and each RETR
+        ASSERT_FALSE(t.grace_waits.empty());
+        for (const auto w : t.grace_waits) EXPECT_EQ(w, std::chrono::milliseconds(20));
+        EXPECT_EQ(t.timeouts.back(), std::chrono::seconds(600));
+    }
+}
+
 TEST_F(SessionTest, LoginTimeoutIsADeadlineFromConnect) {
     settings.login_timeout = std::chrono::seconds(120);
     ScriptTransport t({"NOOP\r\n"}, session::ReadStatus::timeout);
