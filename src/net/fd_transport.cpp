@@ -29,7 +29,7 @@ FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::
       send_timeout_(send_timeout),
       tls_(std::move(tls)),
       handshake_timeout_(handshake_timeout),
-      peer_(peer.empty() ? "rip=unknown" : std::move(peer)) {
+      peer_(peer.empty() ? log::rip_field({}) : std::move(peer)) {
     ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
     if (tls_) ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
 }

@@ -63,4 +63,12 @@ inline constexpr std::string_view kUpdateReadOnly = "-ERR [SYS/PERM] maildrop is
 inline constexpr std::string_view kDeleChanged = "-ERR [SYS/TEMP] mailbox changed by another program, deleting is off for this session";
 inline constexpr std::string_view kDeleReadOnly = "-ERR [SYS/PERM] maildrop is read-only";
 
+// Before a session starts (app/daemon.cpp, app/main.cpp): the one line a
+// refused connection gets. A stopped connection gets kShuttingDown.
+inline constexpr std::string_view kTooManyConnections = "-ERR [SYS/TEMP] too many connections, try again later";
+inline constexpr std::string_view kTooManyFromAddress =
+    "-ERR [SYS/TEMP] too many connections from your address, try again later";
+inline constexpr std::string_view kServerBusy = "-ERR [SYS/TEMP] server busy, try again later";
+inline constexpr std::string_view kConfigError = "-ERR [SYS/PERM] server configuration error";
+
 }  // namespace pop3d::session::reply

@@ -60,7 +60,7 @@ Session::Session(Transport& transport, auth::Authenticator& authenticator, Maild
       connection_(std::move(connection)),
       out_(transport) {}
 
-std::string Session::rip() const { return client_.address.empty() ? "unknown" : client_.address; }
+log::Client Session::who(std::string_view user) const { return {user, client_.address}; }
 
 void Session::respond(std::string_view line) {
     out_.write(line);
@@ -159,12 +159,11 @@ void Session::log_end() {
         const auto count = [](std::size_t n, std::uint64_t octets) {
             return std::to_string(n) + "/" + std::to_string(octets);
         };
-        log::write(log::event::logout, "user=" + account_name_ + " rip=" + rip() +
-                                           " retr=" + count(retrieved_, retrieved_octets_) +
-                                           " dele=" + count(t.deleted, t.deleted_octets) +
-                                           " left=" + count(t.left, t.left_octets) + " reason=" + why);
+        log::write(log::event::logout, who(account_name_),
+                   " retr=" + count(retrieved_, retrieved_octets_) + " dele=" + count(t.deleted, t.deleted_octets) +
+                       " left=" + count(t.left, t.left_octets) + " reason=" + why);
     } else {
-        log::write(log::event::disconnect, "rip=" + rip() + " reason=" + why);
+        log::write(log::event::disconnect, who(), " reason=" + why);
     }
 }
 
@@ -263,13 +262,8 @@ void Session::cmd_quit(const Args&) {
     final_tally_ = tally(r.ok());
     maildrop_.reset();
     if (!r.ok()) {
-        log::write(log::event::expunge_failed, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
-        switch (r.status) {
-        case mailbox::Status::changed: respond(reply::kUpdateChanged); break;
-        case mailbox::Status::in_use: respond(reply::kUpdateLocked); break;
-        case mailbox::Status::perm_fail: respond(reply::kUpdateReadOnly); break;
-        default: respond(reply::kUpdateFailed); break;
-        }
+        log::write(log::event::expunge_failed, who(account_name_), ": " + r.detail);
+        respond(refusal(MaildropStep::update, r.status).reply);
         end(SessionEnd::update_failed);
         return;
     }
@@ -320,8 +314,8 @@ void Session::cmd_list(const Args& args) {
 
 bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line) {
     if (const mailbox::Result r = maildrop_->check(index); !r.ok()) {
-        log::write(log::event::message_unavailable, "user=" + account_name_ + " rip=" + rip() + " message=" +
-                                                        std::to_string(index + 1) + ": " + r.detail);
+        log::write(log::event::message_unavailable, who(account_name_),
+                   " message=" + std::to_string(index + 1) + ": " + r.detail);
         respond(reply::kMessageUnavailable);
         return false;
     }
@@ -329,8 +323,8 @@ bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_
     if (const mailbox::Result r = maildrop_->send(index, body_lines, out_); !r.ok()) {
         // Part of the message may be out: only closing the connection tells
         // the client it is incomplete.
-        log::write(log::event::send_failed, "user=" + account_name_ + " rip=" + rip() + " message=" +
-                                                std::to_string(index + 1) + ": " + r.detail);
+        log::write(log::event::send_failed, who(account_name_),
+                   " message=" + std::to_string(index + 1) + ": " + r.detail);
         end(SessionEnd::io_error);
         return false;
     }
@@ -364,7 +358,7 @@ void Session::cmd_dele(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     if (const mailbox::Result w = maildrop_->writable(); !w.ok()) {
-        respond(w.status == mailbox::Status::perm_fail ? reply::kDeleReadOnly : reply::kDeleChanged);
+        respond(refusal(MaildropStep::dele, w.status).reply);
         return;
     }
     deleted_[*i] = true;
@@ -388,7 +382,7 @@ void Session::cmd_uidl(const Args& args) {
         if (!one) return;
     }
     if (const mailbox::Result r = maildrop_->load_uids(); !r.ok()) {
-        log::write(log::event::uids_unavailable, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
+        log::write(log::event::uids_unavailable, who(account_name_), ": " + r.detail);
         respond(reply::kUidsUnavailable);
         return;
     }
