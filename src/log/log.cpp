@@ -106,6 +106,8 @@ std::string rip_field(std::string_view address) {
     return "rip=" + (address.empty() ? std::string("unknown") : text::escape_log_field(address));
 }
 
+std::string user_field(std::string_view user) { return "user=" + text::escape_log_field(user); }
+
 std::string Connection::text() const { return rip_field(address) + (proxy.empty() ? "" : " proxy=" + proxy); }
 
 ConnectionScope::ConnectionScope(Connection connection) : connection_(std::move(connection)), outer_(t_connection) {
@@ -175,7 +177,7 @@ std::string format(const Event& event, std::string_view rest) {
 }
 
 std::string format(const Event& event, const Client& client, std::string_view rest) {
-    std::string fields = client.user.empty() ? "" : "user=" + text::escape_log_field(client.user) + " ";
+    std::string fields = client.user.empty() ? "" : user_field(client.user) + " ";
     fields += rip_field(client.address);
     fields += rest;
     return format(event, fields);

@@ -65,6 +65,9 @@ private:
 // "rip=A", or "rip=unknown" when the address is not known: the one place
 // that spells it.
 std::string rip_field(std::string_view address);
+// "user=U", U escaped (text::escape_log_field): a name the client chose
+// cannot pose as another field.
+std::string user_field(std::string_view user);
 
 // The fields a line about a client starts with: "user=U rip=A" ("rip=A"
 // with no user). Both are escaped here (text::escape_log_field), so a
