@@ -23,12 +23,26 @@ long raw_setfsgid(gid_t g) { return ::syscall(SYS_setfsgid, g); }
 
 }  // namespace
 
-std::vector<gid_t> account_groups(const auth::Account& a) {
-    int n = 32;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    while (::getgrouplist(a.name.c_str(), a.gid, groups.data(), &n) < 0 && n <= 65536)
-        groups.resize(static_cast<std::size_t>(n));
-    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+std::vector<gid_t> account_groups(const auth::Account& a) { return account_groups(a, ::getgrouplist); }
+
+std::vector<gid_t> account_groups(const auth::Account& a, GroupListFn getgrouplist) {
+    constexpr int kMax = 65536;  // NGROUPS_MAX of the kernel: setgroups takes no more
+    int size = 32;
+    std::vector<gid_t> groups;
+    for (;;) {
+        // Slots getgrouplist leaves unfilled hold the primary group, never
+        // 0: a padded buffer must not make a user a member of root's group.
+        groups.assign(static_cast<std::size_t>(size), a.gid);
+        int n = size;
+        const bool fits = getgrouplist(a.name.c_str(), a.gid, groups.data(), &n) >= 0;
+        // Still too small at the kernel's limit: keep what was filled (glibc
+        // fills the buffer and says how many there are), as initgroups() does.
+        if (fits || size >= kMax) {
+            groups.resize(static_cast<std::size_t>(std::clamp(n, 0, size)));
+            break;
+        }
+        size = std::min(kMax, std::max(n, size * 2));  // grows even when n says nothing larger
+    }
     if (groups.empty()) groups.push_back(a.gid);
     return groups;
 }
