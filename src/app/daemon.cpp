@@ -429,10 +429,10 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     auth::lookup_account("root", warm);
     priv::lookup_group(initial.mail_group);
 
-    Daemon d{.listeners = std::move(listeners),
-             .source = source,
-             .config = std::make_shared<const config::Config>(std::move(initial)),
-             .tls = std::move(tls)};
+    // On the heap: when sessions outlive the grace period it must outlive them.
+    auto owned = std::make_unique<Daemon>(std::move(listeners), source,
+                                          std::make_shared<const config::Config>(std::move(initial)), std::move(tls));
+    Daemon& d = *owned;
     d.throttle = HostThrottle::open(*d.config);
     d.sessions = open_session_registry(*d.config);
     std::string names;
@@ -443,7 +443,13 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     update_status(d);
 
     serve_until_stopped(d);
-    return shut_down(d);
+    const int rc = shut_down(d);
+    // Session threads still running hold raw pointers to the throttle, the
+    // registry (shared mappings) and the connection table: freeing them
+    // under the threads would be a use after unmap. The caller ends the
+    // process (quick_exit) without freeing anything, so neither do we.
+    if (rc < 0) (void)owned.release();
+    return rc;
 }
 
 }  // namespace pop3d::app
