@@ -93,17 +93,8 @@ std::optional<ThreadCaps> thread_caps() {
 
 DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
     DropResult r;
-    if (!drop_needed(a, r)) return r;
-    const gid_t keep = spool_gid.value_or(a.gid);
-    const std::vector<gid_t> groups = account_groups(a);
-    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) {
-        r.error = "setgroups: " + text::errno_text(errno);
-        return r;
-    }
-    if (::syscall(SYS_setresgid, a.gid, a.gid, keep) != 0) {  // fsgid follows egid
-        r.error = "setresgid: " + text::errno_text(errno);
-        return r;
-    }
+    const std::optional<DropStart> started = start_drop(a, spool_gid, Scope::thread, r);  // raw syscalls: this thread
+    if (!started) return r;
     // fsuid 0 -> user: the kernel drops the file capabilities (DAC_OVERRIDE,
     // FOWNER, ...) from this thread's effective set. setfsuid returns the
     // old value, never an error: check_dropped reads it back.
@@ -119,7 +110,7 @@ DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> s
         r.error = "capset: " + text::errno_text(errno);
         return r;
     }
-    r.error = verify_dropped(a, keep, groups, Scope::thread);
+    r.error = verify_dropped(a, started->keep, started->groups, Scope::thread);
     r.ok = r.dropped = r.error.empty();
     return r;
 }

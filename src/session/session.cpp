@@ -313,9 +313,11 @@ void Session::cmd_list(const Args& args) {
 }
 
 bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line) {
+    const auto log_failure = [&](const log::Event& event, const std::string& detail) {
+        log::write(event, who(account_name_), " message=" + std::to_string(index + 1) + ": " + detail);
+    };
     if (const mailbox::Result r = maildrop_->check(index); !r.ok()) {
-        log::write(log::event::message_unavailable, who(account_name_),
-                   " message=" + std::to_string(index + 1) + ": " + r.detail);
+        log_failure(log::event::message_unavailable, r.detail);
         respond(reply::kMessageUnavailable);
         return false;
     }
@@ -323,8 +325,7 @@ bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_
     if (const mailbox::Result r = maildrop_->send(index, body_lines, out_); !r.ok()) {
         // Part of the message may be out: only closing the connection tells
         // the client it is incomplete.
-        log::write(log::event::send_failed, who(account_name_),
-                   " message=" + std::to_string(index + 1) + ": " + r.detail);
+        log_failure(log::event::send_failed, r.detail);
         end(SessionEnd::io_error);
         return false;
     }
