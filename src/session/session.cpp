@@ -267,7 +267,7 @@ void Session::cmd_quit(const Args&) {
         end(SessionEnd::update_failed);
         return;
     }
-    respond(std::string(reply::kBye) + " (" + text::count(deleted, "message") + " deleted)");
+    respond(reply::bye_after_update(deleted));
     end(SessionEnd::quit);
 }
 
@@ -296,17 +296,17 @@ void Session::cmd_capa(const Args&) {
 
 void Session::cmd_stat(const Args&) {
     const auto [n, octets] = totals();
-    respond("+OK " + std::to_string(n) + " " + std::to_string(octets));
+    respond(reply::ok_pair(n, octets));
 }
 
 void Session::cmd_list(const Args& args) {
     if (args.size() == 1) {
         const auto i = message_arg(args[0]);
-        if (i) respond("+OK " + std::to_string(*i + 1) + " " + std::to_string(maildrop_->size(*i)));
+        if (i) respond(reply::ok_pair(*i + 1, maildrop_->size(*i)));
         return;
     }
     const auto [n, octets] = totals();
-    respond("+OK " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
+    respond(reply::list_follows(n, octets));
     for (std::size_t i = 0; i < maildrop_->count(); ++i)
         if (!deleted_[i]) respond(std::to_string(i + 1) + " " + std::to_string(maildrop_->size(i)));
     respond(".");
@@ -337,7 +337,7 @@ void Session::cmd_retr(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     const std::uint64_t size = maildrop_->size(*i);
-    if (send_message(*i, std::nullopt, "+OK " + text::count(size, "octet"))) {
+    if (send_message(*i, std::nullopt, reply::retr_follows(size))) {
         ++retrieved_;
         retrieved_octets_ += size;
         if (!retrieved_set_.empty()) retrieved_set_[*i] = true;
@@ -363,7 +363,7 @@ void Session::cmd_dele(const Args& args) {
         return;
     }
     deleted_[*i] = true;
-    respond("+OK message " + std::to_string(*i + 1) + " deleted");
+    respond(reply::deleted(*i + 1));
 }
 
 void Session::cmd_noop(const Args&) {
@@ -373,7 +373,7 @@ void Session::cmd_noop(const Args&) {
 void Session::cmd_rset(const Args&) {
     std::fill(deleted_.begin(), deleted_.end(), false);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
+    respond(reply::maildrop_has(n, octets));
 }
 
 void Session::cmd_uidl(const Args& args) {
@@ -388,7 +388,7 @@ void Session::cmd_uidl(const Args& args) {
         return;
     }
     if (one) {
-        respond("+OK " + std::to_string(*one + 1) + " " + maildrop_->uid(*one));
+        respond(reply::ok_pair(*one + 1, maildrop_->uid(*one)));
         return;
     }
     respond(reply::kUidlFollows);

@@ -259,7 +259,7 @@ void Session::login(const auth::Account& account) {
     account_name_ = account.name;
     if (observer_) observer_->logged_in(account.name);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
+    respond(reply::maildrop_has(n, octets));
     log::write(log::event::login, who(account.name), " msgs=" + std::to_string(n) +
                                       " size=" + std::to_string(octets));
 }
