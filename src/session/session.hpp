@@ -114,9 +114,10 @@ private:
     // Asks the authenticator inside a login slot; false (answered) when no
     // slot came before the login deadline.
     bool check_credentials(const std::string& user, std::string_view password, auth::AuthResult& result);
-    // A failed login: waits out the delay (counted from `started`, doubled
-    // per `recent` failure from the address), logs, answers, and may end the session.
-    // The guess is kept (counted) when the refusal counts against the address.
+    // A failed login: keeps the guess (counts it) when the refusal counts
+    // against the address, waits out the delay (counted from `started`,
+    // doubled per failure from the address before this guess), logs,
+    // answers refused.reply, and may end the session.
     void login_failed(Clock::time_point started, ReservedGuess& guess, std::string_view user, std::string_view why,
                       Refusal refused);
     // The address spent its budget: the same delay, then refused and closed.
@@ -126,7 +127,8 @@ private:
     // Before login: the client may not go on as it asked. Answers, logs
     // why, and counts it as a command error. Only the first
     // kMaxRefusalLines are logged (max_command_errors may be 0: no limit);
-    // the session's last line counts the rest.
+    // the session's last line counts the rest. user: the name the client
+    // gave, if any (escaped by the log layer); why: the rest of the line.
     void refuse(std::string_view response, const log::Event& event, std::string_view user, std::string_view why);
     std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
