@@ -74,6 +74,7 @@ CORE_SRCS := \
 	src/session/command.cpp \
 	src/session/session.cpp \
 	src/session/session_login.cpp \
+	src/session/refusals.cpp \
 	src/net/stop_flag.cpp \
 	src/net/listen_address.cpp \
 	src/net/listener.cpp \

@@ -105,7 +105,7 @@ int kick(SessionRegistry& registry, const std::string& user, std::ostream& out, 
         if (r.user != user || r.phase == Phase::authorization) continue;
         if (registry.kick(r) == SessionRegistry::Kick::gone) continue;
         const log::ConnectionScope scope(log::Connection{r.address, r.proxy, r.session});
-        log::write(log::event::kicked, "user=" + user);
+        log::write(log::event::kicked, log::user_field(user));
         told.push_back(r);
     }
     if (told.empty()) {

@@ -35,11 +35,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kTooMany[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
-constexpr char kTooManyHere[] = "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
-constexpr char kNoResources[] = "-ERR [SYS/TEMP] server busy, try again later\r\n";
-// What a session says when it is stopped: one text for both.
-const std::string kShuttingDown = std::string(session::reply::kShuttingDown) + "\r\n";
 
 // At most one line per key every 10 s; the rest are counted and reported.
 class RateLimitedLog {
@@ -130,8 +125,10 @@ extern "C" void* session_thread(void* arg) noexcept {
     return nullptr;
 }
 
+// reply: a line of session/responses.hpp (without CRLF).
 void refuse(int fd, std::string_view reply) {
-    const ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::string line = std::string(reply) + "\r\n";
+    const ssize_t n = ::send(fd, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)n;
 }
 
@@ -149,7 +146,7 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);
     if (rc != 0) {
-        refuse(raw_fd, kNoResources);
+        refuse(raw_fd, session::reply::kServerBusy);
         d.limited.write("thread", log::event::not_started,
                         peer.text() + ": cannot start a session thread: " + text::errno_text(rc));
         return false;  // start (and the fd) are released here
@@ -162,7 +159,7 @@ bool start_process(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) 
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int e = errno;
-        refuse(fd.get(), kNoResources);
+        refuse(fd.get(), session::reply::kServerBusy);
         d.limited.write("fork", log::event::not_started,
                         peer.text() + ": cannot fork a session process: " + text::errno_text(e));
         return false;
@@ -211,15 +208,15 @@ bool admit_or_refuse(Daemon& d, int fd, const std::string& address, net::Connect
     const config::Config& c = *d.config;
     switch (admitted) {
     case net::ConnectionTable::Admit::too_many:
-        refuse(fd, kTooMany);
+        refuse(fd, session::reply::kTooManyConnections);
         d.limited.write("max_connections", log::event::refused,
-                        "rip=" + address + " reason=max_connections (" + std::to_string(c.max_connections) + ")");
+                        log::rip_field(address) + " reason=max_connections (" + std::to_string(c.max_connections) + ")");
         return false;
     case net::ConnectionTable::Admit::too_many_from_address:
-        refuse(fd, kTooManyHere);
+        refuse(fd, session::reply::kTooManyFromAddress);
         // One log key per /64, as the limit counts: rotating addresses cannot grow the map.
         d.limited.write("per_address " + net::address_key_text(address), log::event::refused,
-                        "rip=" + address + " reason=max_connections_per_address (" +
+                        log::rip_field(address) + " reason=max_connections_per_address (" +
                             std::to_string(c.max_connections_per_address) + ")");
         return false;
     case net::ConnectionTable::Admit::ok:
@@ -309,7 +306,7 @@ bool advance_pending(Daemon& d, PendingProxy& p, bool readable) {
     const log::ConnectionScope named(peer);
     const auto admitted = d.table.transfer(p.proxy, peer.address, d.config->max_connections_per_address);
     if (admitted != net::ConnectionTable::Admit::ok) {
-        refuse(p.fd.get(), kTooManyHere);
+        refuse(p.fd.get(), session::reply::kTooManyFromAddress);
         d.limited.write("per_address " + net::address_key_text(peer.address), log::event::refused,
                         peer.text() + " reason=max_connections_per_address (" +
                             std::to_string(d.config->max_connections_per_address) + ")");
@@ -397,7 +394,7 @@ int shut_down(Daemon& d) {
     net::notify("STOPPING=1");
     d.listeners.clear();
     for (const auto& p : d.pending) {
-        if (!p->implicit_tls) refuse(p->fd.get(), kShuttingDown);  // its client gets what a session gets
+        if (!p->implicit_tls) refuse(p->fd.get(), session::reply::kShuttingDown);  // what a session says when stopped
         d.table.release(p->proxy);
     }
     d.pending.clear();
@@ -432,10 +429,10 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     auth::lookup_account("root", warm);
     priv::lookup_group(initial.mail_group);
 
-    Daemon d{.listeners = std::move(listeners),
-             .source = source,
-             .config = std::make_shared<const config::Config>(std::move(initial)),
-             .tls = std::move(tls)};
+    // On the heap: when sessions outlive the grace period it must outlive them.
+    auto owned = std::make_unique<Daemon>(std::move(listeners), source,
+                                          std::make_shared<const config::Config>(std::move(initial)), std::move(tls));
+    Daemon& d = *owned;
     d.throttle = HostThrottle::open(*d.config);
     d.sessions = open_session_registry(*d.config);
     std::string names;
@@ -446,7 +443,13 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     update_status(d);
 
     serve_until_stopped(d);
-    return shut_down(d);
+    const int rc = shut_down(d);
+    // Session threads still running hold raw pointers to the throttle, the
+    // registry (shared mappings) and the connection table: freeing them
+    // under the threads would be a use after unmap. The caller ends the
+    // process (quick_exit) without freeing anything, so neither do we.
+    if (rc < 0) (void)owned.release();
+    return rc;
 }
 
 }  // namespace pop3d::app

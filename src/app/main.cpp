@@ -14,6 +14,7 @@
 #include "net/listener.hpp"
 #include "net/stop_flag.hpp"
 #include "net/systemd.hpp"
+#include "session/responses.hpp"
 #include "tls/tls.hpp"
 
 #include <fcntl.h>
@@ -76,9 +77,9 @@ int run_single(int in_fd, int out_fd, const config::LoadResult& loaded, bool imp
     const std::string session = log::new_session_id();
     const log::ConnectionScope scope(log::Connection{net::peer_address(in_fd), {}, session});
     auto refuse = [&] {
-        static constexpr char kReply[] = "-ERR [SYS/PERM] server configuration error\r\n";
         if (!implicit_tls) {  // a TLS client would not understand it
-            const ssize_t n = ::write(out_fd, kReply, sizeof kReply - 1);
+            const std::string line = std::string(session::reply::kConfigError) + "\r\n";
+            const ssize_t n = ::write(out_fd, line.data(), line.size());
             (void)n;
         }
         return 1;

@@ -97,8 +97,77 @@ AuthResult PamAuthenticator::authenticate(std::string_view user, std::string_vie
     return result;
 }
 
-AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view password, const ClientInfo& client) {
+namespace {
+
+AuthResult outcome(AuthStatus status, std::string detail) {
+    AuthResult r;
+    r.status = status;
+    r.detail = std::move(detail);
+    return r;
+}
+
+// What pam_authenticate/pam_acct_mgmt answered, as a result: ok, a failed
+// login (counts against the address), or PAM itself unavailable.
+AuthResult classify_pam(pam_handle_t* ph, int rc) {
+    switch (rc) {
+    case PAM_SUCCESS:
+        return outcome(AuthStatus::ok, "");
+    case PAM_AUTHINFO_UNAVAIL:
+    case PAM_SYSTEM_ERR:
+    case PAM_BUF_ERR:
+    case PAM_ABORT:
+    case PAM_SERVICE_ERR:
+    case PAM_TRY_AGAIN:
+        return outcome(AuthStatus::unavailable, std::string("PAM: ") + ::pam_strerror(ph, rc));
+    default:  // PAM_AUTH_ERR, PAM_USER_UNKNOWN, PAM_MAXTRIES, PAM_ACCT_EXPIRED, PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED...
+        return outcome(AuthStatus::failed, std::string("PAM: ") + ::pam_strerror(ph, rc));
+    }
+}
+
+// After PAM said yes: the account of the name PAM settled on (a module may
+// have mapped the name).
+AuthResult settled_account(pam_handle_t* ph, const std::string& asked, std::size_t max_username_length) {
+    const void* item = nullptr;
+    std::string name = asked;
+    if (::pam_get_item(ph, PAM_USER, &item) == PAM_SUCCESS && item != nullptr) name = static_cast<const char*>(item);
+    if (!valid_username(name, max_username_length))
+        return outcome(AuthStatus::failed, "PAM returned an invalid user name '" + text::escape_log_field(name) + "'");
     AuthResult result;
+    switch (lookup_account(name, result.account)) {
+    case LookupResult::found:
+        result.status = AuthStatus::ok;
+        return result;
+    case LookupResult::not_found:
+        return outcome(AuthStatus::failed, "no passwd entry for '" + text::escape_log_field(name) + "'");
+    case LookupResult::error:
+        break;
+    }
+    return outcome(AuthStatus::unavailable, "passwd lookup of '" + text::escape_log_field(name) + "' failed");
+}
+
+// pam_start (in confdir if set) and the items every login sets; "" when
+// ready, else why not.
+std::string start_pam(const std::string& service, const std::string& confdir, const std::string& user,
+                      const pam_conv* conv, PamHandle& ph, const ClientInfo& client) {
+    int rc;
+#if POP3D_HAVE_PAM_START_CONFDIR
+    if (!confdir.empty())
+        rc = ::pam_start_confdir(service.c_str(), user.c_str(), conv, confdir.c_str(), ph.out());
+    else
+#endif
+        rc = ::pam_start(service.c_str(), user.c_str(), conv, ph.out());
+    (void)confdir;
+    if (rc != PAM_SUCCESS || !ph.get()) return "pam_start failed for service " + service;
+    if (!client.address.empty() && ::pam_set_item(ph.get(), PAM_RHOST, client.address.c_str()) != PAM_SUCCESS)
+        return "pam_set_item(PAM_RHOST) failed";
+    // Failure is fine here: then modules' own delays apply, on top of ours.
+    ::pam_set_item(ph.get(), PAM_FAIL_DELAY, reinterpret_cast<const void*>(&pop3d_pam_no_delay));
+    return "";
+}
+
+}  // namespace
+
+AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view password, const ClientInfo& client) {
     const std::string user_copy(user);
     std::string password_copy(password);
     struct Wipe {
@@ -109,70 +178,12 @@ AuthResult PamAuthenticator::run_pam(std::string_view user, std::string_view pas
     ConversationData data{&user_copy, &password_copy};
     const pam_conv conv{pop3d_pam_conversation, &data};
     PamHandle ph;
-    int rc;
-#if POP3D_HAVE_PAM_START_CONFDIR
-    if (!confdir_.empty())
-        rc = ::pam_start_confdir(service_.c_str(), user_copy.c_str(), &conv, confdir_.c_str(), ph.out());
-    else
-#endif
-        rc = ::pam_start(service_.c_str(), user_copy.c_str(), &conv, ph.out());
-    if (rc != PAM_SUCCESS || !ph.get()) {
-        result.status = AuthStatus::unavailable;
-        result.detail = "pam_start failed for service " + service_;
-        return result;
-    }
-    if (!client.address.empty() && ::pam_set_item(ph.get(), PAM_RHOST, client.address.c_str()) != PAM_SUCCESS) {
-        result.status = AuthStatus::unavailable;
-        result.detail = "pam_set_item(PAM_RHOST) failed";
-        return result;
-    }
-    // Failure is fine here: then modules' own delays apply, on top of ours.
-    ::pam_set_item(ph.get(), PAM_FAIL_DELAY, reinterpret_cast<const void*>(&pop3d_pam_no_delay));
-
-    rc = ph.track(::pam_authenticate(ph.get(), PAM_DISALLOW_NULL_AUTHTOK));
+    if (std::string why = start_pam(service_, confdir_, user_copy, &conv, ph, client); !why.empty())
+        return outcome(AuthStatus::unavailable, why);
+    int rc = ph.track(::pam_authenticate(ph.get(), PAM_DISALLOW_NULL_AUTHTOK));
     if (rc == PAM_SUCCESS) rc = ph.track(::pam_acct_mgmt(ph.get(), PAM_DISALLOW_NULL_AUTHTOK));
-    switch (rc) {
-    case PAM_SUCCESS:
-        break;
-    case PAM_AUTHINFO_UNAVAIL:
-    case PAM_SYSTEM_ERR:
-    case PAM_BUF_ERR:
-    case PAM_ABORT:
-    case PAM_SERVICE_ERR:
-    case PAM_TRY_AGAIN:
-        result.status = AuthStatus::unavailable;
-        result.detail = std::string("PAM: ") + ::pam_strerror(ph.get(), rc);
-        return result;
-    default:  // PAM_AUTH_ERR, PAM_USER_UNKNOWN, PAM_MAXTRIES, PAM_ACCT_EXPIRED, PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED...
-        result.status = AuthStatus::failed;
-        result.detail = std::string("PAM: ") + ::pam_strerror(ph.get(), rc);
-        return result;
-    }
-
-    // A module may have mapped the name: use the one PAM settled on.
-    const void* item = nullptr;
-    std::string name = user_copy;
-    if (::pam_get_item(ph.get(), PAM_USER, &item) == PAM_SUCCESS && item != nullptr)
-        name = static_cast<const char*>(item);
-    if (!valid_username(name, max_username_length_)) {
-        result.status = AuthStatus::failed;
-        result.detail = "PAM returned an invalid user name '" + text::escape_log_field(name) + "'";
-        return result;
-    }
-    switch (lookup_account(name, result.account)) {
-    case LookupResult::found:
-        break;
-    case LookupResult::not_found:
-        result.status = AuthStatus::failed;
-        result.detail = "no passwd entry for '" + text::escape_log_field(name) + "'";
-        return result;
-    case LookupResult::error:
-        result.status = AuthStatus::unavailable;
-        result.detail = "passwd lookup of '" + text::escape_log_field(name) + "' failed";
-        return result;
-    }
-    result.status = AuthStatus::ok;
-    return result;
+    if (AuthResult r = classify_pam(ph.get(), rc); r.status != AuthStatus::ok) return r;
+    return settled_account(ph.get(), user_copy, max_username_length_);
 }
 
 }  // namespace pop3d::auth

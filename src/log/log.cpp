@@ -102,9 +102,13 @@ void emit(Level level, const std::string& message) {
 
 }  // namespace
 
-std::string Connection::text() const {
-    return "rip=" + (address.empty() ? std::string("unknown") : address) + (proxy.empty() ? "" : " proxy=" + proxy);
+std::string rip_field(std::string_view address) {
+    return "rip=" + (address.empty() ? std::string("unknown") : text::escape_log_field(address));
 }
+
+std::string user_field(std::string_view user) { return "user=" + text::escape_log_field(user); }
+
+std::string Connection::text() const { return rip_field(address) + (proxy.empty() ? "" : " proxy=" + proxy); }
 
 ConnectionScope::ConnectionScope(Connection connection) : connection_(std::move(connection)), outer_(t_connection) {
     t_connection = &connection_;
@@ -172,6 +176,17 @@ std::string format(const Event& event, std::string_view rest) {
     return line;
 }
 
+std::string format(const Event& event, const Client& client, std::string_view rest) {
+    std::string fields = client.user.empty() ? "" : user_field(client.user) + " ";
+    fields += rip_field(client.address);
+    fields += rest;
+    return format(event, fields);
+}
+
 void write(const Event& event, std::string_view rest) { emit(event.level, format(event, rest)); }
+
+void write(const Event& event, const Client& client, std::string_view rest) {
+    emit(event.level, format(event, client, rest));
+}
 
 }  // namespace pop3d::log

@@ -1,5 +1,6 @@
-// Logging: syslog (facility mail by default) or an append-only file. Callers
-// pass text that is already escaped where it holds client data
+// Logging: syslog (facility mail by default) or an append-only file. Fields
+// a client chose (user name, address) are passed as a Client and escaped
+// here; other client data in the rest is escaped by the caller
 // (text::escape_for_log); passwords are never passed here.
 //
 // Every line is one of the events of log/events.hpp: its fixed words come
@@ -61,10 +62,28 @@ private:
     const Connection* outer_;
 };
 
+// "rip=A", or "rip=unknown" when the address is not known: the one place
+// that spells it.
+std::string rip_field(std::string_view address);
+// "user=U", U escaped (text::escape_log_field): a name the client chose
+// cannot pose as another field.
+std::string user_field(std::string_view user);
+
+// The fields a line about a client starts with: "user=U rip=A" ("rip=A"
+// with no user). Both are escaped here (text::escape_log_field), so a
+// name like "x rip=10.9.9.9" stays one token whatever the call site passed.
+struct Client {
+    std::string_view user;     // "" before USER
+    std::string_view address;  // "" unknown
+};
+
 // "EVENT REST" plus the connection's fields, as one line.
 void write(const Event& event, std::string_view rest = {});
+// "EVENT user=U rip=A" followed directly by rest (" (why)", ": detail").
+void write(const Event& event, const Client& client, std::string_view rest);
 
-// The line write() would send (without the destination's prefix).
+// The lines write() would send (without the destination's prefix).
 std::string format(const Event& event, std::string_view rest);
+std::string format(const Event& event, const Client& client, std::string_view rest);
 
 }  // namespace pop3d::log

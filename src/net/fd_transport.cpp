@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <string>
 
 namespace pop3d::net {
@@ -29,7 +30,7 @@ FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::
       send_timeout_(send_timeout),
       tls_(std::move(tls)),
       handshake_timeout_(handshake_timeout),
-      peer_(peer.empty() ? "rip=unknown" : std::move(peer)) {
+      peer_(peer.empty() ? log::rip_field({}) : std::move(peer)) {
     ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
     if (tls_) ::fcntl(in_, F_SETFL, ::fcntl(in_, F_GETFL) | O_NONBLOCK);
 }
@@ -52,6 +53,18 @@ int FdTransport::wait_for(int fd, short events, steady_clock::time_point deadlin
     }
 }
 
+namespace {
+
+// wait_for's answer as a read result when it is not "ready" (1): nullopt then.
+std::optional<session::ReadResult> unless_ready(int w) {
+    if (w == 0) return session::ReadResult{session::ReadStatus::timeout};
+    if (w == -2) return session::ReadResult{session::ReadStatus::stopped};
+    if (w < 0) return session::ReadResult{session::ReadStatus::error};
+    return std::nullopt;
+}
+
+}  // namespace
+
 FdTransport::~FdTransport() {
     if (stream_) stream_->close_notify();  // RFC 8314 §3.4: TLS closes before TCP
 }
@@ -65,13 +78,9 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
             case tls::Io::ok: return {session::ReadStatus::data, got};
             case tls::Io::eof: return {session::ReadStatus::eof};
             case tls::Io::error: return {session::ReadStatus::error};
-            case tls::Io::want_write: {
-                const int w = wait_for(out_, POLLOUT, deadline);
-                if (w == 0) return {session::ReadStatus::timeout};
-                if (w == -2) return {session::ReadStatus::stopped};
-                if (w < 0) return {session::ReadStatus::error};
+            case tls::Io::want_write:
+                if (const auto r = unless_ready(wait_for(out_, POLLOUT, deadline))) return *r;
                 continue;
-            }
             case tls::Io::want_read: break;
             }
         }
@@ -83,10 +92,7 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
             if (n < 0 && errno == ENOTSOCK) in_is_socket_ = false;
         }
         if (n < 0) {
-            const int w = wait_for(in_, POLLIN, deadline);
-            if (w == 0) return {session::ReadStatus::timeout};
-            if (w == -2) return {session::ReadStatus::stopped};
-            if (w < 0) return {session::ReadStatus::error};
+            if (const auto r = unless_ready(wait_for(in_, POLLIN, deadline))) return *r;
             if (stream_) continue;
             n = ::read(in_, buf, len);
         }

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,25 +38,37 @@ bool drop_needed(const auth::Account& a, DropResult& r) {
     return true;
 }
 
+std::optional<DropStart> start_drop(const auth::Account& a, std::optional<gid_t> spool_gid, Scope scope,
+                                    DropResult& r) {
+    if (!drop_needed(a, r)) return std::nullopt;
+    // Both drops set the same groups (what initgroups() would set).
+    DropStart s{spool_gid.value_or(a.gid), account_groups(a)};
+    // glibc's wrappers change every thread of the process, the raw calls only this one.
+    const bool process = scope == Scope::process;
+    const long set = process ? ::setgroups(s.groups.size(), s.groups.data())
+                             : ::syscall(SYS_setgroups, s.groups.size(), s.groups.data());
+    if (set != 0) {
+        r.error = (process ? "setgroups(" + a.name + "): " : std::string("setgroups: ")) + text::errno_text(errno);
+        return std::nullopt;
+    }
+    // (fsgid follows egid.)
+    const long gid = process ? ::setresgid(a.gid, a.gid, s.keep) : ::syscall(SYS_setresgid, a.gid, a.gid, s.keep);
+    if (gid != 0) {
+        r.error = "setresgid: " + text::errno_text(errno);
+        return std::nullopt;
+    }
+    return s;
+}
+
 DropResult drop_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
     DropResult r;
-    if (!drop_needed(a, r)) return r;
-    const gid_t keep = spool_gid.value_or(a.gid);
-    // The same groups the thread drop sets (what initgroups() would set).
-    const std::vector<gid_t> groups = account_groups(a);
-    if (::setgroups(groups.size(), groups.data()) != 0) {
-        r.error = "setgroups(" + a.name + "): " + text::errno_text(errno);
-        return r;
-    }
-    if (::setresgid(a.gid, a.gid, keep) != 0) {
-        r.error = "setresgid: " + text::errno_text(errno);
-        return r;
-    }
+    const std::optional<DropStart> started = start_drop(a, spool_gid, Scope::process, r);
+    if (!started) return r;
     if (::setresuid(a.uid, a.uid, a.uid) != 0) {
         r.error = "setresuid: " + text::errno_text(errno);
         return r;
     }
-    r.error = verify_dropped(a, keep, groups, Scope::process);
+    r.error = verify_dropped(a, started->keep, started->groups, Scope::process);
     if (!r.error.empty()) return r;
     r.ok = true;
     r.dropped = true;

@@ -38,6 +38,16 @@ DropResult become_user(const auth::Account& account, Scope scope, std::optional<
 // served, and without root only our own uid can be. Returns true when the
 // caller should go on and switch ids; otherwise `out` is the final answer.
 bool drop_needed(const auth::Account& account, DropResult& out);
+// The first steps of both drops: drop_needed, the account's groups
+// (account_groups), then setresgid(gid, gid, keep = spool_gid or gid);
+// glibc's calls for the whole process, raw syscalls for the calling thread
+// alone. nullopt when the drop ends here (`out` is the answer).
+struct DropStart {
+    gid_t keep;
+    std::vector<gid_t> groups;  // what was set (verify_dropped compares)
+};
+std::optional<DropStart> start_drop(const auth::Account& account, std::optional<gid_t> spool_gid, Scope scope,
+                                    DropResult& out);
 
 // As root: initgroups, setresgid(gid, gid, spool_gid), setresuid(uid, uid, uid),
 // then checks that every id took and that root cannot be regained. Not root:

@@ -23,12 +23,26 @@ long raw_setfsgid(gid_t g) { return ::syscall(SYS_setfsgid, g); }
 
 }  // namespace
 
-std::vector<gid_t> account_groups(const auth::Account& a) {
-    int n = 32;
-    std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    while (::getgrouplist(a.name.c_str(), a.gid, groups.data(), &n) < 0 && n <= 65536)
-        groups.resize(static_cast<std::size_t>(n));
-    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+std::vector<gid_t> account_groups(const auth::Account& a) { return account_groups(a, ::getgrouplist); }
+
+std::vector<gid_t> account_groups(const auth::Account& a, GroupListFn getgrouplist) {
+    constexpr int kMax = 65536;  // NGROUPS_MAX of the kernel: setgroups takes no more
+    int size = 32;
+    std::vector<gid_t> groups;
+    for (;;) {
+        // Slots getgrouplist leaves unfilled hold the primary group, never
+        // 0: a padded buffer must not make a user a member of root's group.
+        groups.assign(static_cast<std::size_t>(size), a.gid);
+        int n = size;
+        const bool fits = getgrouplist(a.name.c_str(), a.gid, groups.data(), &n) >= 0;
+        // Still too small at the kernel's limit: keep what was filled (glibc
+        // fills the buffer and says how many there are), as initgroups() does.
+        if (fits || size >= kMax) {
+            groups.resize(static_cast<std::size_t>(std::clamp(n, 0, size)));
+            break;
+        }
+        size = std::min(kMax, std::max(n, size * 2));  // grows even when n says nothing larger
+    }
     if (groups.empty()) groups.push_back(a.gid);
     return groups;
 }
@@ -79,17 +93,8 @@ std::optional<ThreadCaps> thread_caps() {
 
 DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> spool_gid) {
     DropResult r;
-    if (!drop_needed(a, r)) return r;
-    const gid_t keep = spool_gid.value_or(a.gid);
-    const std::vector<gid_t> groups = account_groups(a);
-    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) {
-        r.error = "setgroups: " + text::errno_text(errno);
-        return r;
-    }
-    if (::syscall(SYS_setresgid, a.gid, a.gid, keep) != 0) {  // fsgid follows egid
-        r.error = "setresgid: " + text::errno_text(errno);
-        return r;
-    }
+    const std::optional<DropStart> started = start_drop(a, spool_gid, Scope::thread, r);  // raw syscalls: this thread
+    if (!started) return r;
     // fsuid 0 -> user: the kernel drops the file capabilities (DAC_OVERRIDE,
     // FOWNER, ...) from this thread's effective set. setfsuid returns the
     // old value, never an error: check_dropped reads it back.
@@ -105,7 +110,7 @@ DropResult drop_thread_to_account(const auth::Account& a, std::optional<gid_t> s
         r.error = "capset: " + text::errno_text(errno);
         return r;
     }
-    r.error = verify_dropped(a, keep, groups, Scope::thread);
+    r.error = verify_dropped(a, started->keep, started->groups, Scope::thread);
     r.ok = r.dropped = r.error.empty();
     return r;
 }

@@ -49,6 +49,9 @@ bool set_thread_caps(const ThreadCaps& caps);
 // The account's groups as initgroups() would set them (NSS), and the
 // calling thread's supplementary groups as the kernel has them.
 std::vector<gid_t> account_groups(const auth::Account& account);
+// The same with getgrouplist() given (tests feed a fake).
+using GroupListFn = int (*)(const char* user, gid_t group, gid_t* groups, int* ngroups);
+std::vector<gid_t> account_groups(const auth::Account& account, GroupListFn getgrouplist);
 std::vector<gid_t> thread_groups();
 
 // Sets the calling thread's fsgid (allowed without a capability when gid

@@ -1,8 +1,13 @@
-// Every fixed response text in one table. Texts never echo client data, so no
-// response line can exceed 512 octets. fetchmail reads "lock"/"wait" in a
+// Every response text in one table: the fixed lines, then the lines with
+// numbers. Texts never echo client data, so no response line can exceed 512
+// octets. fetchmail reads "lock"/"wait" in a
 // login error as "busy, retry": only [IN-USE] texts may say "lock".
 #pragma once
 
+#include "common/text.hpp"
+
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace pop3d::session::reply {
@@ -62,5 +67,38 @@ inline constexpr std::string_view kUpdateLocked = "-ERR [SYS/TEMP] maildrop lock
 inline constexpr std::string_view kUpdateReadOnly = "-ERR [SYS/PERM] maildrop is read-only, no messages deleted";
 inline constexpr std::string_view kDeleChanged = "-ERR [SYS/TEMP] mailbox changed by another program, deleting is off for this session";
 inline constexpr std::string_view kDeleReadOnly = "-ERR [SYS/PERM] maildrop is read-only";
+
+// Before a session starts (app/daemon.cpp, app/main.cpp): the one line a
+// refused connection gets. A stopped connection gets kShuttingDown.
+inline constexpr std::string_view kTooManyConnections = "-ERR [SYS/TEMP] too many connections, try again later";
+inline constexpr std::string_view kTooManyFromAddress =
+    "-ERR [SYS/TEMP] too many connections from your address, try again later";
+inline constexpr std::string_view kServerBusy = "-ERR [SYS/TEMP] server busy, try again later";
+inline constexpr std::string_view kConfigError = "-ERR [SYS/PERM] server configuration error";
+
+// Replies with numbers in them: the words here, the numbers from the caller
+// (a unique id is the server's, never the client's).
+// STAT, and LIST or UIDL of one message: "+OK 2 320", "+OK 2 <uid>".
+inline std::string ok_pair(std::uint64_t a, std::string_view b) {
+    return "+OK " + std::to_string(a) + " " + std::string(b);
+}
+inline std::string ok_pair(std::uint64_t a, std::uint64_t b) { return ok_pair(a, std::to_string(b)); }
+// "2 messages (320 octets)"
+inline std::string totals(std::size_t messages, std::uint64_t octets) {
+    return text::count(messages, "message") + " (" + text::count(octets, "octet") + ")";
+}
+// After login and RSET.
+inline std::string maildrop_has(std::size_t messages, std::uint64_t octets) {
+    return "+OK maildrop has " + totals(messages, octets);
+}
+// LIST without an argument, before the scan listing.
+inline std::string list_follows(std::size_t messages, std::uint64_t octets) {
+    return "+OK " + totals(messages, octets);
+}
+inline std::string retr_follows(std::uint64_t octets) { return "+OK " + text::count(octets, "octet"); }
+inline std::string deleted(std::size_t number) { return "+OK message " + std::to_string(number) + " deleted"; }
+inline std::string bye_after_update(std::size_t deleted) {
+    return std::string(kBye) + " (" + text::count(deleted, "message") + " deleted)";
+}
 
 }  // namespace pop3d::session::reply

@@ -60,7 +60,7 @@ Session::Session(Transport& transport, auth::Authenticator& authenticator, Maild
       connection_(std::move(connection)),
       out_(transport) {}
 
-std::string Session::rip() const { return client_.address.empty() ? "unknown" : client_.address; }
+log::Client Session::who(std::string_view user) const { return {user, client_.address}; }
 
 void Session::respond(std::string_view line) {
     out_.write(line);
@@ -166,12 +166,11 @@ void Session::log_end() {
         const auto count = [](std::size_t n, std::uint64_t octets) {
             return std::to_string(n) + "/" + std::to_string(octets);
         };
-        log::write(log::event::logout, "user=" + account_name_ + " rip=" + rip() +
-                                           " retr=" + count(retrieved_, retrieved_octets_) +
-                                           " dele=" + count(t.deleted, t.deleted_octets) +
-                                           " left=" + count(t.left, t.left_octets) + " reason=" + why);
+        log::write(log::event::logout, who(account_name_),
+                   " retr=" + count(retrieved_, retrieved_octets_) + " dele=" + count(t.deleted, t.deleted_octets) +
+                       " left=" + count(t.left, t.left_octets) + " reason=" + why);
     } else {
-        log::write(log::event::disconnect, "rip=" + rip() + " reason=" + why);
+        log::write(log::event::disconnect, who(), " reason=" + why);
     }
 }
 
@@ -270,17 +269,12 @@ void Session::cmd_quit(const Args&) {
     final_tally_ = tally(r.ok());
     maildrop_.reset();
     if (!r.ok()) {
-        log::write(log::event::expunge_failed, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
-        switch (r.status) {
-        case mailbox::Status::changed: respond(reply::kUpdateChanged); break;
-        case mailbox::Status::in_use: respond(reply::kUpdateLocked); break;
-        case mailbox::Status::perm_fail: respond(reply::kUpdateReadOnly); break;
-        default: respond(reply::kUpdateFailed); break;
-        }
+        log::write(log::event::expunge_failed, who(account_name_), ": " + r.detail);
+        respond(refusal(MaildropStep::update, r.status).reply);
         end(SessionEnd::update_failed);
         return;
     }
-    respond(std::string(reply::kBye) + " (" + text::count(deleted, "message") + " deleted)");
+    respond(reply::bye_after_update(deleted));
     end(SessionEnd::quit);
 }
 
@@ -309,26 +303,28 @@ void Session::cmd_capa(const Args&) {
 
 void Session::cmd_stat(const Args&) {
     const auto [n, octets] = totals();
-    respond("+OK " + std::to_string(n) + " " + std::to_string(octets));
+    respond(reply::ok_pair(n, octets));
 }
 
 void Session::cmd_list(const Args& args) {
     if (args.size() == 1) {
         const auto i = message_arg(args[0]);
-        if (i) respond("+OK " + std::to_string(*i + 1) + " " + std::to_string(maildrop_->size(*i)));
+        if (i) respond(reply::ok_pair(*i + 1, maildrop_->size(*i)));
         return;
     }
     const auto [n, octets] = totals();
-    respond("+OK " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
+    respond(reply::list_follows(n, octets));
     for (std::size_t i = 0; i < maildrop_->count(); ++i)
         if (!deleted_[i]) respond(std::to_string(i + 1) + " " + std::to_string(maildrop_->size(i)));
     respond(".");
 }
 
 bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_lines, std::string_view status_line) {
+    const auto log_failure = [&](const log::Event& event, const std::string& detail) {
+        log::write(event, who(account_name_), " message=" + std::to_string(index + 1) + ": " + detail);
+    };
     if (const mailbox::Result r = maildrop_->check(index); !r.ok()) {
-        log::write(log::event::message_unavailable, "user=" + account_name_ + " rip=" + rip() + " message=" +
-                                                        std::to_string(index + 1) + ": " + r.detail);
+        log_failure(log::event::message_unavailable, r.detail);
         respond(reply::kMessageUnavailable);
         return false;
     }
@@ -336,8 +332,7 @@ bool Session::send_message(std::size_t index, std::optional<std::uint64_t> body_
     if (const mailbox::Result r = maildrop_->send(index, body_lines, out_); !r.ok()) {
         // Part of the message may be out: only closing the connection tells
         // the client it is incomplete.
-        log::write(log::event::send_failed, "user=" + account_name_ + " rip=" + rip() + " message=" +
-                                                std::to_string(index + 1) + ": " + r.detail);
+        log_failure(log::event::send_failed, r.detail);
         end(SessionEnd::io_error);
         return false;
     }
@@ -349,7 +344,7 @@ void Session::cmd_retr(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     const std::uint64_t size = maildrop_->size(*i);
-    if (send_message(*i, std::nullopt, "+OK " + text::count(size, "octet"))) {
+    if (send_message(*i, std::nullopt, reply::retr_follows(size))) {
         ++retrieved_;
         retrieved_octets_ += size;
         if (!retrieved_set_.empty()) retrieved_set_[*i] = true;
@@ -371,11 +366,11 @@ void Session::cmd_dele(const Args& args) {
     const auto i = message_arg(args[0]);
     if (!i) return;
     if (const mailbox::Result w = maildrop_->writable(); !w.ok()) {
-        respond(w.status == mailbox::Status::perm_fail ? reply::kDeleReadOnly : reply::kDeleChanged);
+        respond(refusal(MaildropStep::dele, w.status).reply);
         return;
     }
     deleted_[*i] = true;
-    respond("+OK message " + std::to_string(*i + 1) + " deleted");
+    respond(reply::deleted(*i + 1));
 }
 
 void Session::cmd_noop(const Args&) {
@@ -385,7 +380,7 @@ void Session::cmd_noop(const Args&) {
 void Session::cmd_rset(const Args&) {
     std::fill(deleted_.begin(), deleted_.end(), false);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
+    respond(reply::maildrop_has(n, octets));
 }
 
 void Session::cmd_uidl(const Args& args) {
@@ -395,12 +390,12 @@ void Session::cmd_uidl(const Args& args) {
         if (!one) return;
     }
     if (const mailbox::Result r = maildrop_->load_uids(); !r.ok()) {
-        log::write(log::event::uids_unavailable, "user=" + account_name_ + " rip=" + rip() + ": " + r.detail);
+        log::write(log::event::uids_unavailable, who(account_name_), ": " + r.detail);
         respond(reply::kUidsUnavailable);
         return;
     }
     if (one) {
-        respond("+OK " + std::to_string(*one + 1) + " " + maildrop_->uid(*one));
+        respond(reply::ok_pair(*one + 1, maildrop_->uid(*one)));
         return;
     }
     respond(reply::kUidlFollows);

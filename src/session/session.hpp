@@ -11,6 +11,7 @@
 #include "session/login_throttle.hpp"
 #include "session/maildrop_opener.hpp"
 #include "session/output_buffer.hpp"
+#include "session/refusals.hpp"
 #include "session/session_observer.hpp"
 #include "session/transport.hpp"
 
@@ -99,7 +100,8 @@ private:
     void shut_down();
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);
-    std::string rip() const;
+    // The client fields of a log line: user (none before login) and address.
+    log::Client who(std::string_view user = {}) const;
 
     // Handlers get the raw argument text (USER, PASS) or the arguments
     // already split and counted against the command table.
@@ -114,10 +116,12 @@ private:
     // Asks the authenticator inside a login slot; false (answered) when no
     // slot came before the login deadline.
     bool check_credentials(const std::string& user, std::string_view password, auth::AuthResult& result);
-    // A failed login: waits out the delay (counted from `started`, doubled
-    // per `recent` failure from the address), logs, answers, and may end the session.
-    void login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
-                      std::string_view reply);
+    // A failed login: keeps the guess (counts it) when the refusal counts
+    // against the address, waits out the delay (counted from `started`,
+    // doubled per failure from the address before this guess), logs,
+    // answers refused.reply, and may end the session.
+    void login_failed(Clock::time_point started, ReservedGuess& guess, std::string_view user, std::string_view why,
+                      Refusal refused);
     // The address spent its budget: the same delay, then refused and closed.
     void login_blocked(Clock::time_point started, unsigned recent, std::string_view user);
     std::chrono::milliseconds fail_delay(unsigned recent) const;
@@ -125,8 +129,9 @@ private:
     // Before login: the client may not go on as it asked. Answers, logs
     // why, and counts it as a command error. Only the first
     // kMaxRefusalLines are logged (max_command_errors may be 0: no limit);
-    // the session's last line counts the rest.
-    void refuse(std::string_view response, const log::Event& event, std::string_view fields);
+    // the session's last line counts the rest. user: the name the client
+    // gave, if any (escaped by the log layer); why: the rest of the line.
+    void refuse(std::string_view response, const log::Event& event, std::string_view user, std::string_view why);
     std::vector<std::string> capabilities() const;
     void cmd_quit(const Args& args);
     void cmd_capa(const Args& args);

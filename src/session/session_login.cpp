@@ -8,6 +8,7 @@
 #include "common/text.hpp"
 #include "log/events.hpp"
 #include "session/command.hpp"
+#include "session/refusals.hpp"
 #include "session/responses.hpp"
 
 #include <algorithm>
@@ -16,8 +17,8 @@
 
 namespace pop3d::session {
 
-void Session::refuse(std::string_view response, const log::Event& event, std::string_view fields) {
-    if (++refusals_ <= kMaxRefusalLines) log::write(event, fields);
+void Session::refuse(std::string_view response, const log::Event& event, std::string_view user, std::string_view why) {
+    if (++refusals_ <= kMaxRefusalLines) log::write(event, who(user), why);
     protocol_error(response);
 }
 
@@ -25,9 +26,8 @@ void Session::cmd_user(std::string_view rest) {
     user_.clear();
     rest = text::trim_trailing_blanks(rest);
     if (!plaintext_allowed()) {
-        refuse(reply::kNeedTls, log::event::login_refused,
-               (rest.empty() ? "" : "user=" + text::escape_log_field(rest) + " ") + "rip=" + rip() +
-                   " (USER before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
+        refuse(reply::kNeedTls, log::event::login_refused, rest,
+               " (USER before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
         return;
     }
     if (rest.empty()) {
@@ -36,8 +36,7 @@ void Session::cmd_user(std::string_view rest) {
     }
     // The whole argument is the name: a space in it makes it invalid.
     if (!auth::valid_username(rest, settings_.max_username_length)) {
-        refuse(reply::kBadUserName, log::event::login_refused,
-               "user=" + text::escape_log_field(rest) + " rip=" + rip() + " (invalid user name)");
+        refuse(reply::kBadUserName, log::event::login_refused, rest, " (invalid user name)");
         return;
     }
     user_ = rest;
@@ -67,14 +66,13 @@ void Session::cmd_auth(std::string_view rest) {
     const std::size_t sp = rest.find(' ');
     const std::string_view mechanism = rest.substr(0, sp);
     if (!text::iequals(mechanism, "PLAIN")) {
-        refuse(reply::kSaslUnknown, log::event::login_refused,
-               "rip=" + rip() + " (unsupported SASL mechanism " + text::escape_log_field(mechanism, 32) + ")");
+        refuse(reply::kSaslUnknown, log::event::login_refused, {},
+               " (unsupported SASL mechanism " + text::escape_log_field(mechanism, 32) + ")");
         return;
     }
     if (!plaintext_allowed()) {
-        refuse(reply::kNeedTls, log::event::login_refused,
-               "rip=" + rip() +
-                   " (AUTH PLAIN before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
+        refuse(reply::kNeedTls, log::event::login_refused, {},
+               " (AUTH PLAIN before STLS: plaintext passwords need TLS here; see allow_plaintext_auth)");
         return;
     }
     if (sp == std::string_view::npos) {  // no initial response: ask for it
@@ -97,7 +95,7 @@ void Session::sasl_response(std::string_view line) {
 void Session::plain_login(std::string_view response) {
     std::optional<std::string> decoded = auth::decode_base64_strict(response);
     if (!decoded) {
-        refuse(reply::kSaslBadBase64, log::event::login_refused, "rip=" + rip() + " (invalid base64 in AUTH PLAIN)");
+        refuse(reply::kSaslBadBase64, log::event::login_refused, {}, " (invalid base64 in AUTH PLAIN)");
         return;
     }
     struct Wipe {
@@ -106,13 +104,12 @@ void Session::plain_login(std::string_view response) {
     } wipe{*decoded};
     std::optional<auth::PlainCredentials> c = auth::parse_plain(*decoded);
     if (!c) {
-        refuse(reply::kSaslBadPlain, log::event::login_refused, "rip=" + rip() + " (malformed AUTH PLAIN credentials)");
+        refuse(reply::kSaslBadPlain, log::event::login_refused, {}, " (malformed AUTH PLAIN credentials)");
         return;
     }
     Wipe wipe_password{c->password};
     if (!auth::valid_username(c->authcid, settings_.max_username_length)) {
-        refuse(reply::kBadUserName, log::event::login_refused,
-               "user=" + text::escape_log_field(c->authcid) + " rip=" + rip() + " (invalid user name)");
+        refuse(reply::kBadUserName, log::event::login_refused, c->authcid, " (invalid user name)");
         return;
     }
     if (!c->authzid.empty() && c->authzid != c->authcid) {
@@ -125,10 +122,9 @@ void Session::plain_login(std::string_view response) {
             login_blocked(started, guess.before(), c->authcid);
             return;
         }
-        guess.keep();
-        login_failed(started, guess.before(), c->authcid,
+        login_failed(started, guess, c->authcid,
                      "authorization identity '" + text::escape_log_field(c->authzid) + "' differs",
-                     reply::kAuthFailed);
+                     refusal(auth::AuthStatus::failed));
         return;
     }
     try_login(c->authcid, c->password);
@@ -144,23 +140,24 @@ std::chrono::milliseconds Session::fail_delay(unsigned recent) const {
     return std::min(d, cap);
 }
 
-void Session::login_failed(Clock::time_point started, unsigned recent, std::string_view user, std::string_view why,
-                           std::string_view response) {
+void Session::login_failed(Clock::time_point started, ReservedGuess& guess, std::string_view user, std::string_view why,
+                           Refusal refused) {
+    // Counted before the wait: parallel guesses see it at once.
+    if (refused.counts_against_address) guess.keep();
     // Every failure is answered at the same moment, whatever PAM did; the
     // wait blocks only this session.
-    clock_.sleep_until(started + fail_delay(recent));
+    clock_.sleep_until(started + fail_delay(guess.before()));
     ++auth_failures_;
-    log::write(log::event::login_failed,
-               "user=" + text::escape_log_field(user) + " rip=" + rip() + " (" + std::string(why) + ")");
-    respond(response);
+    log::write(log::event::login_failed, who(user), " (" + std::string(why) + ")");
+    respond(refused.reply);
     if (auth_failures_ >= settings_.max_auth_failures) end(SessionEnd::auth_failures);
 }
 
 void Session::login_blocked(Clock::time_point started, unsigned recent, std::string_view user) {
     // Past the budget PAM is not even asked: no more guesses from here.
     clock_.sleep_until(started + fail_delay(recent));
-    log::write(log::event::login_blocked, "user=" + text::escape_log_field(user) + " rip=" + rip() + " (" +
-                                              text::count(recent, "failed login") + " from this address within " +
+    log::write(log::event::login_blocked, who(user),
+               " (" + text::count(recent, "failed login") + " from this address within " +
                                               std::to_string(settings_.auth_fail_window.count()) + " s)");
     respond(reply::kAuthBlocked);
     end(SessionEnd::auth_failures);
@@ -171,8 +168,8 @@ bool Session::check_credentials(const std::string& user, std::string_view passwo
     const auto left = std::chrono::duration_cast<milliseconds>(login_deadline_ - clock_.now());
     if (throttle_ && !throttle_->begin_login(std::max(left, milliseconds(0)))) {
         // Not a failed login: nothing counts against the client.
-        log::write(log::event::login_deferred, "user=" + text::escape_log_field(user) + " rip=" + rip() +
-                                                   " (every login slot stayed busy; see max_concurrent_logins)");
+        log::write(log::event::login_deferred, who(user),
+                   " (every login slot stayed busy; see max_concurrent_logins)");
         respond(reply::kLoginsBusy);
         return false;
     }
@@ -209,11 +206,7 @@ void Session::try_login(const std::string& user, std::string_view password) {
         result.status = auth::AuthStatus::failed;
         result.detail = why;
     }
-    // Only failed credentials count: a PAM outage must not leave every
-    // client blocked once it is over.
-    if (result.status == auth::AuthStatus::failed) guess.keep();
-    login_failed(started, guess.before(), user, result.detail,
-                 result.status == auth::AuthStatus::unavailable ? reply::kAuthUnavailable : reply::kAuthFailed);
+    login_failed(started, guess, user, result.detail, refusal(result.status));
 }
 
 void Session::cmd_stls(std::string_view rest) {
@@ -222,12 +215,12 @@ void Session::cmd_stls(std::string_view rest) {
         return;
     }
     if (transport_.tls_active()) {
-        refuse(reply::kStlsActive, log::event::stls_refused, "rip=" + rip() + " (TLS is already active)");
+        refuse(reply::kStlsActive, log::event::stls_refused, {}, " (TLS is already active)");
         return;
     }
     if (!transport_.tls_startable()) {
-        refuse(reply::kStlsUnavailable, log::event::stls_refused,
-               "rip=" + rip() + " (no TLS here: tls_cert and tls_key are not set)");
+        refuse(reply::kStlsUnavailable, log::event::stls_refused, {},
+               " (no TLS here: tls_cert and tls_key are not set)");
         return;
     }
     respond(reply::kStlsGo);
@@ -253,11 +246,8 @@ void Session::login(const auth::Account& account) {
                                  : s == mailbox::Status::too_soon  ? log::event::login_delay
                                  : s == mailbox::Status::perm_fail ? log::event::cannot_open_maildrop
                                                                    : log::event::maildrop_unavailable;
-        log::write(what, "user=" + account.name + " rip=" + rip() + ": " + opened.result.detail);
-        respond(s == mailbox::Status::in_use      ? reply::kInUse
-                : s == mailbox::Status::too_soon  ? reply::kLoginDelay
-                : s == mailbox::Status::perm_fail ? reply::kMaildropPerm
-                                                  : reply::kMaildropTemp);
+        log::write(what, who(account.name), ": " + opened.result.detail);
+        respond(refusal(MaildropStep::open, s).reply);
         end(SessionEnd::login_refused);
         return;
     }
@@ -269,8 +259,8 @@ void Session::login(const auth::Account& account) {
     account_name_ = account.name;
     if (observer_) observer_->logged_in(account.name);
     const auto [n, octets] = totals();
-    respond("+OK maildrop has " + text::count(n, "message") + " (" + text::count(octets, "octet") + ")");
-    log::write(log::event::login, "user=" + account.name + " rip=" + rip() + " msgs=" + std::to_string(n) +
+    respond(reply::maildrop_has(n, octets));
+    log::write(log::event::login, who(account.name), " msgs=" + std::to_string(n) +
                                       " size=" + std::to_string(octets));
 }
 

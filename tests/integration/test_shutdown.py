@@ -7,6 +7,7 @@ expunged."""
 import os
 import signal
 import socket
+import time
 import unittest
 
 from fixtures import simple
@@ -120,6 +121,31 @@ class ShutdownTellsProxiedClientsTest(unittest.TestCase):
 
     def test_fork(self):
         self.check_launcher("fork")
+
+
+class GraceOverTest(unittest.TestCase):
+    """A session still busy when shutdown_grace is over (an expunge slowed
+    by the test hook): the daemon logs it and exits 0 at once, without
+    freeing what the session still uses (no crash, no hang)."""
+
+    def test_threads(self):
+        env = Env(config={"shutdown_grace": "1"})
+        self.addCleanup(env.close)
+        env.extra_env = {"POP3D_TEST_EXPUNGE_PAUSE_MS": "1500"}
+        env.write_mailbox("alice", simple(2))
+        env.start("threads")
+        c = Raw(env.port, timeout=30)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login("alice").startswith(b"+OK"))
+        self.assertEqual(c.cmd("DELE 1"), b"+OK message 1 deleted")
+        c.send("QUIT\r\n")  # the expunge sleeps 1.5 s after each step
+        time.sleep(0.5)  # the session is inside the expunge now
+        os.kill(env.daemon_pid(), signal.SIGTERM)
+        self.assertEqual(env.server.wait(timeout=30), 0)
+        env.server = None
+        log = env.log_text()
+        self.assertIn("grace period over: 1 session still running; exiting", log)
+        self.assertNotIn(": stopped", log)
 
 
 def accepted(client):

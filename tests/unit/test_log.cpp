@@ -52,4 +52,22 @@ TEST(LogFormat, UnknownAddress) {
               "maildrop too large: x rip=unknown proxy=10.0.0.1 session=s");
 }
 
+// The user and address a client chose are escaped by the log layer itself,
+// whatever the call site passed: one token each, no forged fields.
+TEST(LogClientFields, UserAndAddressAreEscapedHere) {
+    EXPECT_EQ(log::format(log::event::login_failed, log::Client{"alice", "192.0.2.7"}, " (bad)"),
+              "login failed user=alice rip=192.0.2.7 (bad)");
+    EXPECT_EQ(log::format(log::event::login_failed, log::Client{"x rip=10.9.9.9\r\n\x01=", "192.0.2.7"}, " (bad)"),
+              "login failed user=x\\x20rip=10.9.9.9\\x0d\\x0a\\x01= rip=192.0.2.7 (bad)");
+    EXPECT_EQ(log::format(log::event::login_refused, log::Client{{}, {}}, " (why)"), "login refused rip=unknown (why)");
+    EXPECT_EQ(log::format(log::event::login_refused, log::Client{"a b", "1 2"}, ""),
+              "login refused user=a\\x20b rip=1\\x202");
+}
+
+TEST(LogClientFields, RipUnknownIsSpelledOnce) {
+    EXPECT_EQ(log::rip_field(""), "rip=unknown");
+    EXPECT_EQ(log::rip_field("2001:db8::1"), "rip=2001:db8::1");
+    EXPECT_EQ(log::Connection{}.text(), "rip=unknown");
+}
+
 }  // namespace
