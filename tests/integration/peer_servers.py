@@ -14,9 +14,12 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   on /var/lib and its spool on /var/mail, /tmp is a fresh tmpfs (pam_wrapper's
   /tmp/pam.X cannot collide with other runs), and pam_wrapper + pam_matrix,
   nss_wrapper and uid_wrapper stand in for PAM, the users and setuid().
-- UW ipop3d is not in bookworm (uw-imapd left Debian); its UIDs come from
-  its mailbox library, c-client (libc-client2007e, still in bookworm):
-  see peer_uw.py.
+- UW ipop3d is not in bookworm (uw-imapd left Debian after 2007f~dfsg-7);
+  its mailbox library c-client is (libc-client2007e). ipop3d's UIDs are
+  c-client's; its UIDL is only the format "%08lx%08lx" (validity, uid). So
+  UwPeer compiles peer_uw_probe.c (ours) against the unpacked library and
+  runs it, in a user + mount namespace with a private /tmp (c-client puts
+  its /tmp/.<dev>.<ino> lock files there).
 
     python3 tests/integration/peer_servers.py     # prints every peer's answers on the fixtures
 """
@@ -269,6 +272,67 @@ class Popa3dPeer:
         return self.session(mbox)[0]
 
 
+# ---- UW (c-client) -------------------------------------------------------------
+
+UW_PACKAGES = ["libc-client2007e", "libc-client2007e-dev", "mlock"]
+UW_PEERS = os.path.join(ROOT, "build", "bench", "peers-uw")
+
+
+def uw_root():
+    """Unpacks the c-client packages with the bench's fetch_peers(), pointed
+    at another directory and package list."""
+    root = os.path.join(UW_PEERS, "root")
+    if os.path.exists(os.path.join(root, "usr/include/c-client/c-client.h")):
+        return root
+    saved = run_bench.PEERS, run_bench.PEER_PACKAGES
+    run_bench.PEERS, run_bench.PEER_PACKAGES = UW_PEERS, UW_PACKAGES
+    try:
+        ok = run_bench.fetch_peers()
+    finally:
+        run_bench.PEERS, run_bench.PEER_PACKAGES = saved
+    if not ok:
+        raise PeerUnavailable(f"apt-get download {' '.join(UW_PACKAGES)} failed")
+    return root
+
+
+class UwPeer:
+    """UW ipop3d's UIDL answer, from c-client (see the module doc). It
+    opens the mailbox by a name relative to HOME: Debian's c-client refuses
+    absolute paths ("no such mailbox")."""
+
+    name = "uw"
+
+    def __init__(self, workdir):
+        self.root = uw_root()
+        self.dir = workdir
+        if not shutil.which("gcc"):
+            raise PeerUnavailable("the UW probe needs gcc")
+        self.probe = os.path.join(workdir, "uw-probe")
+        lib = os.path.join(self.root, "usr/lib")
+        r = subprocess.run(["gcc", "-std=gnu99", "-O1", "-I", os.path.join(self.root, "usr/include/c-client"),
+                            "-o", self.probe, os.path.join(HERE, "peer_uw_probe.c"), "-L", lib,
+                            "-l:libc-client.so.2007e", f"-Wl,-rpath,{lib}"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise PeerUnavailable(f"compiling peer_uw_probe.c failed: {r.stderr[-600:]}")
+        os.makedirs(os.path.join(workdir, "home"), exist_ok=True)
+
+    def mailbox(self):
+        return os.path.join(self.dir, "home", "mbox")
+
+    def uidl(self, mbox=None):
+        if mbox is not None:
+            _write(self.mailbox(), mbox, 0o600)
+        inside = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$PROBE" mbox'
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.path.join(self.dir, "home"), "USER": MAIL_USER,
+               "PROBE": self.probe, "TZ": "UTC"}
+        r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                            "sh", "-c", inside], env=env, cwd=env["HOME"], capture_output=True, timeout=60)
+        self.log = r.stderr.decode(errors="replace")
+        if r.returncode != 0 or not r.stdout.endswith(b".\n"):
+            raise PeerUnavailable(f"UW probe failed (exit {r.returncode}): {self.log[-600:]}")
+        return parse_uidl(r.stdout.splitlines())
+
+
 def scratch(prefix):
     """A directory the peers can use: under build/ (not /tmp, which popa3d's
     namespace hides), removed by the caller."""
@@ -282,7 +346,7 @@ def main():
     from peer_fixtures import FIXTURES
     for name, data in FIXTURES.items():
         print(f"== {name}")
-        for cls in (Popa3dPeer, DovecotPeer):
+        for cls in (Popa3dPeer, DovecotPeer, UwPeer):
             d = scratch(cls.name)
             try:
                 peer = cls(d)
