@@ -48,11 +48,13 @@ def tricky():
     return m1 + m1 + m3 + m4 + m5 + m6 + m7 + m8 + m9 + m10 + m11
 
 
-def content_length_from():
+def content_length_from(valid_from_line=False):
     """A Content-Length that covers an unquoted "From " line after a blank
     line: one message for a reader that trusts Content-Length, two for one
-    that does not."""
-    body = b"before\n\nFrom inside the body, not quoted\nafter\n"
+    that does not. valid_from_line: that line is a well-formed From_ line
+    (sender and date), which Dovecot and c-client require of a separator."""
+    inner = f"From x@example.org {D.format(20)}" if valid_from_line else "From inside the body, not quoted"
+    body = b"before\n\n" + inner.encode() + b"\nafter\n"
     m1 = msg("a@example.org", D.format(21), [RCVD.format("CL1", 21), f"Content-Length: {len(body)}",
                                               "Subject: Content-Length covers a From line"], body)
     m2 = msg("b@example.org", D.format(22), [RCVD.format("CL2", 22), "Subject: after it"], b"next\n")
@@ -89,5 +91,18 @@ def pseudo():
     return p + a + b
 
 
-FIXTURES = {"tricky": tricky(), "content-length-from": content_length_from(), "stamped": stamped(),
-            "pseudo": pseudo()}
+def no_blank_before_from():
+    """A From_ line right after a body line, no empty line before it."""
+    return (f"From a@example.org {D.format(51)}\nReceived: by a\nSubject: one\n\nbody\n"
+            f"From b@example.org {D.format(52)}\nReceived: by b\nSubject: two\n\nbody2\n").encode()
+
+
+def imap_deleted():
+    """The first message flagged \\Deleted by an IMAP client (X-Status: D)."""
+    return (msg("a@example.org", D.format(61), ["Received: by a", "X-Status: D", "Subject: imap-deleted"], b"a\n")
+            + msg("b@example.org", D.format(62), ["Received: by b", "Status: RO", "Subject: seen"], b"b\n"))
+
+
+FIXTURES = {"tricky": tricky(), "content-length-from": content_length_from(),
+            "content-length-valid-from": content_length_from(valid_from_line=True), "stamped": stamped(),
+            "pseudo": pseudo(), "no-blank-before-from": no_blank_before_from(), "imap-deleted": imap_deleted()}
