@@ -21,7 +21,8 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   runs it, in a user + mount namespace with a private /tmp (c-client puts
   its /tmp/.<dev>.<ino> lock files there).
 
-    python3 tests/integration/peer_servers.py     # prints every peer's answers on the fixtures
+    python3 tests/integration/peer_servers.py [DIR]   # every peer's answers on the fixtures
+                                                      # (DIR: also the mailboxes they left, answers.json)
 """
 
 import os
@@ -342,21 +343,43 @@ def scratch(prefix):
     return tempfile.mkdtemp(prefix=prefix, dir=base)
 
 
-def main():
+def record(out_dir=None):
+    """Serves every fixture with every peer and returns {fixture: {peer:
+    {"uidl": [[n, id]], "rewritten": bool}}}; with out_dir, also writes each
+    peer's mailbox as the session left it (FIXTURE.PEER.mbox) there."""
     from peer_fixtures import FIXTURES
+    result = {}
     for name, data in FIXTURES.items():
-        print(f"== {name}")
+        result[name] = {}
         for cls in (Popa3dPeer, DovecotPeer, UwPeer):
             d = scratch(cls.name)
             try:
                 peer = cls(d)
-                print(f"  {cls.name}: {peer.uidl(data)}")
+                uidl = peer.uidl(data)
                 with open(peer.mailbox(), "rb") as f:
-                    print(f"    mbox {'unchanged' if f.read() == data else 'REWRITTEN'} after the session")
+                    after = f.read()
+                result[name][cls.name] = {"uidl": uidl, "rewritten": after != data}
+                if out_dir:
+                    _write(os.path.join(out_dir, f"{name}.{cls.name}.mbox"), after)
             except PeerUnavailable as e:
-                print(f"  {cls.name}: unavailable: {e}")
+                result[name][cls.name] = {"unavailable": str(e)}
             finally:
                 shutil.rmtree(d, ignore_errors=True)
+    return result
+
+
+def main():
+    import json
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else None
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+    result = record(out_dir)
+    for name, peers in result.items():
+        print(f"== {name}")
+        for peer, r in peers.items():
+            print(f"  {peer}: {r}")
+    if out_dir:
+        _write(os.path.join(out_dir, "answers.json"), json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
