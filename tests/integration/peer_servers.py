@@ -19,7 +19,7 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   c-client's; its UIDL is only the format "%08lx%08lx" (validity, uid). So
   UwPeer compiles peer_uw_probe.c (ours) against the unpacked library and
   runs it, in a user + mount namespace with a private /tmp (c-client puts
-  its /tmp/.<dev>.<ino> lock files there).
+  its /tmp/.<dev>.<ino> lock files there) and the scratch dir on /var/lib.
 
     python3 tests/integration/peer_servers.py [DIR]   # every peer's answers on the fixtures
                                                       # (DIR: also the mailboxes they left, answers.json)
@@ -323,11 +323,11 @@ class UwPeer:
     def uidl(self, mbox=None):
         if mbox is not None:
             _write(self.mailbox(), mbox, 0o600)
-        inside = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$PROBE" mbox'
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.path.join(self.dir, "home"), "USER": MAIL_USER,
-               "PROBE": self.probe, "TZ": "UTC"}
+        inside = ('mount --bind "$SCRATCH" /var/lib && mount -t tmpfs -o mode=1777 tmpfs /tmp && '
+                  'cd /var/lib/home && HOME=/var/lib/home exec /var/lib/uw-probe mbox')
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SCRATCH": self.dir, "USER": MAIL_USER, "TZ": "UTC"}
         r = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                            "sh", "-c", inside], env=env, cwd=env["HOME"], capture_output=True, timeout=60)
+                            "sh", "-c", inside], env=env, capture_output=True, timeout=60)
         self.log = r.stderr.decode(errors="replace")
         if r.returncode != 0 or not r.stdout.endswith(b".\n"):
             raise PeerUnavailable(f"UW probe failed (exit {r.returncode}): {self.log[-600:]}")
@@ -335,12 +335,9 @@ class UwPeer:
 
 
 def scratch(prefix):
-    """A directory the peers can use: under build/ (not /tmp, which popa3d's
-    namespace hides), removed by the caller."""
-    base = os.path.join(ROOT, "build", "peer-scratch")
-    os.makedirs(base, exist_ok=True)
-    os.chmod(base, 0o755)
-    return tempfile.mkdtemp(prefix=prefix, dir=base)
+    """A fresh directory for one peer (the caller removes it). The peers'
+    namespaces bind it elsewhere before they hide /tmp, so /tmp is fine."""
+    return tempfile.mkdtemp(prefix=f"pop3d-peer-{prefix}-")
 
 
 def record(out_dir=None):
