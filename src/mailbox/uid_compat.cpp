@@ -53,27 +53,62 @@ bool only(std::string_view s, std::string_view set) {
 
 constexpr std::string_view kLwsp = " \t\r\n";
 
-// "<validity> <uid_last> [keywords]": Dovecot wants a space right after the
-// validity (parse_x_imap_base), c-client any run of spaces (unix_parse).
+// "<validity> <uid_last> [keywords]". Dovecot (parse_x_imap_base): a space
+// right after the validity, uid_last may be missing (0), and what follows
+// it must be white space. c-client (unix_parse): spaces, then both numbers.
 std::optional<ImapBase> parse_base(std::string_view v, Stamper who) {
-    skip(v, who == Stamper::dovecot ? kLwsp : std::string_view(" "));  // after the colon
     const auto validity = take_u32(v);
     if (!validity || *validity == 0) return std::nullopt;
-    if (who == Stamper::dovecot && !v.empty() && v.front() != ' ') return std::nullopt;
-    skip(v, who == Stamper::dovecot ? kLwsp : std::string_view(" "));
+    if (who == Stamper::dovecot) {
+        if (!v.empty() && v.front() != ' ') return std::nullopt;
+        skip(v, kLwsp);
+        if (v.empty()) return ImapBase{*validity, 0};
+        const auto last = take_u32(v);
+        if (!last && kLwsp.find(v.front()) == std::string_view::npos) return std::nullopt;
+        if (last && !v.empty() && kLwsp.find(v.front()) == std::string_view::npos) return std::nullopt;
+        return ImapBase{*validity, last.value_or(0)};
+    }
+    skip(v, " ");
     const auto last = take_u32(v);
     if (!last) return std::nullopt;
-    if (who == Stamper::dovecot && !v.empty() && kLwsp.find(v.front()) == std::string_view::npos) return std::nullopt;
     return ImapBase{*validity, *last};
 }
 
-// X-UID's value: Dovecot allows only trailing white space (parse_x_uid),
-// c-client ignores what follows the digits.
+// X-UID's value: Dovecot allows only white space after the digits
+// (parse_x_uid), c-client ignores what follows them.
 std::optional<std::uint32_t> parse_uid(std::string_view v, Stamper who) {
     const auto uid = take_u32(v);
     if (!uid) return std::nullopt;
     if (who == Stamper::dovecot && !only(v, kLwsp)) return std::nullopt;
     return uid;
+}
+
+// Splits a header line into name and value as `who` does: Dovecot's header
+// parser drops white space before the colon and one blank after it
+// (message-header-parser.c, no SKIP_INITIAL_LWSP in mbox sync); c-client
+// compares the name with its colon byte for byte and skips spaces.
+struct Field {
+    std::string_view name;
+    std::string_view value;
+};
+std::optional<Field> split_field(std::string_view line, Stamper who) {
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    if (value.ends_with('\n')) value.remove_suffix(1);  // the parsers hand over values without it
+    if (value.ends_with('\r')) value.remove_suffix(1);
+    if (who == Stamper::dovecot) {
+        name = text::trim_trailing_blanks(name);
+        if (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    } else {
+        skip(value, " ");
+    }
+    return Field{name, value};
+}
+
+bool is_named(const Field& f, std::string_view name, Stamper who) {
+    return who == Stamper::dovecot ? text::iequals(f.name, name) : f.name == name;
 }
 
 std::string hex_pair(std::uint32_t a, std::uint32_t b) {
@@ -128,24 +163,19 @@ std::string popa3d_uidl(std::string_view header) {
 
 Stamps read_stamps(std::string_view header, Stamper who) {
     Stamps s;
-    auto named = [who](std::string_view line, std::string_view name) {
-        // name includes its colon
-        if (line.size() < name.size()) return false;
-        const std::string_view head = line.substr(0, name.size());
-        return who == Stamper::dovecot ? text::iequals(head, name) : head == name;
-    };
     for_each_header_line(header, [&](std::string_view line) {
         if (line == "\n" || line == "\r\n") return false;
-        if (!s.base && named(line, "X-IMAPbase:")) {
-            s.base = parse_base(line.substr(11), who);
-        } else if (!s.base && named(line, "X-IMAP:")) {
-            s.base = parse_base(line.substr(7), who);
+        if (line.front() == ' ' || line.front() == '\t') return true;  // a continuation
+        const auto f = split_field(line, who);
+        if (!f) return true;
+        if (!s.base && is_named(*f, "X-IMAPbase", who)) {
+            s.base = parse_base(f->value, who);
+        } else if (!s.base && is_named(*f, "X-IMAP", who)) {
+            s.base = parse_base(f->value, who);
             s.pseudo = s.base.has_value();
-        } else if (!s.has_uid && named(line, "X-UID:")) {
+        } else if (!s.has_uid && is_named(*f, "X-UID", who)) {
             s.has_uid = true;
-            std::string_view v = line.substr(6);
-            skip(v, who == Stamper::dovecot ? kLwsp : std::string_view(" "));
-            s.uid = parse_uid(v, who);
+            s.uid = parse_uid(f->value, who);
             s.uid_before_base = !s.base;
         }
         return true;

@@ -146,6 +146,12 @@ TEST(UidCompatStamps, DovecotBoundsXUidByTheNextUid) {
     // Names in lower case count; "12x" does not. Dovecot: 1, 2 (validity 7).
     EXPECT_EQ(walk(Stamper::dovecot, {"x-imapbase: 7 1\nx-uid: 1\n\n", "X-UID: 12x\n\n"}),
               (std::vector<std::string>{"0000000100000007", ""}));
+    // No uid_last: next is 1. Dovecot: 1, 2, 3 (validity 17).
+    EXPECT_EQ(walk(Stamper::dovecot, {"X-IMAPbase: 17\nX-UID: 1\n\n", "X-UID: 2\n\n", "X-UID: 5\n\n"}),
+              (std::vector<std::string>{"0000000100000011", "0000000200000011", ""}));
+    // Two spaces after the colons: the validity is not read. Dovecot: a new one.
+    EXPECT_EQ(walk(Stamper::dovecot, {"X-IMAPbase:  17 3\nX-UID: 1\n\n", "X-UID: 2\n\n"}),
+              (std::vector<std::string>{"", ""}));
     // X-UID before X-IMAPbase in message 1. Dovecot: 3, 4 (validity 10).
     EXPECT_EQ(walk(Stamper::dovecot, {"X-UID: 1\nX-IMAPbase: 10 2\n\n", "X-UID: 2\n\n"}),
               (std::vector<std::string>{"", ""}));
@@ -157,6 +163,9 @@ TEST(UidCompatStamps, UwTakesAnyGrowingXUid) {
     EXPECT_EQ(walk(Stamper::uw, {"X-IMAPbase: 16 3\nX-UID: 1\n\n", "X-UID: 900\n\n", "X-UID: 5\n\n", "Subject: s\n\n",
                                  "X-UID: 901\n\n"}),
               (std::vector<std::string>{"0000001000000001", "0000001000000384", "", "", "0000001000000385"}));
+    // Spaces after the colons are skipped. UW: 0000001100000001, 0000001100000002.
+    EXPECT_EQ(walk(Stamper::uw, {"X-IMAPbase:   17   3\nX-UID:   1  \n\n", "X-UID: 2\n\n"}),
+              (std::vector<std::string>{"0000001100000001", "0000001100000002"}));
 }
 
 TEST(UidCompatStamps, FieldNamesAndValuesAsEachPeerParsesThem) {
@@ -168,10 +177,20 @@ TEST(UidCompatStamps, FieldNamesAndValuesAsEachPeerParsesThem) {
     EXPECT_EQ(read_stamps("X-UID: 12      \n\n", Stamper::dovecot).uid, 12u);
     EXPECT_FALSE(read_stamps("X-UID: 12x\n\n", Stamper::dovecot).uid.has_value());
     EXPECT_EQ(read_stamps("X-UID: 12x\n\n", Stamper::uw).uid, 12u);
-    // Validity 0, no uid_last, or more than 32 bits: no base.
+    // Dovecot takes one blank after the colon and a space before it; c-client
+    // any spaces after the colon and none before it.
+    EXPECT_FALSE(read_stamps("X-UID:   1\n\n", Stamper::dovecot).uid.has_value());
+    EXPECT_EQ(read_stamps("X-UID:   1\n\n", Stamper::uw).uid, 1u);
+    EXPECT_EQ(read_stamps("X-UID :\t5\n\n", Stamper::dovecot).uid, 5u);
+    EXPECT_FALSE(read_stamps("X-UID : 5\n\n", Stamper::uw).has_uid);
+    // No uid_last: Dovecot takes 0, c-client nothing.
+    ASSERT_TRUE(read_stamps("X-IMAPbase: 17\n\n", Stamper::dovecot).base.has_value());
+    EXPECT_EQ(read_stamps("X-IMAPbase: 17\n\n", Stamper::dovecot).base->uid_last, 0u);
+    EXPECT_FALSE(read_stamps("X-IMAPbase: 17\n\n", Stamper::uw).base.has_value());
+    // Validity 0, a tab after it, or more than 32 bits: no base.
     for (Stamper who : {Stamper::dovecot, Stamper::uw}) {
         EXPECT_FALSE(read_stamps("X-IMAPbase: 0 5\n\n", who).base.has_value());
-        EXPECT_FALSE(read_stamps("X-IMAPbase: 17\n\n", who).base.has_value());
+        EXPECT_FALSE(read_stamps("X-IMAPbase: 17\t3\n\n", who).base.has_value());
         EXPECT_FALSE(read_stamps("X-IMAPbase: 4294967296 5\n\n", who).base.has_value());
         const Stamps s = read_stamps("X-IMAPbase: 1796055494 9 $Junk\n\n", who);
         ASSERT_TRUE(s.base.has_value());
