@@ -152,6 +152,10 @@ TEST(UidCompatStamps, DovecotBoundsXUidByTheNextUid) {
     // Two spaces after the colons: the validity is not read. Dovecot: a new one.
     EXPECT_EQ(walk(Stamper::dovecot, {"X-IMAPbase:  17 3\nX-UID: 1\n\n", "X-UID: 2\n\n"}),
               (std::vector<std::string>{"", ""}));
+    // A space before the colon, a tab after it: taken; two spaces: not.
+    // Dovecot: 2, 4, 6 (validity 17).
+    EXPECT_EQ(walk(Stamper::dovecot, {"X-IMAPbase: 17 5\nX-UID : 2\n\n", "X-UID:\t4\n\n", "X-UID:  5\n\n"}),
+              (std::vector<std::string>{"0000000200000011", "0000000400000011", ""}));
     // X-UID before X-IMAPbase in message 1. Dovecot: 3, 4 (validity 10).
     EXPECT_EQ(walk(Stamper::dovecot, {"X-UID: 1\nX-IMAPbase: 10 2\n\n", "X-UID: 2\n\n"}),
               (std::vector<std::string>{"", ""}));
