@@ -103,6 +103,14 @@ def imap_deleted():
             + msg("b@example.org", D.format(62), ["Received: by b", "Status: RO", "Subject: seen"], b"b\n"))
 
 
+def crlf():
+    """Every line ends in CRLF, the separator lines too: for popa3d no line
+    is empty, so the file is one message."""
+    return (f"From a@example.org {D.format(71)}\r\nReceived: by a\r\nSubject: one\r\n\r\nbody\r\n"
+            f"Received: in the body\r\n\r\nFrom b@example.org {D.format(72)}\r\nReceived: by b\r\n"
+            "Subject: two\r\n\r\nbody2\r\n\r\n").encode()
+
+
 FIXTURES = {"tricky": tricky(), "content-length-from": content_length_from(),
             "content-length-valid-from": content_length_from(valid_from_line=True), "stamped": stamped(),
-            "pseudo": pseudo(), "no-blank-before-from": no_blank_before_from(), "imap-deleted": imap_deleted()}
+            "pseudo": pseudo(), "no-blank-before-from": no_blank_before_from(), "imap-deleted": imap_deleted(), "crlf": crlf()}

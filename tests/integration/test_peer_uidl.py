@@ -59,6 +59,7 @@ class TestPopa3d(PeerCase):
 
     def test_needs_an_empty_line_before_from(self):
         self.assertEqual(len(self.ids(FIXTURES["no-blank-before-from"])), 1)
+        self.assertEqual(self.ids(FIXTURES["crlf"]), ["8a2850714c7423f5"])  # "\r\n" is not empty: one message
 
 
 class TestDovecot(PeerCase):
