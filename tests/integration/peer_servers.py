@@ -14,8 +14,8 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   on /var/lib and its spool on /var/mail, /tmp is a fresh tmpfs (pam_wrapper's
   /tmp/pam.X cannot collide with other runs), and pam_wrapper + pam_matrix,
   nss_wrapper and uid_wrapper stand in for PAM, the users and setuid().
-- UW ipop3d is not in bookworm (uw-imapd left Debian after 2007f~dfsg-7);
-  its mailbox library c-client is (libc-client2007e). ipop3d's UIDs are
+- UW ipop3d is not in bookworm (no uw-imapd package; its source uw-imap
+  2007f~dfsg-7 still builds c-client, libc-client2007e). ipop3d's UIDs are
   c-client's; its UIDL is only the format "%08lx%08lx" (validity, uid). So
   UwPeer compiles peer_uw_probe.c (ours) against the unpacked library and
   runs it, in a user + mount namespace with a private /tmp (c-client puts
