@@ -63,6 +63,8 @@ CORE_SRCS := \
 	src/mailbox/content_digest.cpp \
 	src/mailbox/uid.cpp \
 	src/mailbox/uid_unique.cpp \
+	src/mailbox/md5.cpp \
+	src/mailbox/uid_compat.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \
