@@ -46,6 +46,7 @@ CORE_SRCS := \
 	src/common/filesystem_kind.cpp \
 	src/common/shared_state.cpp \
 	src/common/nss.cpp \
+	src/common/civil_time.cpp \
 	src/config/config.cpp \
 	src/log/log.cpp \
 	src/log/session_id.cpp \

@@ -100,6 +100,29 @@ std::string set_process_model(Config& c, std::string_view v) {
 
 std::string process_model_text(const Config& c) { return std::string(name(c.process_model)); }
 
+std::string set_uidl_compat(Config& c, std::string_view v) {
+    for (const UidlCompat u : {UidlCompat::none, UidlCompat::popa3d, UidlCompat::dovecot, UidlCompat::uw}) {
+        if (v == name(u)) {
+            c.uidl_compat = u;
+            return {};
+        }
+    }
+    return "must be none, popa3d, dovecot or uw";
+}
+
+std::string uidl_compat_text(const Config& c) { return std::string(name(c.uidl_compat)); }
+
+std::string set_uidl_compat_until(Config& c, std::string_view v) {
+    if (v.empty()) {
+        c.uidl_compat_until = {};
+        return {};
+    }
+    const auto t = parse_civil_time(v);
+    if (!t) return "must be empty or a local date and time: YYYY-MM-DD [HH:MM[:SS]]";
+    c.uidl_compat_until = {std::string(v), *t};
+    return {};
+}
+
 std::string set_expire(Config& c, std::string_view v) {
     if (v == "never") {
         c.expire = {std::string(v), std::nullopt};
@@ -151,6 +174,13 @@ const Key kKeys[] = {
      "group allowed to create dotlocks in the spool directory (empty: none)"},
     {"mbox_unquote", &Config::mbox_unquote, nullptr,
      "remove one '>' from lines matching >+From when sending (mboxrd)"},
+    {"uidl_compat", Parsed{set_uidl_compat, uidl_compat_text}, nullptr,
+     "give messages an old server listed the UIDL it gave them: none, popa3d, dovecot or uw (popa3d 1.0.3, "
+     "Dovecot's X-UID in its Debian default format, UW c-client's X-UID); the mailbox is never written"},
+    {"uidl_compat_until",
+     Parsed{set_uidl_compat_until, spelled_text<&Config::uidl_compat_until>}, nullptr,
+     "with uidl_compat = popa3d: messages whose From_ line date is later than this local time "
+     "(YYYY-MM-DD [HH:MM[:SS]], the switch) get pop3d's own ids (empty: none do)"},
     {"max_messages", UintRange{&Config::max_messages, 1, 100000000, Unit::plain}, nullptr,
      "messages a session serves from one mailbox (56 bytes of memory each); the rest wait until those are deleted"},
     {"lock_timeout", UintRange{&Config::lock_timeout, 0, 3600, Unit::seconds}, nullptr,
@@ -337,6 +367,16 @@ std::string value_text(const Config& cfg, const Key& key) {
 }
 
 }  // namespace
+
+std::string_view name(UidlCompat compat) {
+    switch (compat) {
+    case UidlCompat::popa3d: return "popa3d";
+    case UidlCompat::dovecot: return "dovecot";
+    case UidlCompat::uw: return "uw";
+    case UidlCompat::none: break;
+    }
+    return "none";
+}
 
 std::string_view name(ProcessModel model) {
     return model == ProcessModel::threads ? "threads" : "fork";

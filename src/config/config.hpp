@@ -2,6 +2,7 @@
 // table in config.cpp; this struct holds the parsed values.
 #pragma once
 
+#include "common/civil_time.hpp"
 #include "net/address_match.hpp"
 #include "net/listen_address.hpp"
 
@@ -14,6 +15,10 @@ namespace pop3d::config {
 
 enum class ProcessModel { threads, fork };
 std::string_view name(ProcessModel model);  // as the key spells it
+
+// Whose UIDLs the messages an old server listed keep (issue 22).
+enum class UidlCompat { none, popa3d, dovecot, uw };
+std::string_view name(UidlCompat compat);
 
 // A value parsed once, when the config is loaded, and kept as the admin
 // wrote it too: pop3d -T and messages show that text, SIGHUP compares it.
@@ -43,6 +48,8 @@ struct Config {
     unsigned lock_timeout = 10;       // seconds to wait for the mailbox locks
     unsigned dotlock_stale_age = 300; // seconds after which a dotlock is stale
     bool dotlock_check_pid = true;    // a dotlock whose pid is not running is stale
+    UidlCompat uidl_compat = UidlCompat::none;  // the old server whose ids listed messages keep
+    Spelled<std::optional<CivilTime>> uidl_compat_until;  // popa3d: From_ dates after this get pop3d's ids
 
     // Session
     unsigned login_delay = 0;         // seconds between two logins of a user (0: none), LOGIN-DELAY

@@ -1,7 +1,10 @@
 #include "mailbox/uid_compat.hpp"
 
 #include "common/text.hpp"
+#include "mailbox/mbox_grammar.hpp"
 #include "mailbox/md5.hpp"
+
+#include <algorithm>
 
 #include <cstdio>
 #include <limits>
@@ -230,6 +233,106 @@ std::optional<std::string> StampedIds::next_uw(std::optional<std::uint32_t> uid)
         return uw_uidl(validity_, *uid);
     }
     return std::nullopt;
+}
+
+void PeerIds::begin() {
+    state_ = State::from_line;
+    keeping_ = false;
+    overflow_ = false;
+    from_line_.clear();
+    name_.clear();
+    kept_.clear();
+}
+
+void PeerIds::feed(const char* p, std::size_t n) {
+    std::size_t i = 0;
+    while (i < n) {
+        switch (state_) {
+        case State::from_line: i = take_from_line(p, i, n); break;
+        case State::line_start: i = start_line(p, i); break;
+        case State::name: i = take_name(p, i, n); break;
+        case State::keep:
+        case State::skip: i = take_line(p, i, n); break;
+        case State::body: return;  // no peer reads past the header
+        }
+    }
+}
+
+std::size_t PeerIds::take_from_line(const char* p, std::size_t i, std::size_t n) {
+    const std::size_t lf = mbox::find_lf(p, i, n);
+    from_line_.append(p + i, std::min(lf - i, kMaxFromLine - std::min(kMaxFromLine, from_line_.size())));
+    if (lf == n) return n;
+    state_ = State::line_start;
+    return lf + 1;
+}
+
+// A continuation goes with its field; the empty line ends the header;
+// anything else is a field whose name decides.
+std::size_t PeerIds::start_line(const char* p, std::size_t i) {
+    const char c = p[i];
+    if (c == ' ' || c == '\t') {
+        state_ = keeping_ ? State::keep : State::skip;
+    } else {
+        name_.clear();
+        state_ = State::name;
+    }
+    return i;
+}
+
+// The first bytes of a line, up to kNameProbe or its end, decide it.
+std::size_t PeerIds::take_name(const char* p, std::size_t i, std::size_t n) {
+    const std::size_t lf = mbox::find_lf(p, i, n);
+    const std::size_t take = std::min(lf, i + (kNameProbe - name_.size()));
+    name_.append(p + i, take - i);
+    if (take == n) return n;  // more of the name in the next chunk
+    if (take == lf && mbox::empty_line(name_.size(), mbox::bare_lf(name_.empty() ? '\n' : name_.back()))) {
+        state_ = State::body;
+        return n;
+    }
+    keeping_ = wanted(name_);
+    if (keeping_) keep(name_.data(), name_.size());
+    state_ = keeping_ ? State::keep : State::skip;
+    return take;
+}
+
+std::size_t PeerIds::take_line(const char* p, std::size_t i, std::size_t n) {
+    const std::size_t lf = mbox::find_lf(p, i, n);
+    const std::size_t end = lf < n ? lf + 1 : n;
+    if (state_ == State::keep) keep(p + i, end - i);
+    if (lf < n) state_ = State::line_start;
+    return end;
+}
+
+// Every name a peer reads, as a prefix in any case: the peers' own parsers
+// (popa3d_uidl, read_stamps) then decide exactly.
+bool PeerIds::wanted(std::string_view line) const {
+    static constexpr std::string_view kPopa3d[] = {"received", "delivered-to", "date", "message-id", "x-delivery-id"};
+    static constexpr std::string_view kStamps[] = {"x-imap", "x-uid"};
+    const auto starts = [&](std::string_view name) {
+        return line.size() >= name.size() && text::iequals(line.substr(0, name.size()), name);
+    };
+    if (options_.peer == Peer::popa3d) return std::any_of(std::begin(kPopa3d), std::end(kPopa3d), starts);
+    return std::any_of(std::begin(kStamps), std::end(kStamps), starts);
+}
+
+void PeerIds::keep(const char* p, std::size_t n) {
+    if (kept_.size() + n > kMaxKept) overflow_ = true;
+    else kept_.append(p, n);
+}
+
+std::optional<std::string> PeerIds::finish() {
+    if (options_.peer == Peer::none || overflow_) return std::nullopt;
+    if (options_.peer == Peer::popa3d) {
+        if (options_.until) {
+            const auto t = from_line_time(from_line_);
+            if (!t || *t > *options_.until) return std::nullopt;  // after the switch, or no date to tell
+        }
+        return popa3d_uidl(kept_);
+    }
+    const Stamper who = options_.peer == Peer::dovecot ? Stamper::dovecot : Stamper::uw;
+    const Stamps stamps = read_stamps(kept_, who);
+    if (!stamped_) stamped_.emplace(who, stamps);
+    return stamped_->next(stamps);
 }
 
 }  // namespace pop3d::mailbox::compat

@@ -1,13 +1,14 @@
-// The UIDLs the servers pop3d replaces gave to mbox messages (issue 22),
-// computed from the message alone, so that clients that keep mail on the
-// server fetch nothing twice after the switch. Pure functions: not wired
-// into the daemon yet. Formulas, sources and the real servers' answers:
-// /work/notes/uidl_compat.md; the expected values of the unit tests were
-// recorded from the Debian 12 binaries (tests/integration/peer_servers.py).
+// The UIDLs the servers pop3d replaces gave to mbox messages (issue 22,
+// uidl_compat), computed from the message alone, so that clients that keep
+// mail on the server fetch nothing twice after the switch. The expected
+// values of the unit tests were recorded from the Debian 12 binaries
+// (tests/integration/peer_servers.py); docs/DESIGN.md "UIDs" has the rules.
 //
 // "header" below is one message's header block: the bytes after its From_
 // line up to the empty line that ends it (that line may be included).
 #pragma once
+
+#include "common/civil_time.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -72,6 +73,47 @@ private:
     std::uint32_t validity_ = 0;
     std::uint64_t next_uid_ = 1;  // Dovecot: the uid it would give an unstamped message
     std::uint64_t prev_uid_ = 0;  // the last uid given (a stamped X-UID must exceed it)
+};
+
+enum class Peer { none, popa3d, dovecot, uw };
+
+struct Options {
+    Peer peer = Peer::none;
+    std::optional<CivilTime> until{};  // popa3d: a From_ line dated later gets no peer id
+};
+
+// Fed each message of a maildrop in file order, its bytes from the From_
+// line to its end in chunks of any size (as UidHasher is), it keeps the
+// From_ line's start and the header lines the peers read (those that start
+// with one of their field names, with their continuation lines) and gives
+// the peer's id for the message, or nothing (pop3d's own id then).
+class PeerIds {
+public:
+    explicit PeerIds(const Options& options) : options_(options) {}
+    void begin();
+    void feed(const char* p, std::size_t n);
+    std::optional<std::string> finish();
+
+private:
+    enum class State { from_line, line_start, name, keep, skip, body };
+    std::size_t take_from_line(const char* p, std::size_t i, std::size_t n);
+    std::size_t start_line(const char* p, std::size_t i);
+    std::size_t take_name(const char* p, std::size_t i, std::size_t n);
+    std::size_t take_line(const char* p, std::size_t i, std::size_t n);
+    bool wanted(std::string_view line_start) const;
+    void keep(const char* p, std::size_t n);
+
+    static constexpr std::size_t kNameProbe = 14;        // longer than every field name read
+    static constexpr std::size_t kMaxFromLine = 256;     // enough for its date
+    static constexpr std::size_t kMaxKept = 64 * 1024;   // more: no peer id (no real header is so big)
+    Options options_;
+    State state_ = State::from_line;
+    bool keeping_ = false;  // the current field is kept (continuations follow it)
+    bool overflow_ = false;
+    std::string from_line_;
+    std::string name_;  // the start of the current line, until it is decided
+    std::string kept_;
+    std::optional<StampedIds> stamped_;  // dovecot, uw: from message 1 on
 };
 
 }  // namespace pop3d::mailbox::compat

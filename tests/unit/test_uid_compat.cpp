@@ -206,3 +206,86 @@ TEST(UidCompatStamps, FieldNamesAndValuesAsEachPeerParsesThem) {
     // Only the header counts: stamps in the body are not read.
     EXPECT_FALSE(read_stamps("Subject: s\n\nX-UID: 3\n", Stamper::dovecot).has_uid);
 }
+
+namespace {
+
+// The ids PeerIds gives the messages of `cases` stored as an mbox would
+// hold them (a From_ line, the header, a body), fed in chunks of `chunk`.
+template <std::size_t N>
+std::vector<std::string> peer_ids(const Options& options, const Case (&cases)[N], std::size_t chunk,
+                                  const std::string& from_line = "From a@example.org Mon Nov 30 10:00:00 2026\n") {
+    PeerIds ids(options);
+    std::vector<std::string> out;
+    for (const Case& c : cases) {
+        const std::string message = from_line + c.header + "Received: in the body\nX-UID: 99\nbody\n";
+        ids.begin();
+        for (std::size_t i = 0; i < message.size(); i += chunk)
+            ids.feed(message.data() + i, std::min(chunk, message.size() - i));
+        out.push_back(ids.finish().value_or(""));
+    }
+    return out;
+}
+
+template <std::size_t N>
+std::vector<std::string> recorded_ids(const Case (&cases)[N]) {
+    std::vector<std::string> out;
+    for (const Case& c : cases) out.emplace_back(c.id);
+    return out;
+}
+
+}  // namespace
+
+// What the maildrop gives each message, fed as its bytes come from the file
+// (any chunking), equals what the real peers answered.
+TEST(PeerIds, EqualWhatThePeersAnsweredFedInAnyChunks) {
+    for (const std::size_t chunk : {1, 2, 3, 7, 13, 64, 100000}) {
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::popa3d}, kPopa3dTricky, chunk), recorded_ids(kPopa3dTricky)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::popa3d}, kPopa3dContentLength, chunk), recorded_ids(kPopa3dContentLength)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::dovecot}, kDovecotTricky, chunk), recorded_ids(kDovecotTricky)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::dovecot}, kDovecotStamped, chunk), recorded_ids(kDovecotStamped)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::dovecot}, kDovecotPseudo, chunk), recorded_ids(kDovecotPseudo)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::uw}, kUwTricky, chunk), recorded_ids(kUwTricky)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::uw}, kUwStamped, chunk), recorded_ids(kUwStamped)) << chunk;
+        EXPECT_EQ(peer_ids(Options{.peer = Peer::uw}, kUwPseudo, chunk), recorded_ids(kUwPseudo)) << chunk;
+    }
+}
+
+TEST(PeerIds, NoneGivesNothing) {
+    for (const std::string& id : peer_ids(Options{.peer = Peer::none}, kDovecotTricky, 5)) EXPECT_EQ(id, "");
+}
+
+// popa3d left nothing in the file: uidl_compat_until tells old mail from new
+// by the From_ line's date (local time, as the MDA wrote it).
+TEST(PeerIds, Popa3dIdsEndAtTheSwitchTime) {
+    const Options until{.peer = Peer::popa3d, .until = pop3d::parse_civil_time("2026-11-30 10:00")};
+    const auto want = recorded_ids(kPopa3dTricky);
+    EXPECT_EQ(peer_ids(until, kPopa3dTricky, 7, "From a@x  Mon Nov 30 09:59:59 2026\n"), want);
+    EXPECT_EQ(peer_ids(until, kPopa3dTricky, 7, "From a@x Mon Nov 30 10:00:00 2026\n"), want);  // at the switch: old
+    for (const std::string& id : peer_ids(until, kPopa3dTricky, 7, "From a@x Mon Nov 30 10:00:01 2026\n"))
+        EXPECT_EQ(id, "");
+    for (const std::string& id : peer_ids(until, kPopa3dTricky, 7, "From a@x no date at all\n")) EXPECT_EQ(id, "");
+    EXPECT_EQ(peer_ids(until, kPopa3dTricky, 7, "From a b@x Tue Nov 3 8:05 2026\n").size(), want.size());
+}
+
+TEST(PeerIds, AHeaderTooBigForAnyRealMailGetsNoPeerId) {
+    const std::string huge = "Received: " + std::string(70000, 'x') + "\n\n";
+    const Case cases[] = {{huge.c_str(), ""}};
+    EXPECT_EQ(peer_ids(Options{.peer = Peer::popa3d}, cases, 4096), std::vector<std::string>{""});
+}
+
+TEST(CivilTime, ParsesWhatAdminsWriteAndFromLines) {
+    using pop3d::CivilTime;
+    EXPECT_EQ(pop3d::parse_civil_time("2026-12-01"), (CivilTime{2026, 12, 1, 0, 0, 0}));
+    EXPECT_EQ(pop3d::parse_civil_time("2026-12-01 08:30"), (CivilTime{2026, 12, 1, 8, 30, 0}));
+    EXPECT_EQ(pop3d::parse_civil_time("2026-12-01 08:30:15"), (CivilTime{2026, 12, 1, 8, 30, 15}));
+    for (const char* bad : {"", "2026-13-01", "2026-02-30", "2026-12-1", "2026-12-01T08:30", "2026-12-01 8:30",
+                            "2026-12-01 08:30:15x", "yesterday"})
+        EXPECT_FALSE(pop3d::parse_civil_time(bad)) << bad;
+    EXPECT_EQ(pop3d::from_line_time("From a@x Thu Nov 26 10:00:00 2026\n"), (CivilTime{2026, 11, 26, 10, 0, 0}));
+    EXPECT_EQ(pop3d::from_line_time("From a@x  Thu Nov  3 09:05 2026"), (CivilTime{2026, 11, 3, 9, 5, 0}));
+    EXPECT_EQ(pop3d::from_line_time("From a@x Thu Nov 26 10:00:00 +0100 2026 remote from y\r\n"),
+              (CivilTime{2026, 11, 26, 10, 0, 0}));
+    EXPECT_EQ(pop3d::from_line_time("From \"Nov 12\"@x Thu Nov 26 10:00:00 2026"), (CivilTime{2026, 11, 26, 10, 0, 0}));
+    EXPECT_FALSE(pop3d::from_line_time("From a@x"));
+    EXPECT_FALSE(pop3d::from_line_time("From a@x Thu Nov 31 10:00:00 2026"));
+}
