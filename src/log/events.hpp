@@ -41,6 +41,7 @@ inline constexpr Event not_listed{"session not listed:", Level::warning};
 
 // ---- the maildrop and the spool, inside a session ----
 inline constexpr Event maildrop_too_large{"maildrop too large:", Level::warning};
+inline constexpr Event uidl_compat{"uidl compat:", Level::info};
 inline constexpr Event stale_lock_removed{"removed stale lock", Level::warning};
 inline constexpr Event no_session_lock{"no one-session-per-maildrop exclusion:", Level::warning};
 inline constexpr Event no_mail_group{"mail_group does not exist:", Level::warning};

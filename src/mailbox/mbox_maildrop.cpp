@@ -132,10 +132,13 @@ Result MboxMaildrop::load_uids() {
         return Result::good();
     }
     UidHasher hasher;
+    std::optional<compat::PeerIds> peer;  // uidl_compat: fed the same bytes
+    if (options_.compat.peer != compat::Peer::none) peer.emplace(options_.compat);
     std::size_t i = 0;
     std::string override_uid;
     bool bad = false;
     hasher.begin();
+    if (peer) peer->begin();
     // One sequential read; bytes between a message's end and the next From_
     // line (the separator) are skipped.
     const std::uint64_t start = messages_.front().from_offset;
@@ -152,11 +155,13 @@ Result MboxMaildrop::load_uids() {
             }
             const std::uint64_t take = std::min(m.content_end, chunk_end) - pos;
             hasher.feed(p, static_cast<std::size_t>(take));
+            if (peer) peer->feed(p, static_cast<std::size_t>(take));
             p += take;
             pos += take;
             if (pos == m.content_end) {
                 if (!hasher.finish(messages_[i], override_uid)) bad = true;
                 if (!override_uid.empty()) overrides_[static_cast<std::uint32_t>(i)] = override_uid;
+                if (peer) take_peer_id(*peer, i);
                 ++i;
                 hasher.begin();
             }
@@ -170,8 +175,37 @@ Result MboxMaildrop::load_uids() {
         return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};
     }
     make_uids_unique(messages_, overrides_);
+    if (peer) log_peer_ids(*peer);
     uids_loaded_ = true;
     return Result::good();
+}
+
+// The old server's id, where it gave one, wins over X-UIDL and the digest
+// (Dovecot and popa3d never read X-UIDL).
+void MboxMaildrop::take_peer_id(compat::PeerIds& peer, std::size_t i) {
+    if (auto id = peer.finish(); id && valid_uid(*id)) {
+        overrides_[static_cast<std::uint32_t>(i)] = std::move(*id);
+        messages_[i].flags |= MessageEntry::kHasOverride | MessageEntry::kPeerId;
+    }
+    peer.begin();
+}
+
+// Once per session: how many messages kept the old server's id, and the
+// repeats that had to get a suffix (popa3d's ids repeat).
+void MboxMaildrop::log_peer_ids(const compat::PeerIds& peer) const {
+    std::size_t kept = 0, repeated = 0;
+    for (const MessageEntry& m : messages_) {
+        if (!(m.flags & MessageEntry::kPeerId)) continue;
+        kept += m.dup == 0;
+        repeated += m.dup > 0;
+    }
+    std::string line = options_.path + ": " + std::to_string(kept) + " of " + text::count(messages_.size(), "message") +
+                       (kept == 1 ? " keeps" : " keep") + " the id " + std::string(compat::name(options_.compat.peer)) +
+                       " gave";
+    if (repeated > 0)
+        line += "; " + text::count(repeated, "repeated id") + " got a suffix (.2, .3...): those messages are new to clients";
+    if (!peer.usable()) line += " (no X-IMAPbase or X-IMAP in message 1: no ids to keep)";
+    log::write(log::event::uidl_compat, line);
 }
 
 std::string MboxMaildrop::uid(std::size_t i) const {

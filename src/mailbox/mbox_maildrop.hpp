@@ -11,6 +11,7 @@
 #include "mailbox/session_lock.hpp"
 #include "mailbox/snapshot.hpp"
 #include "mailbox/uid.hpp"
+#include "mailbox/uid_compat.hpp"
 
 #include <sys/types.h>
 
@@ -26,6 +27,7 @@ struct MboxOptions {
     bool unquote = true;                   // mboxrd >From unquoting
     std::size_t max_messages = static_cast<std::size_t>(-1);  // index no more (the rest waits for later)
     LockSettings lock;                     // lock.privilege also serves the expunge's rename
+    compat::Options compat;                // uidl_compat: the old server whose ids listed messages keep
 };
 
 class MboxMaildrop final : public Maildrop {
@@ -60,6 +62,8 @@ public:
 
 private:
     Result index();
+    void take_peer_id(compat::PeerIds& peer, std::size_t i);
+    void log_peer_ids(const compat::PeerIds& peer) const;
     Snapshot snapshot() const {
         return {options_.path, dev_, ino_, snapshot_end_, &messages_, &digest_key_, digest_};
     }

@@ -22,11 +22,12 @@ struct MessageEntry {
     std::array<std::uint8_t, 16> digest{};  // UID hash (filled lazily)
     std::uint32_t dup = 0;             // >0: the UID carries a suffix to stay unique
     std::uint32_t flags = 0;
-    static constexpr std::uint32_t kHasOverride = 1;    // the UID comes from X-UIDL
+    static constexpr std::uint32_t kHasOverride = 1;    // the UID comes from X-UIDL or uidl_compat
     static constexpr std::uint32_t kContentLength = 2;  // ends where its Content-Length says (mboxcl)
     // Its Content-Length was ignored (not consistent) and reaches past the
     // next From_ line: deleting messages after it could make it consistent.
     static constexpr std::uint32_t kLengthReachesPast = 4;
+    static constexpr std::uint32_t kPeerId = 8;  // the UID is the one an old server gave (uidl_compat)
     // Whether ">From " lines lose a '>' when sent: mboxcl writers quote
     // nothing, so a message delimited by its Content-Length is sent as is.
     bool unquoted(bool unquote_option) const { return unquote_option && !(flags & kContentLength); }

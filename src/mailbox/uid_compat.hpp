@@ -76,6 +76,7 @@ private:
 };
 
 enum class Peer { none, popa3d, dovecot, uw };
+std::string_view name(Peer peer);  // as uidl_compat spells it
 
 struct Options {
     Peer peer = Peer::none;
@@ -93,6 +94,8 @@ public:
     void begin();
     void feed(const char* p, std::size_t n);
     std::optional<std::string> finish();
+    // False when Dovecot's or UW's validity was not in message 1: no ids to keep.
+    bool usable() const { return !stamped_ || stamped_->usable(); }
 
 private:
     enum class State { from_line, line_start, name, keep, skip, body };

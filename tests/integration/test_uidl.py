@@ -53,3 +53,47 @@ class UidlStabilityTest(EnvTestCase):
         self.assertEqual(len(set(ids.values())), n)
         self.assertTrue(all(re.fullmatch(rb"same(\.\d+)?", v) for v in ids.values()))
         self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+
+
+STAMPED = (b"From a@example.org Thu Nov 26 10:00:00 2026\nX-IMAPbase: 1700000000 0000000003\n"
+           b"X-UID: 1\nX-UIDL: qpopper-1\nSubject: one\n\none\n\n"
+           b"From b@example.org Thu Nov 26 10:00:01 2026\nX-UID: 2\nSubject: two\n\ntwo\n\n"
+           b"From c@example.org Thu Nov 26 10:00:02 2026\nSubject: delivered after the switch\n\nthree\n\n")
+POPA3D = (b"From a@example.org Thu Nov 26 10:00:00 2026\nReceived: by mx id 1\nSubject: one\n\none\n\n"
+          b"From b@example.org Thu Nov 26 10:00:00 2026\nSubject: none of its lines\n\ntwo\n\n"
+          b"From c@example.org Thu Nov 26 10:00:00 2026\nSubject: none of its lines either\n\nthree\n\n"
+          b"From d@example.org Tue Dec  1 09:00:00 2026\nReceived: by mx id 4\nSubject: after\n\nfour\n\n")
+
+
+class UidlCompatTest(EnvTestCase):
+    """uidl_compat through the daemon (the peers' own answers are checked in
+    test_uidl_compat and test_uid_compat)."""
+
+    def ids_with(self, data, **config):
+        self.env.write_mailbox("alice", data)
+        self.env.write_config(**{"uidl_compat_until": "", **config})
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"+OK"))
+        ids = uidl_map(c)
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
+        return [ids[b"%d" % (i + 1)] for i in range(len(ids))]
+
+    def test_dovecot_and_uw_ids_come_from_x_uid_and_new_mail_gets_pop3ds(self):
+        own = self.ids_with(STAMPED, uidl_compat="none")
+        self.assertEqual(own[0], b"qpopper-1")
+        dovecot = self.ids_with(STAMPED, uidl_compat="dovecot")
+        self.assertEqual(dovecot[:2], [b"000000016553f100", b"000000026553f100"])  # uid, validity
+        self.assertEqual(dovecot[2], own[2])
+        uw = self.ids_with(STAMPED, uidl_compat="uw")
+        self.assertEqual(uw[:2], [b"6553f10000000001", b"6553f10000000002"])  # validity, uid
+        self.assertEqual(uw[2], own[2])
+        self.assertEqual(self.env.read_mailbox("alice"), STAMPED)  # never written
+
+    def test_popa3d_ids_until_the_switch_and_repeats_made_unique(self):
+        ids = self.ids_with(POPA3D, uidl_compat="popa3d", uidl_compat_until="2026-11-30 00:00")
+        self.assertRegex(ids[0], rb"^[0-9a-f]{16}$")
+        self.assertEqual(ids[1], b"d98c1dd404b2008f")  # popa3d's id for a header without its lines
+        self.assertEqual(ids[2], b"d98c1dd404b2008f.2")  # the repeat gets a suffix
+        self.assertRegex(ids[3], rb"^[0-9a-f]{32}$")  # delivered after the switch: pop3d's own
+        self.assertIn("uidl compat:", self.env.log_text())
+        self.assertIn("1 repeated id got a suffix", self.env.log_text())
