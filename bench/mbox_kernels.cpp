@@ -5,7 +5,8 @@
 //
 //     mbox_kernels MODE FILE [REPEATS=5]
 //
-// MODE: memchr, open, uidl, retr, expunge (of every other message, on a
+// MODE: memchr, open, uidl (UIDL_COMPAT=popa3d|dovecot|uw in the
+// environment: with uidl_compat), retr, expunge (of every other message, on a
 // copy made next to FILE; only the expunge is timed). Prints "MODE_s SECONDS" (best of REPEATS)
 // and "bytes N" (open also "index_bytes_per_message", from the resident size). Run it under callgrind with REPEATS=1 for instruction counts.
 #include "mailbox/file_io.hpp"
@@ -61,6 +62,13 @@ std::unique_ptr<MboxMaildrop> open_maildrop(const std::string& path) {
     MboxOptions o;
     o.path = path;
     o.owner = ::geteuid();
+    // UIDL_COMPAT=popa3d|dovecot|uw: the ids as uidl_compat gives them.
+    if (const char* c = std::getenv("UIDL_COMPAT")) {
+        const std::string peer = c;
+        o.compat.peer = peer == "popa3d" ? compat::Peer::popa3d : peer == "dovecot" ? compat::Peer::dovecot
+                        : peer == "uw"   ? compat::Peer::uw
+                                         : compat::Peer::none;
+    }
     Result r;
     auto md = MboxMaildrop::open(o, r);
     if (!md || md->count() == 0) {
