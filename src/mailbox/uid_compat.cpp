@@ -249,6 +249,8 @@ void PeerIds::begin() {
     state_ = State::from_line;
     keeping_ = false;
     overflow_ = false;
+    decided_ = false;
+    id_.reset();
     from_line_.clear();
     name_.clear();
     kept_.clear();
@@ -297,6 +299,7 @@ std::size_t PeerIds::take_name(const char* p, std::size_t i, std::size_t n) {
     if (take == n) return n;  // more of the name in the next chunk
     if (take == lf && mbox::empty_line(name_.size(), mbox::bare_lf(name_.empty() ? '\n' : name_.back()))) {
         state_ = State::body;
+        decide();
         return n;
     }
     keeping_ = wanted(name_);
@@ -331,18 +334,26 @@ void PeerIds::keep(const char* p, std::size_t n) {
 }
 
 std::optional<std::string> PeerIds::finish() {
-    if (options_.peer == Peer::none || overflow_) return std::nullopt;
+    if (!decided_) decide();  // a message that is all header
+    return std::move(id_);
+}
+
+// At the end of the header: the id depends on nothing after it.
+void PeerIds::decide() {
+    decided_ = true;
+    if (options_.peer == Peer::none || overflow_) return;
     if (options_.peer == Peer::popa3d) {
         if (options_.until) {
             const auto t = from_line_time(from_line_);
-            if (!t || *t > *options_.until) return std::nullopt;  // after the switch, or no date to tell
+            if (!t || *t > *options_.until) return;  // after the switch, or no date to tell
         }
-        return popa3d_uidl(kept_);
+        id_ = popa3d_uidl(kept_);
+        return;
     }
     const Stamper who = options_.peer == Peer::dovecot ? Stamper::dovecot : Stamper::uw;
     const Stamps stamps = read_stamps(kept_, who);
     if (!stamped_) stamped_.emplace(who, stamps);
-    return stamped_->next(stamps);
+    id_ = stamped_->next(stamps);
 }
 
 }  // namespace pop3d::mailbox::compat

@@ -94,6 +94,9 @@ public:
     void begin();
     void feed(const char* p, std::size_t n);
     std::optional<std::string> finish();
+    // The header has ended and the message has the peer's id: its body
+    // changes nothing (the caller need not hash it for an id of its own).
+    bool has_id() const { return decided_ && id_.has_value(); }
     // False when Dovecot's or UW's validity was not in message 1: no ids to keep.
     bool usable() const { return !stamped_ || stamped_->usable(); }
 
@@ -104,6 +107,7 @@ private:
     std::size_t take_name(const char* p, std::size_t i, std::size_t n);
     std::size_t take_line(const char* p, std::size_t i, std::size_t n);
     bool wanted(std::string_view line_start) const;
+    void decide();
     void keep(const char* p, std::size_t n);
 
     static constexpr std::size_t kNameProbe = 14;        // longer than every field name read
@@ -113,6 +117,8 @@ private:
     State state_ = State::from_line;
     bool keeping_ = false;  // the current field is kept (continuations follow it)
     bool overflow_ = false;
+    bool decided_ = false;  // the header is over: id_ is the message's
+    std::optional<std::string> id_;
     std::string from_line_;
     std::string name_;  // the start of the current line, until it is decided
     std::string kept_;

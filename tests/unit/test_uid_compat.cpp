@@ -289,3 +289,19 @@ TEST(CivilTime, ParsesWhatAdminsWriteAndFromLines) {
     EXPECT_FALSE(pop3d::from_line_time("From a@x"));
     EXPECT_FALSE(pop3d::from_line_time("From a@x Thu Nov 31 10:00:00 2026"));
 }
+
+// The id is known when the header ends: the caller can skip hashing the body.
+TEST(PeerIds, TheIdIsKnownWhenTheHeaderEnds) {
+    PeerIds ids(Options{.peer = Peer::popa3d});
+    ids.begin();
+    const std::string head = "From a@x Mon Nov 30 10:00:00 2026\nReceived: by mx\nSubject: s\n";
+    ids.feed(head.data(), head.size());
+    EXPECT_FALSE(ids.has_id());
+    ids.feed("\nbody", 5);
+    EXPECT_TRUE(ids.has_id());
+    EXPECT_EQ(ids.finish(), popa3d_uidl("Received: by mx\n\n"));
+    PeerIds none(Options{.peer = Peer::none});
+    none.begin();
+    none.feed((head + "\nbody\n").data(), head.size() + 6);
+    EXPECT_FALSE(none.has_id());
+}
