@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -49,25 +51,28 @@ const char* level_name(Level l) {
     return "info";
 }
 
-std::string stamped_line(Level level, std::string_view message) {
+// One write() per line: O_APPEND keeps lines from several processes whole
+// (a writev is one write). Pieces, not a built string: a session thread
+// logs "connect" and then may idle for hours, and the strings it freed
+// would wait in its malloc cache all that time.
+void write_line(int fd, std::string_view head, std::string_view message) {
+    iovec iov[3] = {{const_cast<char*>(head.data()), head.size()},
+                    {const_cast<char*>(message.data()), message.size()},
+                    {const_cast<char*>("\n"), 1}};
+    const ssize_t n = ::writev(fd, iov, 3);
+    (void)n;
+}
+
+void write_stamped(int fd, Level level, std::string_view message) {
     char stamp[40];
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    std::string line = stamp;
-    line += " pop3d[" + std::to_string(::getpid()) + "]: ";
-    line += level_name(level);
-    line += ": ";
-    line += message;
-    line += '\n';
-    return line;
-}
-
-void write_all(int fd, const std::string& s) {
-    // One write() per line: O_APPEND keeps lines from several processes whole.
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    (void)n;
+    char head[96];
+    const int n = std::snprintf(head, sizeof head, "%s pop3d[%ld]: %s: ", stamp, static_cast<long>(::getpid()),
+                                level_name(level));
+    write_line(fd, std::string_view(head, n > 0 ? std::min<std::size_t>(n, sizeof head - 1) : 0), message);
 }
 
 // systemd sets JOURNAL_STREAM=DEV:INODE when it connects stderr to the
@@ -91,13 +96,13 @@ void emit(Level level, const std::string& message) {
         if (g_stderr_is_journal) return;  // the journal has it from syslog
         break;
     case Sink::file:
-        write_all(g_file.get(), stamped_line(level, message));
+        write_stamped(g_file.get(), level, message);
         break;
     case Sink::stderr_only:
-        write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+        write_line(STDERR_FILENO, "pop3d: ", message);
         return;
     }
-    if (g_also_stderr) write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+    if (g_also_stderr) write_line(STDERR_FILENO, "pop3d: ", message);
 }
 
 }  // namespace
@@ -164,14 +169,24 @@ void also_stderr(bool on) {
 }
 
 std::string format(const Event& event, std::string_view rest) {
-    std::string line(event.text);
+    // One allocation, appended to in place: no chain of regrown strings
+    // (see write_line).
+    std::string line;
+    line.reserve(event.text.size() + rest.size() + 128);
+    line += event.text;
     if (!rest.empty()) {
         line += ' ';
         line += rest;
     }
     if (const Connection* c = t_connection) {
-        if (!event.names_client) line += ' ' + c->text();
-        if (!c->session.empty()) line += " session=" + c->session;
+        if (!event.names_client) {
+            line += ' ';
+            line += c->text();
+        }
+        if (!c->session.empty()) {
+            line += " session=";
+            line += c->session;
+        }
     }
     return line;
 }
