@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -88,11 +89,11 @@ bool stderr_is_journal() {
     return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-void emit(Level level, const std::string& message) {
+void emit(Level level, std::string_view message) {
     std::lock_guard lock(g_mutex);
     switch (g_sink) {
     case Sink::syslog:
-        ::syslog(syslog_priority(level), "%s", message.c_str());
+        ::syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
         if (g_stderr_is_journal) return;  // the journal has it from syslog
         break;
     case Sink::file:
@@ -168,26 +169,54 @@ void also_stderr(bool on) {
     g_also_stderr = on;
 }
 
-std::string format(const Event& event, std::string_view rest) {
-    // One allocation, appended to in place: no chain of regrown strings
-    // (see write_line).
-    std::string line;
-    line.reserve(event.text.size() + rest.size() + 128);
-    line += event.text;
+namespace {
+
+// A line put together on the caller's stack, moved to the heap only when
+// longer: a session thread logs "connect" and may then idle for hours, and
+// the strings it freed would wait in its malloc cache all that time.
+class StackLine {
+public:
+    void append(std::string_view piece) {
+        if (heap_.empty() && size_ + piece.size() <= sizeof small_) {
+            std::memcpy(small_ + size_, piece.data(), piece.size());
+            size_ += piece.size();
+            return;
+        }
+        if (heap_.empty()) heap_.assign(small_, size_);
+        heap_.append(piece);
+    }
+    std::string_view view() const { return heap_.empty() ? std::string_view(small_, size_) : heap_; }
+
+private:
+    char small_[512];
+    std::size_t size_ = 0;
+    std::string heap_;
+};
+
+template <class Out>
+void compose(Out& line, const Event& event, std::string_view rest) {
+    line.append(event.text);
     if (!rest.empty()) {
-        line += ' ';
-        line += rest;
+        line.append(" ");
+        line.append(rest);
     }
     if (const Connection* c = t_connection) {
         if (!event.names_client) {
-            line += ' ';
-            line += c->text();
+            line.append(" ");
+            line.append(c->text());
         }
         if (!c->session.empty()) {
-            line += " session=";
-            line += c->session;
+            line.append(" session=");
+            line.append(c->session);
         }
     }
+}
+
+}  // namespace
+
+std::string format(const Event& event, std::string_view rest) {
+    std::string line;
+    compose(line, event, rest);
     return line;
 }
 
@@ -198,7 +227,11 @@ std::string format(const Event& event, const Client& client, std::string_view re
     return format(event, fields);
 }
 
-void write(const Event& event, std::string_view rest) { emit(event.level, format(event, rest)); }
+void write(const Event& event, std::string_view rest) {
+    StackLine line;
+    compose(line, event, rest);
+    emit(event.level, line.view());
+}
 
 void write(const Event& event, const Client& client, std::string_view rest) {
     emit(event.level, format(event, client, rest));
