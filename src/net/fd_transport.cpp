@@ -123,8 +123,11 @@ bool FdTransport::readable_within(milliseconds wait) {
 void FdTransport::idle_wait(milliseconds timeout) {
     // An idle session thread then holds two stack pages (its thread block
     // and the frames down to this wait) instead of all the last command or
-    // log line touched. The margin covers the frames down to ppoll.
-    release_unused_stack(kIdleStackMargin);
+    // log line touched. The margin covers the frames down to ppoll. Not a
+    // process's main thread (pop3d -i, a forked session): glibc finds its
+    // stack in /proc/self/maps, and the buffers of that read would dirty
+    // heap pages a forked session still shares with the daemon.
+    if (::gettid() != ::getpid()) release_unused_stack(kIdleStackMargin);
     if (stream_) return;  // decrypted bytes may wait in the TLS stream, unseen by poll
     wait_for(in_, POLLIN, steady_clock::now() + timeout);
 }
