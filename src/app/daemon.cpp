@@ -75,6 +75,46 @@ struct PendingProxy {
     net::ProxyReader reader;
 };
 
+class StartBlocks;
+
+// What a session thread owns; handed over through pthread_create's void*.
+struct ThreadStart {
+    UniqueFd fd;
+    ConnectionContext connection;
+    net::ConnectionTable* table;
+    StartBlocks* blocks;
+};
+
+// The heap blocks ThreadStarts are handed over in, reused. A session
+// thread moves its ThreadStart onto its stack and gives the block back:
+// freed there, it would wait unused in that thread's malloc cache for as
+// long as the session lasts (an idle connection's memory).
+class StartBlocks {
+public:
+    StartBlocks() { spare_.reserve(kMostSpare); }  // give_back never allocates
+    std::unique_ptr<ThreadStart> take(ThreadStart contents) {
+        {
+            std::lock_guard lock(mutex_);
+            if (!spare_.empty()) {
+                std::unique_ptr<ThreadStart> block = std::move(spare_.back());
+                spare_.pop_back();
+                *block = std::move(contents);
+                return block;
+            }
+        }
+        return std::make_unique<ThreadStart>(std::move(contents));
+    }
+    void give_back(std::unique_ptr<ThreadStart> block) {
+        std::lock_guard lock(mutex_);
+        if (spare_.size() < kMostSpare) spare_.push_back(std::move(block));
+    }
+
+private:
+    static constexpr std::size_t kMostSpare = 64;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<ThreadStart>> spare_;
+};
+
 struct Daemon {
     std::vector<net::ListenSocket> listeners;
     const ConfigSource& source;
@@ -83,6 +123,7 @@ struct Daemon {
     std::unique_ptr<HostThrottle> throttle{};  // failed logins per address and login slots, shared with every session
     std::unique_ptr<SessionRegistry> sessions{};  // the live sessions, for pop3d who and kick
     net::ConnectionTable table{};
+    StartBlocks start_blocks{};
     RateLimitedLog limited{};
     std::map<pid_t, Peer> children{};  // fork model: pid -> its client
     std::vector<std::unique_ptr<PendingProxy>> pending{};  // waiting for their PROXY header
@@ -102,26 +143,24 @@ ConnectionContext context_for(const Daemon& d, const Peer& peer, bool implicit_t
             .sessions = d.sessions.get()};
 }
 
-// What a session thread owns; handed over through pthread_create's void*.
-struct ThreadStart {
-    UniqueFd fd;
-    ConnectionContext connection;
-    net::ConnectionTable* table;
-};
-
 extern "C" void* session_thread(void* arg) noexcept {
-    std::unique_ptr<ThreadStart> start(static_cast<ThreadStart*>(arg));
-    const Peer& peer = start->connection.peer;
+    ThreadStart start = [arg] {
+        std::unique_ptr<ThreadStart> handed(static_cast<ThreadStart*>(arg));
+        ThreadStart moved = std::move(*handed);
+        moved.blocks->give_back(std::move(handed));
+        return moved;
+    }();
+    const Peer& peer = start.connection.peer;
     const log::ConnectionScope scope(peer);
     try {
-        serve_connection(start->fd.get(), start->fd.get(), start->connection);
+        serve_connection(start.fd.get(), start.fd.get(), start.connection);
     } catch (const std::exception& e) {
         log::write(log::event::session_aborted, peer.text() + ": " + e.what());
     } catch (...) {
         log::write(log::event::session_aborted, peer.text());
     }
-    start->fd.reset();
-    start->table->release(peer.address);
+    start.fd.reset();
+    start.table->release(peer.address);
     return nullptr;
 }
 
@@ -138,10 +177,10 @@ bool start_thread(Daemon& d, UniqueFd fd, const Peer& peer, bool implicit_tls) {
     ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     ::pthread_attr_setstacksize(&attr, d.config->thread_stack_size);
     const int raw_fd = fd.get();
-    auto start = std::make_unique<ThreadStart>(ThreadStart{.fd = std::move(fd),
-                                                           .connection = context_for(d, peer, implicit_tls,
-                                                                                     priv::Scope::thread),
-                                                           .table = &d.table});
+    auto start = d.start_blocks.take(ThreadStart{.fd = std::move(fd),
+                                                 .connection = context_for(d, peer, implicit_tls, priv::Scope::thread),
+                                                 .table = &d.table,
+                                                 .blocks = &d.start_blocks});
     pthread_t thread;
     const int rc = ::pthread_create(&thread, &attr, session_thread, start.get());
     ::pthread_attr_destroy(&attr);

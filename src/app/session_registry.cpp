@@ -1,9 +1,11 @@
 #include "app/session_registry.hpp"
 
 #include "common/shared_state.hpp"
+#include "common/unique_fd.hpp"
 #include "log/session_id.hpp"
 #include "net/stop_flag.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,8 +15,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
+#include <charconv>
+#include <cstdio>
 
 namespace pop3d::app {
 
@@ -121,16 +123,41 @@ std::string_view to_string(Phase phase) {
     return "unknown";
 }
 
+// Read with a small buffer on the stack, not a stream: every session thread
+// asks this once, and an ifstream's 8 KiB buffer and locale would be left
+// in the thread's malloc arena and stack for as long as it is idle.
 std::optional<std::uint64_t> thread_start_ticks(pid_t pid, pid_t tid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) return std::nullopt;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/task/%d/stat", static_cast<int>(pid), static_cast<int>(tid));
+    const UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    // The first 22 fields: a command name of at most 64 bytes and 20
+    // numbers of at most 20 digits each fit.
+    char buf[640];
+    std::size_t got = 0;
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf + got, sizeof buf - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+        if (got == sizeof buf) break;
+    }
+    const std::string_view line(buf, got);
     const std::size_t paren = line.rfind(')');  // the command name may hold anything but is in ( )
-    if (paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(line.substr(paren + 1));
-    std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i)  // field 22 is starttime
-        if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+    if (paren == std::string_view::npos) return std::nullopt;
+    std::string_view rest = line.substr(paren + 1);
+    for (int i = 3; i <= 22; ++i) {  // field 22 is starttime
+        const std::size_t begin = rest.find_first_not_of(' ');
+        if (begin == std::string_view::npos) return std::nullopt;
+        rest.remove_prefix(begin);
+        const std::string_view field = rest.substr(0, rest.find(' '));
+        rest.remove_prefix(field.size());
+        if (i < 22) continue;
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+        if (ec != std::errc{} || end != field.data() + field.size() || rest.empty()) return std::nullopt;
+        return value;
+    }
     return std::nullopt;
 }
 

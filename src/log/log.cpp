@@ -5,11 +5,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -49,25 +52,28 @@ const char* level_name(Level l) {
     return "info";
 }
 
-std::string stamped_line(Level level, std::string_view message) {
+// One write() per line: O_APPEND keeps lines from several processes whole
+// (a writev is one write). Pieces, not a built string: a session thread
+// logs "connect" and then may idle for hours, and the strings it freed
+// would wait in its malloc cache all that time.
+void write_line(int fd, std::string_view head, std::string_view message) {
+    iovec iov[3] = {{const_cast<char*>(head.data()), head.size()},
+                    {const_cast<char*>(message.data()), message.size()},
+                    {const_cast<char*>("\n"), 1}};
+    const ssize_t n = ::writev(fd, iov, 3);
+    (void)n;
+}
+
+void write_stamped(int fd, Level level, std::string_view message) {
     char stamp[40];
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    std::string line = stamp;
-    line += " pop3d[" + std::to_string(::getpid()) + "]: ";
-    line += level_name(level);
-    line += ": ";
-    line += message;
-    line += '\n';
-    return line;
-}
-
-void write_all(int fd, const std::string& s) {
-    // One write() per line: O_APPEND keeps lines from several processes whole.
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    (void)n;
+    char head[96];
+    const int n = std::snprintf(head, sizeof head, "%s pop3d[%ld]: %s: ", stamp, static_cast<long>(::getpid()),
+                                level_name(level));
+    write_line(fd, std::string_view(head, n > 0 ? std::min<std::size_t>(n, sizeof head - 1) : 0), message);
 }
 
 // systemd sets JOURNAL_STREAM=DEV:INODE when it connects stderr to the
@@ -83,21 +89,21 @@ bool stderr_is_journal() {
     return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-void emit(Level level, const std::string& message) {
+void emit(Level level, std::string_view message) {
     std::lock_guard lock(g_mutex);
     switch (g_sink) {
     case Sink::syslog:
-        ::syslog(syslog_priority(level), "%s", message.c_str());
+        ::syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
         if (g_stderr_is_journal) return;  // the journal has it from syslog
         break;
     case Sink::file:
-        write_all(g_file.get(), stamped_line(level, message));
+        write_stamped(g_file.get(), level, message);
         break;
     case Sink::stderr_only:
-        write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+        write_line(STDERR_FILENO, "pop3d: ", message);
         return;
     }
-    if (g_also_stderr) write_all(STDERR_FILENO, "pop3d: " + message + "\n");
+    if (g_also_stderr) write_line(STDERR_FILENO, "pop3d: ", message);
 }
 
 }  // namespace
@@ -163,16 +169,54 @@ void also_stderr(bool on) {
     g_also_stderr = on;
 }
 
-std::string format(const Event& event, std::string_view rest) {
-    std::string line(event.text);
+namespace {
+
+// A line put together on the caller's stack, moved to the heap only when
+// longer: a session thread logs "connect" and may then idle for hours, and
+// the strings it freed would wait in its malloc cache all that time.
+class StackLine {
+public:
+    void append(std::string_view piece) {
+        if (heap_.empty() && size_ + piece.size() <= sizeof small_) {
+            std::memcpy(small_ + size_, piece.data(), piece.size());
+            size_ += piece.size();
+            return;
+        }
+        if (heap_.empty()) heap_.assign(small_, size_);
+        heap_.append(piece);
+    }
+    std::string_view view() const { return heap_.empty() ? std::string_view(small_, size_) : heap_; }
+
+private:
+    char small_[512];
+    std::size_t size_ = 0;
+    std::string heap_;
+};
+
+template <class Out>
+void compose(Out& line, const Event& event, std::string_view rest) {
+    line.append(event.text);
     if (!rest.empty()) {
-        line += ' ';
-        line += rest;
+        line.append(" ");
+        line.append(rest);
     }
     if (const Connection* c = t_connection) {
-        if (!event.names_client) line += ' ' + c->text();
-        if (!c->session.empty()) line += " session=" + c->session;
+        if (!event.names_client) {
+            line.append(" ");
+            line.append(c->text());
+        }
+        if (!c->session.empty()) {
+            line.append(" session=");
+            line.append(c->session);
+        }
     }
+}
+
+}  // namespace
+
+std::string format(const Event& event, std::string_view rest) {
+    std::string line;
+    compose(line, event, rest);
     return line;
 }
 
@@ -183,7 +227,11 @@ std::string format(const Event& event, const Client& client, std::string_view re
     return format(event, fields);
 }
 
-void write(const Event& event, std::string_view rest) { emit(event.level, format(event, rest)); }
+void write(const Event& event, std::string_view rest) {
+    StackLine line;
+    compose(line, event, rest);
+    emit(event.level, line.view());
+}
 
 void write(const Event& event, const Client& client, std::string_view rest) {
     emit(event.level, format(event, client, rest));

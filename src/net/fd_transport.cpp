@@ -1,5 +1,6 @@
 #include "net/fd_transport.hpp"
 
+#include "common/stack.hpp"
 #include "log/events.hpp"
 #include "net/address_key.hpp"
 #include "net/proxy_header.hpp"
@@ -22,6 +23,10 @@ namespace pop3d::net {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t kIdleStackMargin = 256;
+}  // namespace
 
 FdTransport::FdTransport(int in_fd, int out_fd, milliseconds send_timeout, std::shared_ptr<tls::Context> tls,
                          milliseconds handshake_timeout, std::string peer)
@@ -113,6 +118,18 @@ session::ReadResult FdTransport::read(char* buf, std::size_t len, milliseconds t
 
 bool FdTransport::readable_within(milliseconds wait) {
     return wait_for(in_, POLLIN, steady_clock::now() + wait) == 1;
+}
+
+void FdTransport::idle_wait(milliseconds timeout) {
+    // An idle session thread then holds two stack pages (its thread block
+    // and the frames down to this wait) instead of all the last command or
+    // log line touched. The margin covers the frames down to ppoll. Not a
+    // process's main thread (pop3d -i, a forked session): glibc finds its
+    // stack in /proc/self/maps, and the buffers of that read would dirty
+    // heap pages a forked session still shares with the daemon.
+    if (::gettid() != ::getpid()) release_unused_stack(kIdleStackMargin);
+    if (stream_) return;  // decrypted bytes may wait in the TLS stream, unseen by poll
+    wait_for(in_, POLLIN, steady_clock::now() + timeout);
 }
 
 bool FdTransport::write(const char* data, std::size_t len) {

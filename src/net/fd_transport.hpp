@@ -28,6 +28,7 @@ public:
 
     session::ReadResult read(char* buf, std::size_t len, std::chrono::milliseconds timeout) override;
     bool readable_within(std::chrono::milliseconds wait) override;
+    void idle_wait(std::chrono::milliseconds timeout) override;
     bool write(const char* data, std::size_t len) override;
     bool stopping() const override;
     bool kicked() const override { return kicked_ && kicked_(); }

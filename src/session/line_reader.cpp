@@ -4,20 +4,31 @@
 
 namespace pop3d::session {
 
-LineReader::LineReader(std::size_t capacity)
-    : owned_(std::make_unique_for_overwrite<char[]>(capacity)), buf_(owned_.get()), capacity_(capacity) {}
+LineReader::LineReader(std::size_t capacity) : capacity_(capacity) {}
 
 LineReader::LineReader(std::span<char> storage) : buf_(storage.data()), capacity_(storage.size()) {}
 
 // explicit_bzero: a memset just before the free could be optimised away.
-LineReader::~LineReader() { explicit_bzero(buf_, capacity_); }
+LineReader::~LineReader() {
+    if (buf_) explicit_bzero(buf_, capacity_);
+}
+
+void LineReader::release() {
+    if (!owned_ || start_ != end_) return;
+    explicit_bzero(buf_, capacity_);
+    owned_.reset();
+    buf_ = nullptr;
+    start_ = end_ = scanned_ = 0;
+}
 
 bool LineReader::has_line() const {
+    if (!buf_) return false;
     return std::memchr(buf_ + start_, '\n', end_ - start_) != nullptr;
 }
 
 LineReader::Next LineReader::next(std::string_view& line, std::size_t max_len) {
     if (max_len > capacity_) max_len = capacity_;
+    if (!buf_) return Next::need_more;  // released: nothing buffered
     char* base = buf_;
     const void* hit = std::memchr(base + start_ + scanned_, '\n', end_ - start_ - scanned_);
     if (!hit) {
@@ -47,10 +58,14 @@ LineReader::Next LineReader::next(std::string_view& line, std::size_t max_len) {
 }
 
 void LineReader::wipe_consumed() {
-    std::memset(buf_, 0, start_);
+    if (buf_) std::memset(buf_, 0, start_);
 }
 
 std::span<char> LineReader::space() {
+    if (!buf_) {
+        owned_ = std::make_unique_for_overwrite<char[]>(capacity_);
+        buf_ = owned_.get();
+    }
     if (start_ > 0) {  // slide unconsumed bytes to the front
         std::memset(buf_, 0, start_);
         std::memmove(buf_, buf_ + start_, end_ - start_);
@@ -64,7 +79,7 @@ std::span<char> LineReader::space() {
 void LineReader::commit(std::size_t n) { end_ += n; }
 
 void LineReader::discard_buffered() {
-    std::memset(buf_, 0, capacity_);
+    if (buf_) std::memset(buf_, 0, capacity_);
     start_ = end_ = scanned_ = 0;
     discarding_ = false;
 }

@@ -1,5 +1,7 @@
 // Splits client input into lines in a fixed buffer. A line longer than the
 // limit is reported once, when its end arrives, and is never buffered whole.
+// An owned buffer is allocated at the first space() and can be given back
+// (release) while nothing is buffered: an idle connection holds none.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +13,7 @@ namespace pop3d::session {
 
 class LineReader {
 public:
-    explicit LineReader(std::size_t capacity);
+    explicit LineReader(std::size_t capacity);  // allocated when first needed
     // Works in storage the caller owns and outlives the reader (tests look
     // at it after the reader is gone).
     explicit LineReader(std::span<char> storage);
@@ -35,10 +37,14 @@ public:
     void commit(std::size_t n);
     // True when a complete line (or a too-long line's end) is buffered.
     bool has_line() const;
+    // Wipes and frees an owned buffer that holds no unconsumed byte (a
+    // partial line stays); space() allocates a new one.
+    void release();
+    bool holds_buffer() const { return buf_ != nullptr; }
 
 private:
     std::unique_ptr<char[]> owned_;  // empty with caller storage
-    char* buf_;
+    char* buf_ = nullptr;  // nullptr while released
     std::size_t capacity_;
     std::size_t start_ = 0;     // first unconsumed byte
     std::size_t end_ = 0;       // end of buffered bytes

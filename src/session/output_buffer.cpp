@@ -11,8 +11,8 @@ bool OutputBuffer::write(std::string_view bytes) {
         if (!transport_.write(bytes.data(), bytes.size())) failed_ = true;
         return !failed_;
     }
-    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kFlushAt);
-    std::memcpy(buf_.get() + size_, bytes.data(), bytes.size());
+    reserve(size_ + bytes.size());
+    std::memcpy(data() + size_, bytes.data(), bytes.size());
     size_ += bytes.size();
     return true;
 }
@@ -20,8 +20,8 @@ bool OutputBuffer::write(std::string_view bytes) {
 std::span<char> OutputBuffer::space(std::size_t want) {
     if (failed_ || want > kFlushAt) return {};
     if (kFlushAt - size_ < want && !flush()) return {};
-    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kFlushAt);
-    return {buf_.get() + size_, kFlushAt - size_};
+    reserve(kFlushAt);  // a message is converted in pieces as large as there is room
+    return {heap_.get() + size_, kFlushAt - size_};
 }
 
 bool OutputBuffer::commit(std::size_t n) {
@@ -33,14 +33,20 @@ bool OutputBuffer::commit(std::size_t n) {
 bool OutputBuffer::flush() {
     if (failed_) return false;
     if (size_ > 0) {
-        if (!transport_.write(buf_.get(), size_)) failed_ = true;
+        if (!transport_.write(data(), size_)) failed_ = true;
         size_ = 0;
     }
     return !failed_;
 }
 
+void OutputBuffer::reserve(std::size_t n) {
+    if (n <= capacity()) return;
+    heap_ = std::make_unique_for_overwrite<char[]>(kFlushAt);
+    if (size_ > 0) std::memcpy(heap_.get(), inline_.data(), size_);
+}
+
 void OutputBuffer::release() {
-    buf_.reset();
+    heap_.reset();
     size_ = 0;
 }
 

@@ -129,7 +129,8 @@ bool Session::wait_for_input() {
     // keeps the output buffer and the read-ahead window (its next messages
     // are served from the window, with no new read or allocation). A client
     // quiet for kKeepBuffers gives them back while it waits.
-    if (!transport_.readable_within(kKeepBuffers)) {
+    const bool quiet = !transport_.readable_within(kKeepBuffers);
+    if (quiet) {
         out_.release();
         if (maildrop_) maildrop_->release_buffers();
     }
@@ -144,6 +145,7 @@ bool Session::wait_for_input() {
     } else {
         timeout = settings_.idle_timeout;
     }
+    if (quiet) timeout = wait_quietly(timeout);
     const std::span<char> space = reader_.space();
     const ReadResult r = transport_.read(space.data(), space.size(), timeout);
     switch (r.status) {
@@ -154,6 +156,17 @@ bool Session::wait_for_input() {
     case ReadStatus::stopped: shut_down(); break;
     }
     return true;
+}
+
+// The long wait of a quiet client holds no input buffer (unless a partial
+// line is in it) and as little stack as the transport can give back.
+// Returns what is left of timeout for the read that follows.
+std::chrono::milliseconds Session::wait_quietly(std::chrono::milliseconds timeout) {
+    reader_.release();
+    const auto started = clock_.now();
+    transport_.idle_wait(timeout);
+    const auto waited = std::chrono::ceil<std::chrono::milliseconds>(clock_.now() - started);
+    return std::max(timeout - waited, std::chrono::milliseconds(0));
 }
 
 void Session::log_end() {

@@ -97,6 +97,7 @@ private:
     // the client which, end without UPDATE.
     bool wait_for_input();
     void log_end();
+    std::chrono::milliseconds wait_quietly(std::chrono::milliseconds timeout);
     void shut_down();
     // Resolves a message-number argument; sends -ERR and returns nullopt when bad.
     std::optional<std::size_t> message_arg(std::string_view arg, bool allow_deleted = false);

@@ -24,6 +24,12 @@ public:
     // Whether bytes from the client are there, or come, within `wait`
     // (false also when unsure: the caller then just waits in read()).
     virtual bool readable_within(std::chrono::milliseconds /*wait*/) { return false; }
+    // The client has been quiet a while: waits, holding no buffer of the
+    // caller's, until read() would not block, `timeout` is up or a stop
+    // comes; read() then says which. Gives back first what the wait does
+    // not need (stack pages the last commands touched). A transport that
+    // cannot tell (TLS may hold decrypted bytes) returns at once.
+    virtual void idle_wait(std::chrono::milliseconds /*timeout*/) {}
     // Writes everything or fails (peer gone, send timeout).
     virtual bool write(const char* data, std::size_t len) = 0;
     // Whether the daemon is shutting down or the session was kicked:

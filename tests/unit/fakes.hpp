@@ -55,6 +55,10 @@ public:
         grace_waits.push_back(wait);
         return client_quick;
     }
+    void idle_wait(std::chrono::milliseconds timeout) override {
+        idle_waits.push_back(timeout);
+        if (during_idle_wait) during_idle_wait();
+    }
     bool write(const char* data, std::size_t len) override {
         ++writes;
         // A client gone, or one that never reads (the send timed out).
@@ -86,6 +90,8 @@ public:
     std::vector<std::chrono::milliseconds> send_limits;  // limit_send_time, in order
     bool client_quick = false;  // readable_within: the client is back at once
     std::vector<std::chrono::milliseconds> grace_waits;
+    std::vector<std::chrono::milliseconds> idle_waits;  // idle_wait, in order
+    std::function<void()> during_idle_wait;            // runs inside each idle_wait
 
 private:
     std::deque<std::string> pieces_;

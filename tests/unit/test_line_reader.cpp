@@ -89,3 +89,46 @@ TEST(LineReader, DestructorWipesUnconsumedLines) {
     }
     EXPECT_EQ(std::string(storage.data(), storage.size()), std::string(storage.size(), '\0'));
 }
+
+// An idle connection holds no input buffer: it is allocated at the first
+// read and given back (wiped) while nothing is buffered; a partial line
+// keeps it.
+TEST(LineReader, TheBufferIsAllocatedWhenNeededAndGivenBackWhenEmpty) {
+    LineReader r(64);
+    EXPECT_FALSE(r.holds_buffer());
+    std::string_view line;
+    EXPECT_EQ(r.next(line, 64), LineReader::Next::need_more);
+    EXPECT_FALSE(r.has_line());
+    r.release();
+    EXPECT_FALSE(r.holds_buffer());
+    feed(r, "NOOP\r\nST");
+    EXPECT_TRUE(r.holds_buffer());
+    ASSERT_EQ(r.next(line, 64), LineReader::Next::line);
+    EXPECT_EQ(line, "NOOP");
+    EXPECT_EQ(r.next(line, 64), LineReader::Next::need_more);
+    r.release();
+    EXPECT_TRUE(r.holds_buffer()) << "\"ST\" is still buffered";
+    feed(r, "AT\r\n");
+    ASSERT_EQ(r.next(line, 64), LineReader::Next::line);
+    EXPECT_EQ(line, "STAT");
+    r.release();
+    EXPECT_FALSE(r.holds_buffer());
+    feed(r, "QUIT\r\n");
+    ASSERT_EQ(r.next(line, 64), LineReader::Next::line);
+    EXPECT_EQ(line, "QUIT");
+}
+
+// A too-long line being skipped is remembered across a release: its end is
+// still reported once, not taken as a command.
+TEST(LineReader, ALongLineBeingSkippedSurvivesARelease) {
+    LineReader r(16);
+    std::string_view line;
+    feed(r, std::string(16, 'x'));
+    EXPECT_EQ(r.next(line, 16), LineReader::Next::need_more);
+    r.release();
+    EXPECT_FALSE(r.holds_buffer());
+    feed(r, "yyyy\r\nNOOP\r\n");
+    EXPECT_EQ(r.next(line, 16), LineReader::Next::too_long);
+    ASSERT_EQ(r.next(line, 16), LineReader::Next::line);
+    EXPECT_EQ(line, "NOOP");
+}

@@ -2,8 +2,12 @@
 // ConnectionScope the connection's fields and session id at the end.
 #include "log/events.hpp"
 
+#include "log_capture.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
 
 using namespace pop3d;
@@ -71,3 +75,20 @@ TEST(LogClientFields, RipUnknownIsSpelledOnce) {
 }
 
 }  // namespace
+
+// Lines are written whole, stamped and ended with a newline, whether they
+// fit the writer's stack buffer or not.
+TEST(LogFile, ShortAndLongLinesAreWrittenWhole) {
+    pop3d::testing::LogCapture capture;
+    const std::string long_rest(3000, 'x');
+    {
+        const log::ConnectionScope scope({"192.0.2.7", {}, "abcd2345"});
+        log::write(log::event::expunged, "short");
+        log::write(log::event::expunged, long_rest);
+    }
+    const std::string text = capture.text();
+    EXPECT_NE(text.find(": info: expunged short rip=192.0.2.7 session=abcd2345\n"), std::string::npos) << text;
+    EXPECT_NE(text.find(": info: expunged " + long_rest + " rip=192.0.2.7 session=abcd2345\n"), std::string::npos);
+    EXPECT_NE(text.find(" pop3d[" + std::to_string(::getpid()) + "]: "), std::string::npos);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+}

@@ -431,6 +431,40 @@ TEST_F(SessionTest, AClientBackAtOnceKeepsTheBuffersAQuietOneGivesThemBack) {
     }
 }
 
+// A quiet client is waited for with idle_wait (no input buffer held, the
+// stack given back) before the read; the read gets what is left of the
+// timeout. A client back at once is read straight away.
+TEST_F(SessionTest, AQuietClientIsWaitedForWithoutBuffersAndTheTimeoutStillHolds) {
+    settings.idle_timeout = std::chrono::seconds(600);
+    for (const bool quick : {true, false}) {
+        ScriptTransport t({login(), "STAT\r\n", "QUIT\r\n"});
+        t.client_quick = quick;
+        t.during_idle_wait = [this] { clock.advance(std::chrono::seconds(100)); };
+        session::Session s(t, auth, opener, clock, settings, {});
+        EXPECT_EQ(s.run(), SessionEnd::quit);
+        if (quick) {
+            EXPECT_TRUE(t.idle_waits.empty());
+            EXPECT_EQ(t.timeouts.back(), std::chrono::seconds(600));
+            continue;
+        }
+        ASSERT_EQ(t.idle_waits.size(), t.timeouts.size());  // before every read
+        EXPECT_EQ(t.idle_waits.back(), std::chrono::seconds(600));
+        EXPECT_EQ(t.timeouts.back(), std::chrono::seconds(500));  // 100 s went by in the wait
+    }
+}
+
+// The login deadline counts the time spent in idle_wait: a client quiet
+// past it ends with a timeout, not with a fresh login_timeout.
+TEST_F(SessionTest, TimeInTheIdleWaitCountsAgainstTheLoginDeadline) {
+    settings.login_timeout = std::chrono::seconds(120);
+    ScriptTransport t({"NOOP\r\n"}, session::ReadStatus::timeout);
+    t.during_idle_wait = [this] { clock.advance(std::chrono::seconds(200)); };
+    session::Session s(t, auth, opener, clock, settings, {});
+    EXPECT_EQ(s.run(), SessionEnd::timeout);
+    ASSERT_FALSE(t.timeouts.empty());
+    EXPECT_EQ(t.timeouts[0], std::chrono::milliseconds(0));
+}
+
 TEST_F(SessionTest, LoginTimeoutIsADeadlineFromConnect) {
     settings.login_timeout = std::chrono::seconds(120);
     ScriptTransport t({"NOOP\r\n"}, session::ReadStatus::timeout);
