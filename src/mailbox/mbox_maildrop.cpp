@@ -5,6 +5,7 @@
 #include "mailbox/mbox_expunge.hpp"
 #include "mailbox/message_encoder.hpp"
 #include "mailbox/snapshot.hpp"
+#include "mailbox/uid_scan.hpp"
 #include "log/events.hpp"
 
 #include <algorithm>
@@ -131,40 +132,9 @@ Result MboxMaildrop::load_uids() {
         uids_loaded_ = true;
         return Result::good();
     }
-    UidHasher hasher;
-    std::size_t i = 0;
-    std::string override_uid;
-    bool bad = false;
-    hasher.begin();
-    // One sequential read; bytes between a message's end and the next From_
-    // line (the separator) are skipped.
-    const std::uint64_t start = messages_.front().from_offset;
-    std::uint64_t pos = start;
-    const bool read_ok = read_range(fd_.get(), start, snapshot_end_ - start, [&](const char* p, std::size_t n) {
-        const std::uint64_t chunk_end = pos + n;
-        while (i < messages_.size() && pos < chunk_end) {
-            const MessageEntry& m = messages_[i];
-            if (pos < m.from_offset) {  // separator bytes
-                const std::uint64_t skip = std::min(m.from_offset, chunk_end) - pos;
-                p += skip;
-                pos += skip;
-                continue;
-            }
-            const std::uint64_t take = std::min(m.content_end, chunk_end) - pos;
-            hasher.feed(p, static_cast<std::size_t>(take));
-            p += take;
-            pos += take;
-            if (pos == m.content_end) {
-                if (!hasher.finish(messages_[i], override_uid)) bad = true;
-                if (!override_uid.empty()) overrides_[static_cast<std::uint32_t>(i)] = override_uid;
-                ++i;
-                hasher.begin();
-            }
-        }
-        pos = chunk_end;
-        return !bad;
-    });
-    if (!read_ok || bad || i != messages_.size()) {
+    // The separator bytes after the last message are read too: a file cut
+    // short since login fails the read.
+    if (!compute_uid_digests(fd_.get(), messages_, 0, snapshot_end_, overrides_)) {
         overrides_.clear();
         changed_ = true;
         return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};

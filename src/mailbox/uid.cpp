@@ -20,7 +20,8 @@ bool valid_uid(std::string_view uid) noexcept {
 }
 
 void UidHasher::begin() {
-    sha_.reset();
+    if (lanes_ == &own_) own_.clear();
+    lanes_->begin();
     state_ = State::from_line;
     field_action_ = Action::include;
     name_len_ = 0;
@@ -141,13 +142,21 @@ void UidHasher::feed(const char* p, std::size_t n) {
 }
 
 bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
+    std::size_t job = 0;
+    const bool from_line = finish_queued(entry, override_uid, job);
+    lanes_->run();
+    const auto digest = lanes_->digest(job);
+    std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
+    return from_line;
+}
+
+bool UidHasher::finish_queued(MessageEntry& entry, std::string& override_uid, std::size_t& job) {
     // A message that does not end in LF (the last one, in a file without a
     // final newline) is hashed as if the LF were there: an MDA that ends the
     // line before it appends the next message must not change this id. Fed
     // through the parser, so the header state ends as it would with the LF.
     if (last_byte_ != '\n') feed("\n", 1);
-    const auto digest = sha_.finish();
-    std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
+    job = lanes_->end();
     entry.dup = 0;
     entry.flags &= ~MessageEntry::kHasOverride;
     override_uid.clear();
