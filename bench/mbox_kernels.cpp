@@ -5,7 +5,7 @@
 //
 //     mbox_kernels MODE FILE [REPEATS=5]
 //
-// MODE: memchr, open, uidl, retr, expunge (of every other message, on a
+// MODE: memchr, open, uidl, uidl_only (load_uids alone, without the open), retr, expunge (of every other message, on a
 // copy made next to FILE; only the expunge is timed). Prints "MODE_s SECONDS" (best of REPEATS)
 // and "bytes N" (open also "index_bytes_per_message", from the resident size). Run it under callgrind with REPEATS=1 for instruction counts.
 #include "mailbox/file_io.hpp"
@@ -45,6 +45,7 @@ std::uint64_t file_size(const std::string& path) {
 
 double index_bytes = 1e30;
 double expunge_seconds = 1e30;
+double uidl_only_seconds = 1e30;
 
 // Resident bytes of this process (VmRSS).
 long rss_bytes() {
@@ -98,6 +99,12 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
         if (!md->load_uids().ok()) std::exit(1);
         return md->uid(md->count() - 1).size();
     }
+    if (mode == "uidl_only") {
+        const auto t = std::chrono::steady_clock::now();
+        if (!md->load_uids().ok()) std::exit(1);
+        uidl_only_seconds = std::min(uidl_only_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+        return md->uid(md->count() - 1).size();
+    }
     if (mode == "expunge") {  // of every other message; on a copy, timed alone
         md.reset();
         const std::string copy = path + ".expunge";
@@ -129,7 +136,7 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: mbox_kernels memchr|open|uidl|retr FILE [REPEATS=5]\n");
+        std::fprintf(stderr, "usage: mbox_kernels memchr|open|uidl|uidl_only|retr|expunge FILE [REPEATS=5]\n");
         return 2;
     }
     const std::string mode = argv[1], path = argv[2];
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
     }
     if (mode == "open") std::printf("index_bytes_per_message %.1f\n", index_bytes);
     if (mode == "expunge") best = expunge_seconds;
+    if (mode == "uidl_only") best = uidl_only_seconds;
     std::printf("%s_s %.6f\nbytes %llu\nresult %llu\n", mode.c_str(), best,
                 static_cast<unsigned long long>(file_size(path)), static_cast<unsigned long long>(result));
     return 0;

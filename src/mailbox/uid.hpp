@@ -49,11 +49,12 @@ private:
     enum class State { from_line, line_start, collect, include, exclude, xuidl, body };
     enum class Action { include, exclude, xuidl };
     std::size_t from_line(const char* p, std::size_t i, std::size_t n);
+    std::size_t header_lines(const char* p, std::size_t i, std::size_t n);
     std::size_t start_line(const char* p, std::size_t i);
     std::size_t collect_name(const char* p, std::size_t i);
     std::size_t field_rest(const char* p, std::size_t i, std::size_t n);
     void hash(const char* p, std::size_t n) { lanes_->append(p, n); }
-    void decide_field();
+    void decide_field(std::string_view name);
 
     Sha256Lanes own_;
     Sha256Lanes* lanes_;
