@@ -239,23 +239,35 @@ void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overr
         e.dup = 0;
         hashed += !(e.flags & MessageEntry::kHasOverride);
     }
-    std::vector<std::uint32_t> plain;
-    plain.reserve(hashed);
-    for (std::uint32_t i = 0; i < entries.size(); ++i)
-        if (!(entries[i].flags & MessageEntry::kHasOverride)) plain.push_back(i);
-    std::sort(plain.begin(), plain.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const int c = std::memcmp(entries[a].digest.data(), entries[b].digest.data(), 16);
-        return c != 0 ? c < 0 : a < b;
-    });
+    // Sorted by digest, then position: the digest read as two big-endian
+    // numbers sorts as its bytes do, and the keys sit side by side.
+    struct Key {
+        std::uint64_t hi, lo;
+        std::uint32_t index;
+        bool operator<(const Key& o) const { return hi != o.hi ? hi < o.hi : lo != o.lo ? lo < o.lo : index < o.index; }
+    };
+    std::vector<Key> keys;
+    keys.reserve(hashed);
+    for (std::uint32_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].flags & MessageEntry::kHasOverride) continue;
+        std::uint64_t hi = 0, lo = 0;
+        for (int b = 0; b < 8; ++b) {
+            hi = hi << 8 | entries[i].digest[b];
+            lo = lo << 8 | entries[i].digest[8 + b];
+        }
+        keys.push_back({hi, lo, i});
+    }
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::uint32_t> plain(keys.size());
     std::size_t repeats = 0;
-    for (std::size_t k = 1; k < plain.size(); ++k) {
-        MessageEntry& e = entries[plain[k]];
-        const MessageEntry& prev = entries[plain[k - 1]];
-        if (std::memcmp(e.digest.data(), prev.digest.data(), 16) == 0) {
-            e.dup = prev.dup + 1;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+        plain[k] = keys[k].index;
+        if (k > 0 && keys[k].hi == keys[k - 1].hi && keys[k].lo == keys[k - 1].lo) {
+            entries[plain[k]].dup = entries[plain[k - 1]].dup + 1;
             ++repeats;
         }
     }
+    keys = {};
     // Overrides and repeated digests, in mailbox order.
     std::vector<std::uint32_t> special;
     special.reserve(entries.size() - plain.size() + repeats);
