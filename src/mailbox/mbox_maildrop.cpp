@@ -134,7 +134,7 @@ Result MboxMaildrop::load_uids() {
     }
     // The separator bytes after the last message are read too: a file cut
     // short since login fails the read.
-    if (!compute_uid_digests(fd_.get(), messages_, 0, snapshot_end_, overrides_)) {
+    if (!compute_all_uid_digests(fd_.get(), messages_, snapshot_end_, overrides_)) {
         overrides_.clear();
         changed_ = true;
         return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};

@@ -2,8 +2,15 @@
 
 #include "mailbox/file_io.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace pop3d::mailbox {
@@ -78,6 +85,90 @@ bool compute_uid_digests(int fd, std::span<MessageEntry> messages, std::uint32_t
     });
     batch.run();
     return read_ok && !bad && i == messages.size();
+}
+
+namespace {
+
+std::atomic<int> helpers_running{0};
+
+// The helper's share: messages [split, n) as compute_uid_digests() gives
+// them. A failure of its own (no memory) is told apart from a changed
+// mailbox, so that the caller can redo the work instead.
+struct HelperShare {
+    UidOverrides overrides;
+    bool ok = false;
+    bool crashed = false;
+};
+
+void run_helper(int fd, std::span<MessageEntry> messages, std::uint32_t first, std::uint64_t end,
+                HelperShare& share) noexcept {
+    try {
+        share.ok = compute_uid_digests(fd, messages, first, end, share.overrides);
+    } catch (...) {  // no exception may leave a thread
+        share.crashed = true;
+    }
+}
+
+// Starts the helper with every signal blocked (it inherits the mask in
+// force when it is created); nullopt when the system has no thread to give.
+std::optional<std::jthread> start_helper(int fd, std::span<MessageEntry> messages, std::uint32_t first,
+                                         std::uint64_t end, HelperShare& share) {
+    sigset_t all, before;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &before);
+    std::optional<std::jthread> t;
+    try {
+        t.emplace(run_helper, fd, messages, first, end, std::ref(share));
+    } catch (const std::system_error&) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    return t;
+}
+
+// The one helper slot of the process, taken if free, given back at the end of the scope.
+class HelperSlot {
+public:
+    HelperSlot() {
+        int none = 0;
+        taken_ = helpers_running.compare_exchange_strong(none, 1);
+    }
+    ~HelperSlot() {
+        if (taken_) helpers_running.store(0);
+    }
+    HelperSlot(const HelperSlot&) = delete;
+    HelperSlot& operator=(const HelperSlot&) = delete;
+    bool taken() const { return taken_; }
+
+private:
+    bool taken_ = false;
+};
+
+}  // namespace
+
+bool compute_all_uid_digests(int fd, std::span<MessageEntry> messages, std::uint64_t end, UidOverrides& overrides,
+                             std::uint64_t helper_bytes) {
+    if (messages.size() < 2 || end - messages.front().from_offset <= helper_bytes)
+        return compute_uid_digests(fd, messages, 0, end, overrides);
+    const HelperSlot slot;
+    if (!slot.taken()) return compute_uid_digests(fd, messages, 0, end, overrides);
+    // The first message that starts in the second half of the bytes.
+    const std::uint64_t middle = messages.front().from_offset + (end - messages.front().from_offset) / 2;
+    const auto it = std::partition_point(messages.begin() + 1, messages.end() - 1,
+                                         [&](const MessageEntry& m) { return m.from_offset < middle; });
+    const auto split = static_cast<std::uint32_t>(it - messages.begin());
+    HelperShare share;
+    bool ok = true;
+    {
+        std::optional<std::jthread> helper = start_helper(fd, messages.subspan(split), split, end, share);
+        if (!helper) return compute_uid_digests(fd, messages, 0, end, overrides);
+        ok = compute_uid_digests(fd, messages.first(split), 0, messages[split].from_offset, overrides);
+    }  // joined
+    if (share.crashed) {  // out of memory there: try again here
+        share = {};
+        share.ok = compute_uid_digests(fd, messages.subspan(split), split, end, share.overrides);
+    }
+    overrides.merge(share.overrides);
+    return ok && share.ok;
 }
 
 }  // namespace pop3d::mailbox

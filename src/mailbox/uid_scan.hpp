@@ -21,4 +21,20 @@ inline constexpr std::size_t kUidBatchBytes = 256 * 1024;
 bool compute_uid_digests(int fd, std::span<MessageEntry> messages, std::uint32_t first, std::uint64_t end,
                          UidOverrides& overrides);
 
+// Above this many bytes, a helper thread takes the second half of the
+// mailbox (by bytes), so that a large UIDL uses two cores: on a machine of
+// two cores 77 MB took 0.043 s alone, 0.025 s so. Smaller mailboxes are not
+// worth a thread: their ids cost under 5 ms.
+inline constexpr std::uint64_t kUidHelperBytes = 8 * 1024 * 1024;
+
+// compute_uid_digests() over all the messages of a maildrop, with the
+// helper thread above helper_bytes. At most one helper runs in the process
+// at a time (in the threaded daemon, many sessions at once use the cores
+// already); without one free, or if no thread can be started, the calling
+// thread does all the work. The helper blocks every signal, so a signal
+// meant for the process never runs a handler in it, and it is joined before
+// this returns: nothing outlives the call.
+bool compute_all_uid_digests(int fd, std::span<MessageEntry> messages, std::uint64_t end, UidOverrides& overrides,
+                             std::uint64_t helper_bytes = kUidHelperBytes);
+
 }  // namespace pop3d::mailbox

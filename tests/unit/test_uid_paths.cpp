@@ -6,6 +6,10 @@
 #include "mbox_maildrop_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
 
 using namespace pop3d;
 using namespace pop3d::testing;
@@ -103,4 +107,72 @@ TEST_F(UidPathsMaildrop, IdsEqualThoseOfOneMessageAtATime) {
     const std::vector<std::string> got = uids(*md);
     for (std::uint32_t i = 0; i < msgs.size(); ++i)
         ASSERT_EQ(got[i], mailbox::render_uid(ix.messages[i], overrides, i)) << i;
+}
+
+namespace {
+
+// A mailbox of n messages of every kind, with its index.
+std::string varied_mbox(int n) {
+    std::string mbox;
+    std::uint32_t x = 3;
+    for (int i = 0; i < n; ++i) {
+        x = x * 1103515245 + 12345;
+        std::string m = kTricky[x % kTricky.size()].first;
+        if (m.back() != '\n') m += "\n";
+        m += "X-Pad: " + std::string(x % 2000, 'q') + "\n\n";
+        mbox += m;
+    }
+    return mbox;
+}
+
+struct Digests {
+    bool ok = false;
+    std::vector<std::string> digests;
+    std::map<std::uint32_t, std::string> overrides;
+};
+
+Digests digests_of(const std::string& path, const std::string& indexed_text, std::uint64_t helper_bytes) {
+    Indexed ix = index_mbox(indexed_text);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    mailbox::UidOverrides overrides;
+    Digests d;
+    d.ok = helper_bytes == 0 ? mailbox::compute_all_uid_digests(fd, ix.messages, ix.end, overrides, 0)
+                             : mailbox::compute_uid_digests(fd, ix.messages, 0, ix.end, overrides);
+    ::close(fd);
+    for (const auto& e : ix.messages) d.digests.push_back(hex16(e.digest));
+    d.overrides.insert(overrides.begin(), overrides.end());
+    return d;
+}
+
+}  // namespace
+
+// The helper thread's half gives what one thread gives; whichever half a
+// message that is not where the index has it falls in, the mailbox is changed.
+TEST_F(UidPathsMaildrop, HelperThreadGivesTheSameDigests) {
+    for (int n : {2, 3, 10, 400}) {
+        const std::string mbox = varied_mbox(n);
+        write_file(mbox);
+        const Digests one = digests_of(path, mbox, 1);
+        const Digests two = digests_of(path, mbox, 0);
+        ASSERT_TRUE(one.ok);
+        EXPECT_TRUE(two.ok);
+        EXPECT_EQ(one.digests, two.digests) << n;
+        EXPECT_EQ(one.overrides, two.overrides) << n;
+        EXPECT_TRUE(n < 10 || !one.overrides.empty());
+    }
+}
+
+TEST_F(UidPathsMaildrop, ChangedMailboxIsSeenInEitherHalf) {
+    const std::string mbox = varied_mbox(400);
+    const Indexed ix = index_mbox(mbox);
+    for (std::size_t victim : {std::size_t{1}, std::size_t{150}, std::size_t{260}, std::size_t{399}}) {
+        std::string changed = mbox;
+        changed[ix.messages[victim].from_offset] = 'X';  // no From_ line there any more
+        write_file(changed);
+        EXPECT_FALSE(digests_of(path, mbox, 0).ok) << victim;
+        EXPECT_FALSE(digests_of(path, mbox, 1).ok) << victim;
+    }
+    write_file(mbox.substr(0, mbox.size() - 1));  // cut short since the index
+    EXPECT_FALSE(digests_of(path, mbox, 0).ok);
 }
