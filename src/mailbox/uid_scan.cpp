@@ -9,7 +9,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -119,7 +118,7 @@ std::optional<std::jthread> start_helper(int fd, std::span<MessageEntry> message
     std::optional<std::jthread> t;
     try {
         t.emplace(run_helper, fd, messages, first, end, std::ref(share));
-    } catch (const std::system_error&) {
+    } catch (...) {  // no thread (EAGAIN under RLIMIT_NPROC) or no memory for it: the caller does it all
     }
     ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
     return t;
