@@ -27,6 +27,7 @@ public:
 
     void begin();
     void append(const void* data, std::size_t len) {
+        if (len == 0) return;  // (memcpy into no buffer yet is undefined, even of 0 bytes)
         if (len_ + len > cap_) grow(len);
         std::memcpy(buf_.get() + len_, data, len);
         len_ += len;
