@@ -61,11 +61,13 @@ CORE_SRCS := \
 	src/mailbox/mbox_index.cpp \
 	src/mailbox/message_encoder.cpp \
 	src/mailbox/sha256.cpp \
+	src/mailbox/sha256_lanes.cpp \
 	src/mailbox/content_digest.cpp \
 	src/mailbox/uid.cpp \
 	src/mailbox/uid_unique.cpp \
 	src/mailbox/md5.cpp \
 	src/mailbox/uid_compat.cpp \
+	src/mailbox/uid_scan.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \

@@ -5,12 +5,16 @@
 //
 //     mbox_kernels MODE FILE [REPEATS=5]
 //
-// MODE: memchr, open, uidl (UIDL_COMPAT=popa3d|dovecot|uw in the
-// environment: with uidl_compat), retr, expunge (of every other message, on a
+// MODE: memchr, open, uidl, uidl_only (load_uids alone, without the open;
+// UIDL_COMPAT=popa3d|dovecot|uw in the environment: with uidl_compat),
+// uid_digests and uid_digests_one_core (the digests alone, with and without
+// the helper thread; the file indexed outside the timing), retr, expunge (of every other message, on a
 // copy made next to FILE; only the expunge is timed). Prints "MODE_s SECONDS" (best of REPEATS)
 // and "bytes N" (open also "index_bytes_per_message", from the resident size). Run it under callgrind with REPEATS=1 for instruction counts.
 #include "mailbox/file_io.hpp"
+#include "mailbox/mbox_index.hpp"
 #include "mailbox/mbox_maildrop.hpp"
+#include "mailbox/uid_scan.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -46,6 +50,7 @@ std::uint64_t file_size(const std::string& path) {
 
 double index_bytes = 1e30;
 double expunge_seconds = 1e30;
+double uidl_only_seconds = 1e30;
 
 // Resident bytes of this process (VmRSS).
 long rss_bytes() {
@@ -78,6 +83,27 @@ std::unique_ptr<MboxMaildrop> open_maildrop(const std::string& path) {
     return md;
 }
 
+// The digests of every message of an indexed file, timed alone.
+std::uint64_t time_digests(const std::string& path, bool helper) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const std::uint64_t size = file_size(path);
+    const MboxSource source = file_source(fd, size);
+    MboxIndexer indexer(true, static_cast<std::size_t>(-1), &source);
+    read_range(fd, 0, size, [&](const char* p, std::size_t n) {
+        indexer.feed(p, n);
+        return true;
+    });
+    if (!indexer.finish()) std::exit(1);
+    UidOverrides overrides;
+    const auto t = std::chrono::steady_clock::now();
+    if (!compute_all_uid_digests(fd, {indexer.messages().begin(), indexer.messages().end()}, indexer.end(), overrides,
+                                 helper ? kUidHelperBytes : UINT64_MAX))
+        std::exit(1);
+    uidl_only_seconds = std::min(uidl_only_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+    ::close(fd);
+    return indexer.messages().size();
+}
+
 // One run of MODE; returns a figure that depends on all the work done.
 std::uint64_t run(const std::string& mode, const std::string& path) {
     if (mode == "memchr") {
@@ -94,6 +120,7 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
         ::close(fd);
         return lines;
     }
+    if (mode == "uid_digests" || mode == "uid_digests_one_core") return time_digests(path, mode == "uid_digests");
     const long rss_before = rss_bytes();
     auto md = open_maildrop(path);
     if (mode == "open") {
@@ -104,6 +131,12 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
     }
     if (mode == "uidl") {
         if (!md->load_uids().ok()) std::exit(1);
+        return md->uid(md->count() - 1).size();
+    }
+    if (mode == "uidl_only") {
+        const auto t = std::chrono::steady_clock::now();
+        if (!md->load_uids().ok()) std::exit(1);
+        uidl_only_seconds = std::min(uidl_only_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
         return md->uid(md->count() - 1).size();
     }
     if (mode == "expunge") {  // of every other message; on a copy, timed alone
@@ -137,7 +170,7 @@ std::uint64_t run(const std::string& mode, const std::string& path) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: mbox_kernels memchr|open|uidl|retr FILE [REPEATS=5]\n");
+        std::fprintf(stderr, "usage: mbox_kernels memchr|open|uidl|uidl_only|uid_digests|uid_digests_one_core|retr|expunge FILE [REPEATS=5]\n");
         return 2;
     }
     const std::string mode = argv[1], path = argv[2];
@@ -151,6 +184,7 @@ int main(int argc, char** argv) {
     }
     if (mode == "open") std::printf("index_bytes_per_message %.1f\n", index_bytes);
     if (mode == "expunge") best = expunge_seconds;
+    if (mode == "uidl_only" || mode.starts_with("uid_digests")) best = uidl_only_seconds;
     std::printf("%s_s %.6f\nbytes %llu\nresult %llu\n", mode.c_str(), best,
                 static_cast<unsigned long long>(file_size(path)), static_cast<unsigned long long>(result));
     return 0;

@@ -5,6 +5,7 @@
 #include "mailbox/mbox_expunge.hpp"
 #include "mailbox/message_encoder.hpp"
 #include "mailbox/snapshot.hpp"
+#include "mailbox/uid_scan.hpp"
 #include "log/events.hpp"
 
 #include <algorithm>
@@ -131,45 +132,13 @@ Result MboxMaildrop::load_uids() {
         uids_loaded_ = true;
         return Result::good();
     }
-    UidHasher hasher;
-    std::optional<compat::PeerIds> peer;  // uidl_compat: fed the same bytes
+    // The separator bytes after the last message are read too: a file cut
+    // short since login fails the read.
+    std::optional<compat::PeerIds> peer;  // uidl_compat
     if (options_.compat.peer != compat::Peer::none) peer.emplace(options_.compat);
-    std::size_t i = 0;
-    std::string override_uid;
-    bool bad = false;
-    hasher.begin();
-    if (peer) peer->begin();
-    // One sequential read; bytes between a message's end and the next From_
-    // line (the separator) are skipped.
-    const std::uint64_t start = messages_.front().from_offset;
-    std::uint64_t pos = start;
-    const bool read_ok = read_range(fd_.get(), start, snapshot_end_ - start, [&](const char* p, std::size_t n) {
-        const std::uint64_t chunk_end = pos + n;
-        while (i < messages_.size() && pos < chunk_end) {
-            const MessageEntry& m = messages_[i];
-            if (pos < m.from_offset) {  // separator bytes
-                const std::uint64_t skip = std::min(m.from_offset, chunk_end) - pos;
-                p += skip;
-                pos += skip;
-                continue;
-            }
-            const std::uint64_t take = std::min(m.content_end, chunk_end) - pos;
-            hasher.feed(p, static_cast<std::size_t>(take));
-            if (peer) peer->feed(p, static_cast<std::size_t>(take));
-            p += take;
-            pos += take;
-            if (pos == m.content_end) {
-                if (!hasher.finish(messages_[i], override_uid)) bad = true;
-                if (!override_uid.empty()) overrides_[static_cast<std::uint32_t>(i)] = override_uid;
-                if (peer) take_peer_id(*peer, i);
-                ++i;
-                hasher.begin();
-            }
-        }
-        pos = chunk_end;
-        return !bad;
-    });
-    if (!read_ok || bad || i != messages_.size()) {
+    const bool ok = peer ? compute_uid_digests_and_peer_ids(fd_.get(), messages_, snapshot_end_, overrides_, *peer)
+                         : compute_all_uid_digests(fd_.get(), messages_, snapshot_end_, overrides_);
+    if (!ok) {
         overrides_.clear();
         changed_ = true;
         return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};
@@ -178,16 +147,6 @@ Result MboxMaildrop::load_uids() {
     if (peer) log_peer_ids(*peer);
     uids_loaded_ = true;
     return Result::good();
-}
-
-// The old server's id, where it gave one, wins over X-UIDL and the digest
-// (Dovecot and popa3d never read X-UIDL).
-void MboxMaildrop::take_peer_id(compat::PeerIds& peer, std::size_t i) {
-    if (auto id = peer.finish(); id && valid_uid(*id)) {
-        overrides_[static_cast<std::uint32_t>(i)] = std::move(*id);
-        messages_[i].flags |= MessageEntry::kHasOverride | MessageEntry::kPeerId;
-    }
-    peer.begin();
 }
 
 // Once per session: how many messages kept the old server's id, and the

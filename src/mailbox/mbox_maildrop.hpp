@@ -62,7 +62,6 @@ public:
 
 private:
     Result index();
-    void take_peer_id(compat::PeerIds& peer, std::size_t i);
     void log_peer_ids(const compat::PeerIds& peer) const;
     Snapshot snapshot() const {
         return {options_.path, dev_, ino_, snapshot_end_, &messages_, &digest_key_, digest_};

@@ -21,7 +21,6 @@ public:
 
 private:
     void blocks(const std::uint8_t* p, std::size_t n);
-    void block(const std::uint8_t* p);
     std::array<std::uint32_t, 8> h_{};
     std::array<std::uint8_t, 64> buf_{};
     std::size_t buffered_ = 0;

@@ -20,7 +20,8 @@ bool valid_uid(std::string_view uid) noexcept {
 }
 
 void UidHasher::begin() {
-    sha_.reset();
+    if (lanes_ == &own_) own_.clear();
+    lanes_->begin();
     state_ = State::from_line;
     field_action_ = Action::include;
     name_len_ = 0;
@@ -31,9 +32,14 @@ void UidHasher::begin() {
     last_byte_ = '\n';
 }
 
-void UidHasher::decide_field() {
-    const std::string_view name = text::trim_trailing_blanks(std::string_view(name_, name_len_));
+// Only names that start like a volatile header or X-UIDL are compared.
+void UidHasher::decide_field(std::string_view raw_name) {
+    const std::string_view name = text::trim_trailing_blanks(raw_name);
     field_action_ = Action::include;
+    switch (name.empty() ? 0 : name[0] | 0x20) {
+    case 'c': case 'l': case 's': case 'x': break;
+    default: return;
+    }
     for (std::string_view v : kVolatileHeaders)
         if (text::iequals(name, v)) field_action_ = Action::exclude;
     if (!seen_xuidl_ && text::iequals(name, "X-UIDL")) {
@@ -49,7 +55,10 @@ void UidHasher::feed(const char* p, std::size_t n) {
     while (i < n) {
         switch (state_) {
         case State::from_line: i = from_line(p, i, n); break;
-        case State::line_start: i = start_line(p, i); break;
+        case State::line_start:
+            i = header_lines(p, i, n);
+            if (i < n && state_ == State::line_start) i = start_line(p, i);
+            break;
         case State::collect: i = collect_name(p, i); break;
         case State::include:
         case State::exclude:
@@ -70,6 +79,65 @@ void UidHasher::feed(const char* p, std::size_t n) {
     hash(p + i, end - i);
     if (lf < n) state_ = State::line_start;
     return end;
+}
+
+// Whole header lines in p[i, n), as start_line() and the states after it
+// would take them byte by byte, with one hash() for each run of lines that
+// count. Stops before a line that ends past n (the byte-wise path takes it)
+// or after the empty line.
+std::size_t UidHasher::header_lines(const char* p, std::size_t i, std::size_t n) {
+    std::size_t run = i;  // the lines [run, i) count
+    auto skip_line = [&](std::size_t next) {
+        hash(p + run, i - run);
+        run = next;
+    };
+    while (i < n) {
+        const std::size_t lf = mbox::find_lf(p, i, n);
+        if (lf == n) break;
+        const char c = p[i];
+        if (c == '\n') {
+            ++i;
+            state_ = State::body;
+            break;
+        }
+        if (c == ' ' || c == '\t') {  // continuation
+            if (field_action_ == Action::xuidl) {
+                xuidl_valid_ = false;
+                field_action_ = Action::include;
+            }
+            if (field_action_ == Action::exclude) skip_line(lf + 1);
+            i = lf + 1;
+            continue;
+        }
+        const std::size_t limit = std::min(lf, i + sizeof name_);
+        std::size_t colon = i;
+        while (colon < limit && p[colon] != ':') ++colon;
+        if (colon == lf) {  // no colon: the line counts as it is
+            field_action_ = Action::include;
+            const bool empty = mbox::empty_line(lf - i, mbox::bare_lf(p[lf - 1]));
+            i = lf + 1;
+            if (empty) {
+                state_ = State::body;
+                break;
+            }
+            continue;
+        }
+        if (p[colon] != ':') {  // a name longer than any volatile one
+            field_action_ = Action::include;
+            i = lf + 1;
+            continue;
+        }
+        decide_field(std::string_view(p + i, colon - i));
+        if (field_action_ == Action::exclude) skip_line(lf + 1);
+        if (field_action_ == Action::xuidl) {
+            const std::size_t len = lf + 1 - (colon + 1);
+            if (xuidl_.size() + len > kMaxXuidlBytes) xuidl_valid_ = false;
+            else xuidl_.append(p + colon + 1, len);
+        }
+        i = lf + 1;
+    }
+    hash(p + run, i - run);
+    return i;
 }
 
 // A header line's first byte: a continuation of the field before, the
@@ -98,7 +166,7 @@ void UidHasher::feed(const char* p, std::size_t n) {
 [[gnu::always_inline]] inline std::size_t UidHasher::collect_name(const char* p, std::size_t i) {
     const char c = p[i];
     if (c == ':') {
-        decide_field();
+        decide_field(std::string_view(name_, name_len_));
         if (field_action_ != Action::exclude) {
             hash(name_, name_len_);
             hash(p + i, 1);
@@ -141,13 +209,21 @@ void UidHasher::feed(const char* p, std::size_t n) {
 }
 
 bool UidHasher::finish(MessageEntry& entry, std::string& override_uid) {
+    std::size_t job = 0;
+    const bool from_line = finish_queued(entry, override_uid, job);
+    lanes_->run();
+    const auto digest = lanes_->digest(job);
+    std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
+    return from_line;
+}
+
+bool UidHasher::finish_queued(MessageEntry& entry, std::string& override_uid, std::size_t& job) {
     // A message that does not end in LF (the last one, in a file without a
     // final newline) is hashed as if the LF were there: an MDA that ends the
     // line before it appends the next message must not change this id. Fed
     // through the parser, so the header state ends as it would with the LF.
     if (last_byte_ != '\n') feed("\n", 1);
-    const auto digest = sha_.finish();
-    std::copy_n(digest.begin(), entry.digest.size(), entry.digest.begin());
+    job = lanes_->end();
     entry.dup = 0;
     entry.flags &= ~MessageEntry::kHasOverride;
     override_uid.clear();

@@ -10,7 +10,7 @@
 
 #include "mailbox/mbox_grammar.hpp"
 #include "mailbox/mbox_index.hpp"
-#include "mailbox/sha256.hpp"
+#include "mailbox/sha256_lanes.hpp"
 
 #include <cstdint>
 #include <span>
@@ -28,24 +28,36 @@ inline constexpr std::size_t kMaxUidLength = 70;
 
 // Hashes one message's bytes, [from_offset, content_end), fed in order; bytes
 // that do not end in LF are hashed as if one followed (see finish()).
+// The bytes that count go to a Sha256Lanes: its own (one message at a time),
+// or one given, where many messages wait to be hashed two at a time.
 class UidHasher {
 public:
+    UidHasher() : lanes_(&own_) {}
+    explicit UidHasher(Sha256Lanes& lanes) : lanes_(&lanes) {}
+    UidHasher(const UidHasher&) = delete;
+    UidHasher& operator=(const UidHasher&) = delete;
+
     void begin();
     void feed(const char* p, std::size_t n);
     // False when the bytes did not start with "From " (the mailbox changed).
     bool finish(MessageEntry& entry, std::string& override_uid);
+    // The same, but the digest is left to compute: entry.digest takes the
+    // first 16 bytes of lanes.digest(job) after lanes.run().
+    bool finish_queued(MessageEntry& entry, std::string& override_uid, std::size_t& job);
 
 private:
     enum class State { from_line, line_start, collect, include, exclude, xuidl, body };
     enum class Action { include, exclude, xuidl };
     std::size_t from_line(const char* p, std::size_t i, std::size_t n);
+    std::size_t header_lines(const char* p, std::size_t i, std::size_t n);
     std::size_t start_line(const char* p, std::size_t i);
     std::size_t collect_name(const char* p, std::size_t i);
     std::size_t field_rest(const char* p, std::size_t i, std::size_t n);
-    void hash(const char* p, std::size_t n) { sha_.update(p, n); }
-    void decide_field();
+    void hash(const char* p, std::size_t n) { lanes_->append(p, n); }
+    void decide_field(std::string_view name);
 
-    Sha256 sha_;
+    Sha256Lanes own_;
+    Sha256Lanes* lanes_;
     State state_ = State::from_line;
     Action field_action_ = Action::include;
     char name_[32];

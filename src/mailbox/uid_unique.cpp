@@ -239,23 +239,45 @@ void make_uids_unique(std::span<MessageEntry> entries, const UidOverrides& overr
         e.dup = 0;
         hashed += !(e.flags & MessageEntry::kHasOverride);
     }
-    std::vector<std::uint32_t> plain;
-    plain.reserve(hashed);
-    for (std::uint32_t i = 0; i < entries.size(); ++i)
-        if (!(entries[i].flags & MessageEntry::kHasOverride)) plain.push_back(i);
-    std::sort(plain.begin(), plain.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const int c = std::memcmp(entries[a].digest.data(), entries[b].digest.data(), 16);
-        return c != 0 ? c < 0 : a < b;
+    // Sorted by digest, then position. A key holds the digest's first 12
+    // bytes as big-endian numbers (they sort as the bytes do) and sits beside
+    // the others: 16 bytes a message while it lives. Only equal 96-bit
+    // prefixes (copies of one message) look at the entries for the rest.
+    struct Key {
+        std::uint64_t hi;
+        std::uint32_t mid, index;
+    };
+    auto tail = [&](std::uint32_t i) {
+        const auto& d = entries[i].digest;
+        return std::uint32_t{d[12]} << 24 | std::uint32_t{d[13]} << 16 | std::uint32_t{d[14]} << 8 | d[15];
+    };
+    std::vector<Key> keys;
+    keys.reserve(hashed);
+    for (std::uint32_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].flags & MessageEntry::kHasOverride) continue;
+        const auto& d = entries[i].digest;
+        std::uint64_t hi = 0;
+        std::uint32_t mid = 0;
+        for (int b = 0; b < 8; ++b) hi = hi << 8 | d[b];
+        for (int b = 8; b < 12; ++b) mid = mid << 8 | d[b];
+        keys.push_back({hi, mid, i});
+    }
+    auto same_prefix = [](const Key& a, const Key& b) { return a.hi == b.hi && a.mid == b.mid; };
+    std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+        if (!same_prefix(a, b)) return a.hi != b.hi ? a.hi < b.hi : a.mid < b.mid;
+        const std::uint32_t ta = tail(a.index), tb = tail(b.index);
+        return ta != tb ? ta < tb : a.index < b.index;
     });
+    std::vector<std::uint32_t> plain(keys.size());
     std::size_t repeats = 0;
-    for (std::size_t k = 1; k < plain.size(); ++k) {
-        MessageEntry& e = entries[plain[k]];
-        const MessageEntry& prev = entries[plain[k - 1]];
-        if (std::memcmp(e.digest.data(), prev.digest.data(), 16) == 0) {
-            e.dup = prev.dup + 1;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+        plain[k] = keys[k].index;
+        if (k > 0 && same_prefix(keys[k], keys[k - 1]) && tail(plain[k]) == tail(plain[k - 1])) {
+            entries[plain[k]].dup = entries[plain[k - 1]].dup + 1;
             ++repeats;
         }
     }
+    keys = {};
     // Overrides and repeated digests, in mailbox order.
     std::vector<std::uint32_t> special;
     special.reserve(entries.size() - plain.size() + repeats);
