@@ -26,6 +26,7 @@ void UidHasher::begin() {
     field_action_ = Action::include;
     name_len_ = 0;
     head_len_ = 0;
+    skip_body_ = false;
     seen_xuidl_ = false;
     xuidl_valid_ = false;
     xuidl_.clear();
@@ -64,7 +65,7 @@ void UidHasher::feed(const char* p, std::size_t n) {
         case State::exclude:
         case State::xuidl: i = field_rest(p, i, n); break;
         case State::body:
-            hash(p + i, n - i);
+            if (!skip_body_) hash(p + i, n - i);
             i = n;
             break;
         }

@@ -39,6 +39,9 @@ public:
 
     void begin();
     void feed(const char* p, std::size_t n);
+    // The message's id will not be its digest (an old server's id, by
+    // uidl_compat): its body need not be hashed.
+    void skip_body() { skip_body_ = true; }
     // False when the bytes did not start with "From " (the mailbox changed).
     bool finish(MessageEntry& entry, std::string& override_uid);
     // The same, but the digest is left to compute: entry.digest takes the
@@ -68,6 +71,7 @@ private:
     bool xuidl_valid_ = false;
     std::string xuidl_;
     char last_byte_ = '\n';  // of the bytes fed; '\n' before any
+    bool skip_body_ = false;
 };
 
 using UidOverrides = std::unordered_map<std::uint32_t, std::string>;

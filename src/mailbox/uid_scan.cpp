@@ -82,8 +82,11 @@ bool scan(int fd, std::span<MessageEntry> messages, std::uint32_t first, std::ui
                 continue;
             }
             const std::uint64_t take = std::min(m.content_end, chunk_end) - pos;
+            if (peer) {  // first: a body the old server's id covers is not hashed
+                peer->feed(p, static_cast<std::size_t>(take));
+                if (peer->has_id()) hasher.skip_body();
+            }
             hasher.feed(p, static_cast<std::size_t>(take));
-            if (peer) peer->feed(p, static_cast<std::size_t>(take));
             p += take;
             pos += take;
             if (pos == m.content_end) {
