@@ -126,7 +126,8 @@ class CountingResult(unittest.TextTestResult):
 PROTOCOL_SUITES = ["test_protocol", "test_auth", "test_clients", "test_sasl", "test_proxy",
                    "test_hardening.FailureBudgetTest", "test_local_user", "test_live_control.LiveControlTest",
                    "test_mailbox_access", "test_mailbox_locks.OneSessionPerMaildropTest", "test_mailbox_locks.LockTest",
-                   "test_mailbox_expunge.ExpungeTest", "test_mailbox_delivery.DeliveryDuringSessionTest"]
+                   "test_mailbox_expunge.ExpungeTest", "test_mailbox_delivery.DeliveryDuringSessionTest",
+                   "test_uidl.UidlLargeMailboxTest", "test_uidl.UidlCompatTest"]
 OTHER_LAUNCHERS = ["threads", "fork", "activate-listen", "activate-accept"]
 
 

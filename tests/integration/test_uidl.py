@@ -2,6 +2,7 @@
 next delivery ends a last line that had no newline, and answered quickly
 however many messages share one X-UIDL (anyone can mail such copies)."""
 
+import hashlib
 import re
 
 from harness import EnvTestCase, Raw
@@ -97,3 +98,25 @@ class UidlCompatTest(EnvTestCase):
         self.assertRegex(ids[3], rb"^[0-9a-f]{32}$")  # delivered after the switch: pop3d's own
         self.assertIn("uidl compat:", self.env.log_text())
         self.assertIn("1 repeated id got a suffix", self.env.log_text())
+
+
+class UidlLargeMailboxTest(EnvTestCase):
+    def test_ids_of_a_mailbox_hashed_on_two_cores_match_sha256(self):
+        # Above 8 MiB a helper thread hashes the second half (uid_scan.cpp);
+        # the ids are checked against an independent SHA-256.
+        msgs, want = [], []
+        for i in range(6000):
+            from_line = b"From a@example.org Thu Nov 26 10:00:%02d 2026\n" % (i % 60)
+            kept = b"Subject: message %d\nMessage-ID: <%d@x>\n" % (i, i)
+            body = b"\n" + (b"line %d of the body\n" % i) * (i % 200)
+            msgs.append(from_line + b"Status: RO\n" + kept + b"X-Status: A\n" + body + b"\n")
+            want.append(hashlib.sha256(from_line + kept + body).hexdigest()[:32].encode())
+        data = b"".join(msgs)
+        self.assertGreater(len(data), 9 * 1024 * 1024)
+        self.env.write_mailbox("bob", data)
+        c = Raw(self.env.port, timeout=60)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login("bob").startswith(b"+OK"))
+        _, body = c.multiline("UIDL")
+        self.assertEqual([line.split(b" ")[1] for line in body.split(b"\r\n")[:-2]], want)
+        self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))
