@@ -68,6 +68,7 @@ CORE_SRCS := \
 	src/mailbox/md5.cpp \
 	src/mailbox/uid_compat.cpp \
 	src/mailbox/uid_scan.cpp \
+	src/mailbox/cpu_features.cpp \
 	src/mailbox/mailbox_lock.cpp \
 	src/mailbox/snapshot.cpp \
 	src/mailbox/mbox_expunge.cpp \

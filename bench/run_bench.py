@@ -337,9 +337,12 @@ def bench_workload(server, system, name, results):
         fresh_copy()  # a first session on this file, then a repeated one
         keep_quickest(figures(run(tool("pop3_bench"), "flow", str(server.port), MAILBOX_USER, PASSWORD,
                                   str(FLOW_NEW), timeout=3600)))
-        for client in (["retr-bulk"], ["retr-window", str(RETR_WINDOW)]):
-            keep_quickest(figures(run(tool("pop3_bench"), client[0], str(server.port), MAILBOX_USER, PASSWORD,
-                                      *client[1:], timeout=3600)))
+        keep_quickest(figures(run(tool("pop3_bench"), "retr-bulk", str(server.port), MAILBOX_USER, PASSWORD,
+                                  timeout=3600)))
+    # Once: a server that answers a window of commands slowly (popa3d takes
+    # some 3 ms a message) would take minutes a repeat.
+    keep_quickest(figures(run(tool("pop3_bench"), "retr-window", str(server.port), MAILBOX_USER, PASSWORD,
+                              str(RETR_WINDOW), timeout=3600)))
     for _ in range(repeats):
         path = fresh_copy()  # Dovecot may have rewritten headers into the file
         before = message_count(path)

@@ -1,5 +1,7 @@
 #include "mailbox/content_digest.hpp"
 
+#include "mailbox/cpu_features.hpp"
+
 #include <sys/random.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 #include <cstring>
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -49,11 +50,7 @@ U128 dot_portable(const U128& a, const U128& b) {
 }
 
 #if defined(__x86_64__)
-bool have_clmul() {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_PCLMUL) && (c & bit_SSE4_1);
-}
-const bool kHaveClmul = have_clmul();
+const bool kHaveClmul = cpu::has_clmul();
 
 #define POP3D_CLMUL __attribute__((target("pclmul,sse4.1")))
 
@@ -125,8 +122,7 @@ POP3D_CLMUL U128 absorb_clmul(U128 acc_in, const U128* powers, const std::uint8_
 #endif
 #define POP3D_VCLMUL __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.1")))
 
-bool have_vclmul() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq"); }
-const bool kHaveVclmul = kHaveClmul && have_vclmul();
+const bool kHaveVclmul = cpu::has_vclmul();
 
 // The four 128-bit lanes added: swap halves and add, swap neighbours and add.
 POP3D_VCLMUL inline __m128i fold_lanes(__m512i v) {

@@ -30,8 +30,7 @@ std::uint32_t load_le32(const std::uint8_t* p) {
 
 void Md5::reset() {
     h_ = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
-    buffered_ = 0;
-    total_ = 0;
+    buffer_.reset();
 }
 
 void Md5::block(const std::uint8_t* p) {
@@ -61,29 +60,15 @@ void Md5::block(const std::uint8_t* p) {
 }
 
 void Md5::update(const void* data, std::size_t len) {
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    total_ += len;
-    if (buffered_ > 0) {
-        const std::size_t take = std::min(len, buf_.size() - buffered_);
-        std::memcpy(buf_.data() + buffered_, p, take);
-        buffered_ += take;
-        p += take;
-        len -= take;
-        if (buffered_ < buf_.size()) return;
-        block(buf_.data());
-        buffered_ = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64) block(p);
-    std::memcpy(buf_.data(), p, len);
-    buffered_ = len;
+    buffer_.update(data, len, [this](const std::uint8_t* p, std::size_t n) {
+        for (; n > 0; --n, p += BlockBuffer::kBlock) block(p);
+    });
 }
 
 Md5::Digest Md5::finish() {
-    const std::uint64_t bits = total_ * 8;
-    std::uint8_t pad[128] = {0x80};
-    const std::size_t pad_len = (buffered_ < 56 ? 56 : 120) - buffered_;
-    for (int i = 0; i < 8; ++i) pad[pad_len + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(bits >> (8 * i));
-    update(pad, pad_len + 8);
+    buffer_.finish(BlockBuffer::LengthOrder::little_endian, [this](const std::uint8_t* p, std::size_t n) {
+        for (; n > 0; --n, p += BlockBuffer::kBlock) block(p);
+    });
     Digest out;
     for (std::size_t i = 0; i < 4; ++i)
         for (std::size_t j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h_[i] >> (8 * j));

@@ -2,6 +2,8 @@
 // which are MD5 digests: never for anything that needs a secure hash.
 #pragma once
 
+#include "mailbox/block_buffer.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,9 +21,7 @@ public:
 private:
     void block(const std::uint8_t* p);
     std::array<std::uint32_t, 4> h_{};
-    std::array<std::uint8_t, 64> buf_{};
-    std::size_t buffered_ = 0;
-    std::uint64_t total_ = 0;
+    BlockBuffer buffer_;
 };
 
 }  // namespace pop3d::mailbox

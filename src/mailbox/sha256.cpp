@@ -1,12 +1,12 @@
 #include "mailbox/sha256.hpp"
 
+#include "mailbox/cpu_features.hpp"
 #include "mailbox/sha256_blocks.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -62,11 +62,6 @@ void block_portable(std::uint32_t* hs, const std::uint8_t* p) {
 // The SHA extensions (Intel since Goldmont and Ice Lake, AMD since Zen)
 // compress a block in a few dozen instructions: UIDL over a large mailbox
 // goes at several times the speed of the portable code below.
-bool have_sha_extensions() {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1)) return false;
-    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
-}
 
 #define POP3D_SHA_TARGET __attribute__((target("sha,sse4.1,ssse3"), always_inline)) inline
 
@@ -147,7 +142,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) void blocks_sha_extensions_x2(std::u
 }
 #undef POP3D_SHA_TARGET
 
-const bool kShaExtensions = have_sha_extensions();
+const bool kShaExtensions = cpu::has_sha();
 #endif
 
 }  // namespace
@@ -188,43 +183,17 @@ void blocks_x2(std::uint32_t* ha, const std::uint8_t* pa, std::uint32_t* hb, con
 
 void Sha256::reset() {
     std::copy_n(sha256::kInitialState, 8, h_.begin());
-    buffered_ = 0;
-    total_ = 0;
+    buffer_.reset();
 }
 
 void Sha256::blocks(const std::uint8_t* p, std::size_t n) { sha256::blocks(h_.data(), p, n, force_portable_); }
 
 void Sha256::update(const void* data, std::size_t len) {
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    total_ += len;
-    if (buffered_ > 0) {
-        const std::size_t take = std::min(len, buf_.size() - buffered_);
-        std::memcpy(buf_.data() + buffered_, p, take);
-        buffered_ += take;
-        p += take;
-        len -= take;
-        if (buffered_ < buf_.size()) return;
-        blocks(buf_.data(), 1);
-        buffered_ = 0;
-    }
-    if (len >= 64) {
-        blocks(p, len / 64);
-        p += len / 64 * 64;
-        len %= 64;
-    }
-    std::memcpy(buf_.data(), p, len);
-    buffered_ = len;
+    buffer_.update(data, len, [this](const std::uint8_t* p, std::size_t n) { blocks(p, n); });
 }
 
 Sha256::Digest Sha256::finish() {
-    const std::uint64_t bits = total_ * 8;
-    const std::uint8_t pad = 0x80;
-    update(&pad, 1);
-    const std::uint8_t zero = 0;
-    while (buffered_ != 56) update(&zero, 1);
-    std::uint8_t len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
-    update(len, 8);
+    buffer_.finish(BlockBuffer::LengthOrder::big_endian, [this](const std::uint8_t* p, std::size_t n) { blocks(p, n); });
     Digest out;
     for (int i = 0; i < 8; ++i)
         for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h_[i] >> (24 - 8 * j));

@@ -2,6 +2,8 @@
 // the function is fixed and carries no key.
 #pragma once
 
+#include "mailbox/block_buffer.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -22,9 +24,7 @@ public:
 private:
     void blocks(const std::uint8_t* p, std::size_t n);
     std::array<std::uint32_t, 8> h_{};
-    std::array<std::uint8_t, 64> buf_{};
-    std::size_t buffered_ = 0;
-    std::uint64_t total_ = 0;
+    BlockBuffer buffer_;
     bool force_portable_ = false;
 };
 
