@@ -21,6 +21,11 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   runs it, in a user + mount namespace with a private /tmp (c-client puts
   its /tmp/.<dev>.<ino> lock files there) and the scratch dir on /var/lib.
 
+Each peer's connection(user, password) gives the argv, env and cwd of one
+inetd-style connection on stdin/stdout, so that test_uidl_compat.py can run
+it under socat for real clients (Dovecot behind peer_prelogin.py and on
+pipes; UW through peer_uw_pop3.c).
+
     python3 tests/integration/peer_servers.py [DIR]   # every peer's answers on the fixtures
                                                       # (DIR: also the mailboxes they left, answers.json)
 """
