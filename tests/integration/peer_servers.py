@@ -21,6 +21,11 @@ in a scratch directory and answers UIDL; nothing on the machine changes:
   runs it, in a user + mount namespace with a private /tmp (c-client puts
   its /tmp/.<dev>.<ino> lock files there) and the scratch dir on /var/lib.
 
+Each peer's connection(user, password) gives the argv, env and cwd of one
+inetd-style connection on stdin/stdout, so that test_uidl_compat.py can run
+it under socat for real clients (Dovecot behind peer_prelogin.py and on
+pipes; UW through peer_uw_pop3.c).
+
     python3 tests/integration/peer_servers.py [DIR]   # every peer's answers on the fixtures
                                                       # (DIR: also the mailboxes they left, answers.json)
 """
@@ -172,12 +177,7 @@ class DovecotPeer:
         returns ([(n, id)] of the last UIDL, {command: answer lines})."""
         if mbox is not None:
             _write(self.mailbox(), mbox, 0o600)
-        conf = self._conf()
-        lib = os.path.join(self.root, "usr/lib/dovecot")
-        env = {"PATH": "/usr/bin:/bin", "HOME": os.path.join(self.dir, "home"), "USER": MAIL_USER,
-               "LD_LIBRARY_PATH": lib, "TZ": "UTC"}
-        argv = [os.path.join(self.root, "usr/bin/doveconf"), "-c", conf, "-f", "service=pop3", "-m", "pop3",
-                "-e", os.path.join(lib, "pop3"), "-c", conf]
+        argv, env = self._pop3_command()
         s = PipeSession(argv, env, cwd=self.dir)
         answers = {}
         uidl = []
@@ -192,6 +192,23 @@ class DovecotPeer:
 
     def uidl(self, mbox=None):
         return self.session(mbox)[0]
+
+    def _pop3_command(self):
+        """argv + env of Dovecot's pre-authenticated pop3 on stdin/stdout."""
+        conf = self._conf()
+        lib = os.path.join(self.root, "usr/lib/dovecot")
+        env = {"PATH": "/usr/bin:/bin", "HOME": os.path.join(self.dir, "home"), "USER": MAIL_USER,
+               "LD_LIBRARY_PATH": lib, "TZ": "UTC"}
+        argv = [os.path.join(self.root, "usr/bin/doveconf"), "-c", conf, "-f", "service=pop3", "-m", "pop3",
+                "-e", os.path.join(lib, "pop3"), "-c", conf]
+        return argv, env
+
+    def connection(self, user, password):
+        """(argv, env, cwd) of one inetd-style connection (stdin/stdout the
+        socket) that a real client logs in to: peer_prelogin.py answers
+        USER/PASS, then execs the pre-authenticated pop3 (see session())."""
+        argv, env = self._pop3_command()
+        return ["/usr/bin/python3", os.path.join(HERE, "peer_prelogin.py"), user, password, *argv], env, self.dir
 
 
 # ---- popa3d ----------------------------------------------------------------------
@@ -216,9 +233,10 @@ class Popa3dPeer:
 
     name = "popa3d"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, user=MAIL_USER, password=PASSWORD):
         self.root = peer_root()
         self.dir = workdir
+        self.user, self.password = user, password
         missing = [p for p in (f"{WRAPPERS}/libpam_wrapper.so", f"{WRAPPERS}/libnss_wrapper.so",
                                f"{WRAPPERS}/libuid_wrapper.so", PAM_MATRIX) if not os.path.exists(p)]
         if missing:
@@ -233,29 +251,38 @@ class Popa3dPeer:
         _write(os.path.join(workdir, "passwd"),
                "root:x:0:0:root:/root:/bin/sh\n"
                "popa3d:x:4001:4001:popa3d:/var/lib/popa3d:/usr/sbin/nologin\n"
-               f"{MAIL_USER}:x:4002:4002:peer:/var/lib/popa3d:/bin/sh\n")
+               f"{user}:x:4002:4002:peer:/var/lib/popa3d:/bin/sh\n")
         _write(os.path.join(workdir, "group"), "root:x:0:\npopa3d:x:4001:\nmail:x:8:\npeer:x:4002:\n")
-        _write(os.path.join(workdir, "passdb"), f"{MAIL_USER}:{PASSWORD}:popa3d\n")
+        _write(os.path.join(workdir, "passdb"), f"{user}:{password}:popa3d\n")
         _write(os.path.join(workdir, "pam.d", "popa3d"),
                f"auth required {PAM_MATRIX} passdb=/var/lib/passdb\n"
                f"account required {PAM_MATRIX} passdb=/var/lib/passdb\n")
 
     def mailbox(self):
-        return os.path.join(self.dir, "spool", MAIL_USER)
+        return os.path.join(self.dir, "spool", self.user)
 
-    def session(self, mbox=None, commands=("UIDL",)):
-        if mbox is not None:
-            _write(self.mailbox(), mbox, 0o600)
+    def connection(self, user=None, password=None):
+        """(argv, env, cwd) of one inetd-style popa3d connection (stdin/stdout
+        the socket). popa3d does its own login: the user and password are
+        the constructor's (user, password: only for the other peers' sake)."""
+        if (user, password) not in ((None, None), (self.user, self.password)):
+            raise ValueError("Popa3dPeer: give the user and password to the constructor")
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SCRATCH": self.dir,
                "POPA3D": os.path.join(self.root, "usr/sbin/popa3d")}
         argv = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
                 "sh", "-c", POPA3D_INSIDE]
+        return argv, env, None
+
+    def session(self, mbox=None, commands=("UIDL",)):
+        if mbox is not None:
+            _write(self.mailbox(), mbox, 0o600)
+        argv, env, _ = self.connection()
         s = PipeSession(argv, env)
         greeting = s.line()
         if not greeting.startswith(b"+OK"):
             raise PeerUnavailable(f"popa3d greeting: {greeting!r}")
-        s.command(f"USER {MAIL_USER}")
-        reply = s.command(f"PASS {PASSWORD}")
+        s.command(f"USER {self.user}")
+        reply = s.command(f"PASS {self.password}")
         if not reply[0].startswith(b"+OK"):
             _, err = s.finish()
             raise PeerUnavailable(f"popa3d login failed: {reply!r} {err.decode(errors='replace')[-600:]}")
@@ -308,14 +335,31 @@ class UwPeer:
         self.dir = workdir
         if not shutil.which("gcc"):
             raise PeerUnavailable("the UW probe needs gcc")
-        self.probe = os.path.join(workdir, "uw-probe")
+        self.probe = self._compile("peer_uw_probe.c", "uw-probe")
+        os.makedirs(os.path.join(workdir, "home"), exist_ok=True)
+
+    def _compile(self, source, name):
+        out = os.path.join(self.dir, name)
         lib = os.path.join(self.root, "usr/lib")
         r = subprocess.run(["gcc", "-std=gnu99", "-O1", "-I", os.path.join(self.root, "usr/include/c-client"),
-                            "-o", self.probe, os.path.join(HERE, "peer_uw_probe.c"), "-L", lib,
+                            "-o", out, os.path.join(HERE, source), "-L", lib,
                             "-l:libc-client.so.2007e", f"-Wl,-rpath,{lib}"], capture_output=True, text=True)
         if r.returncode != 0:
-            raise PeerUnavailable(f"compiling peer_uw_probe.c failed: {r.stderr[-600:]}")
-        os.makedirs(os.path.join(workdir, "home"), exist_ok=True)
+            raise PeerUnavailable(f"compiling {source} failed: {r.stderr[-600:]}")
+        return out
+
+    def connection(self, user, password):
+        """(argv, env, cwd) of one inetd-style connection (stdin/stdout the
+        socket) to peer_uw_pop3.c: ipop3d's ids and write-back from c-client,
+        our POP3 framing (see that file)."""
+        if not os.path.exists(os.path.join(self.dir, "uw-pop3")):
+            self._compile("peer_uw_pop3.c", "uw-pop3")
+        inside = ('mount --bind "$SCRATCH" /var/lib && mount -t tmpfs -o mode=1777 tmpfs /tmp && '
+                  'cd /var/lib/home && HOME=/var/lib/home exec /var/lib/uw-pop3 mbox "$POP_USER" "$POP_PASS"')
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SCRATCH": self.dir, "USER": user, "TZ": "UTC",
+               "POP_USER": user, "POP_PASS": password}
+        return ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                "sh", "-c", inside], env, None
 
     def mailbox(self):
         return os.path.join(self.dir, "home", "mbox")
