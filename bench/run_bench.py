@@ -102,23 +102,25 @@ def tool(name):
 
 # ---- outside the namespace: peers and workloads ------------------------------
 
-def fetch_peers():
-    """Unpacks the peers' Debian packages under build/bench/peers; False if
-    they cannot be had (the run goes on with pop3d alone)."""
-    root = os.path.join(PEERS, "root")
-    if os.path.exists(os.path.join(root, "usr/sbin/dovecot")) and os.path.exists(os.path.join(root, "usr/sbin/popa3d")):
+def fetch_peers(packages=None, dest=None, marks=("usr/sbin/dovecot", "usr/sbin/popa3d")):
+    """Unpacks Debian packages (the peers' by default) under dest/root
+    (build/bench/peers); False if they cannot be had (the run goes on with
+    pop3d alone). Nothing is fetched when every file of marks is there."""
+    packages, dest = packages or PEER_PACKAGES, dest or PEERS
+    root = os.path.join(dest, "root")
+    if all(os.path.exists(os.path.join(root, m)) for m in marks):
         return True
-    debs = os.path.join(PEERS, "debs")
+    debs = os.path.join(dest, "debs")
     os.makedirs(debs, exist_ok=True)
     for attempt in range(2):
-        r = subprocess.run(["apt-get", "download", *PEER_PACKAGES], cwd=debs, capture_output=True, text=True)
+        r = subprocess.run(["apt-get", "download", *packages], cwd=debs, capture_output=True, text=True)
         if r.returncode == 0:
             break
         if attempt == 0:
             log("apt-get download failed; running apt-get update once")
             subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
     else:
-        log(f"peers unavailable (apt-get download {' '.join(PEER_PACKAGES)}: {r.stderr.strip()[-300:]})")
+        log(f"peers unavailable (apt-get download {' '.join(packages)}: {r.stderr.strip()[-300:]})")
         return False
     shutil.rmtree(root, ignore_errors=True)
     for deb in sorted(os.listdir(debs)):

@@ -307,18 +307,11 @@ UW_PEERS = os.path.join(ROOT, "build", "bench", "peers-uw")
 
 
 def uw_root():
-    """Unpacks the c-client packages with the bench's fetch_peers(), pointed
-    at another directory and package list."""
+    """Unpacks the c-client packages with the bench's fetch_peers()."""
     root = os.path.join(UW_PEERS, "root")
     if os.path.exists(os.path.join(root, "usr/include/c-client/c-client.h")):
         return root
-    saved = run_bench.PEERS, run_bench.PEER_PACKAGES
-    run_bench.PEERS, run_bench.PEER_PACKAGES = UW_PEERS, UW_PACKAGES
-    try:
-        ok = run_bench.fetch_peers()
-    finally:
-        run_bench.PEERS, run_bench.PEER_PACKAGES = saved
-    if not ok:
+    if not run_bench.fetch_peers(UW_PACKAGES, UW_PEERS, ("usr/include/c-client/c-client.h",)):
         raise PeerUnavailable(f"apt-get download {' '.join(UW_PACKAGES)} failed")
     return root
 
