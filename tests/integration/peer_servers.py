@@ -114,6 +114,20 @@ def is_multiline(command):
     return words[0] in ("RETR", "TOP") or (words[0] in ("UIDL", "LIST") and len(words) == 1)
 
 
+def run_commands(peer, s, commands):
+    """commands, then QUIT, on a logged-in PipeSession; the UIDL listing and
+    every answer. The peer's stderr goes to peer.log."""
+    answers, uidl = {}, []
+    for c in commands:
+        answers[c] = s.command(c, multiline=is_multiline(c))
+        if c == "UIDL":
+            uidl = parse_uidl(answers[c][1:])
+    s.command("QUIT")
+    _, err = s.finish()
+    peer.log = err.decode(errors="replace")
+    return uidl, answers
+
+
 def _write(path, data, mode=0o644):
     with open(path, "wb" if isinstance(data, bytes) else "w") as f:
         f.write(data)
@@ -178,17 +192,7 @@ class DovecotPeer:
         if mbox is not None:
             _write(self.mailbox(), mbox, 0o600)
         argv, env = self._pop3_command()
-        s = PipeSession(argv, env, cwd=self.dir)
-        answers = {}
-        uidl = []
-        for c in commands:
-            answers[c] = s.command(c, multiline=is_multiline(c))
-            if c == "UIDL":
-                uidl = parse_uidl(answers[c][1:])
-        s.command("QUIT")
-        _, err = s.finish()
-        self.log = err.decode(errors="replace")
-        return uidl, answers
+        return run_commands(self, PipeSession(argv, env, cwd=self.dir), commands)
 
     def uidl(self, mbox=None):
         return self.session(mbox)[0]
@@ -286,15 +290,7 @@ class Popa3dPeer:
         if not reply[0].startswith(b"+OK"):
             _, err = s.finish()
             raise PeerUnavailable(f"popa3d login failed: {reply!r} {err.decode(errors='replace')[-600:]}")
-        answers, uidl = {}, []
-        for c in commands:
-            answers[c] = s.command(c, multiline=is_multiline(c))
-            if c == "UIDL":
-                uidl = parse_uidl(answers[c][1:])
-        s.command("QUIT")
-        _, err = s.finish()
-        self.log = err.decode(errors="replace")
-        return uidl, answers
+        return run_commands(self, s, commands)
 
     def uidl(self, mbox=None):
         return self.session(mbox)[0]
@@ -337,8 +333,8 @@ class UwPeer:
         r = subprocess.run(["gcc", "-std=gnu99", "-O1", "-I", os.path.join(self.root, "usr/include/c-client"),
                             "-o", out, os.path.join(HERE, source), "-L", lib,
                             "-l:libc-client.so.2007e", f"-Wl,-rpath,{lib}"], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise PeerUnavailable(f"compiling {source} failed: {r.stderr[-600:]}")
+        if r.returncode != 0:  # our program: a failure, never a skip
+            raise RuntimeError(f"compiling {source} failed: {r.stderr[-600:]}")
         return out
 
     def connection(self, user, password):

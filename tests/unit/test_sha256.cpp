@@ -1,26 +1,17 @@
 #include "mailbox/sha256.hpp"
 
+#include "digest_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 using pop3d::mailbox::Sha256;
 
+using pop3d::testing::hex;
+
 namespace {
-std::string hex(const Sha256::Digest& d) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (auto b : d) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
-std::string sha(const std::string& s) {
-    Sha256 h;
-    h.update(s.data(), s.size());
-    return hex(h.finish());
-}
+std::string sha(const std::string& s) { return pop3d::testing::sha256_hex(s); }
 }  // namespace
 
 TEST(Sha256, FipsVectors) {

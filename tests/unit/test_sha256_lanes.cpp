@@ -3,6 +3,8 @@
 // their bytes are appended.
 #include "mailbox/sha256_lanes.hpp"
 
+#include "digest_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -13,21 +15,9 @@ using pop3d::mailbox::Sha256Lanes;
 
 namespace {
 
-std::string hex(const Sha256::Digest& d) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (auto b : d) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
+using pop3d::testing::hex;
 
-std::string one_stream(const std::string& s) {
-    Sha256 h;
-    h.update(s.data(), s.size());
-    return hex(h.finish());
-}
+std::string one_stream(const std::string& s) { return pop3d::testing::sha256_hex(s); }
 
 std::uint32_t next_random(std::uint32_t& x) { return (x = x * 1103515245 + 12345) >> 8; }
 

@@ -3,6 +3,8 @@
 // ids of the byte-by-byte reading, which are fixed forever.
 #include "mailbox/uid.hpp"
 #include "mailbox/uid_scan.hpp"
+
+#include "digest_helpers.hpp"
 #include "mbox_maildrop_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -38,15 +40,7 @@ const std::vector<std::pair<std::string, std::string>> kTricky = {
     {"From g@x Thu Nov 26 10:00:00 2026\nSubject: headers only, no body\nX-UID: 7\n", "8fb29a7186b14d16b4cd7b5c18a39203"},
 };
 
-std::string hex16(const std::array<std::uint8_t, 16>& d) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (auto b : d) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
+std::string hex16(const std::array<std::uint8_t, 16>& d) { return pop3d::testing::hex(d); }
 
 // The digest and X-UIDL value of one message fed in pieces of `step` bytes.
 std::pair<std::string, std::string> hash_message(const std::string& m, std::size_t step) {
