@@ -241,3 +241,28 @@ TEST(Config, ARefusedListOrModelKeepsThePreviousValue) {
     EXPECT_EQ(c.listen.value[0].port, 110);
     EXPECT_TRUE(c.proxy_trusted.value.empty());
 }
+
+// uidl_compat (issue 22): the old server, and for popa3d the switch time,
+// parsed when loaded; a bad value is refused and leaves the default.
+TEST(Config, UidlCompatAndItsSwitchTime) {
+    const Config d = defaults();
+    EXPECT_EQ(d.uidl_compat, UidlCompat::none);
+    EXPECT_FALSE(d.uidl_compat_until.value);
+    Config c = defaults();
+    EXPECT_TRUE(parse("uidl_compat = popa3d\nuidl_compat_until = 2026-12-01 08:30\n", c).empty());
+    EXPECT_EQ(c.uidl_compat, UidlCompat::popa3d);
+    EXPECT_EQ(c.uidl_compat_until.value, (pop3d::CivilTime{2026, 12, 1, 8, 30, 0}));
+    EXPECT_NE(dump(c).find("\nuidl_compat_until = 2026-12-01 08:30\n"), std::string::npos);
+    for (const char* v : {"dovecot", "uw", "none"}) {
+        EXPECT_TRUE(parse(std::string("uidl_compat = ") + v + "\n", c).empty()) << v;
+        EXPECT_EQ(name(c.uidl_compat), v);
+    }
+    Config bad = defaults();
+    const auto errors = parse("uidl_compat = qpopper\nuidl_compat_until = tomorrow\nuidl_compat_until = 2026-02-30\n", bad);
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_EQ(errors[0].text(), "test.conf:1: uidl_compat: must be none, popa3d, dovecot or uw");
+    EXPECT_EQ(errors[1].text(),
+              "test.conf:2: uidl_compat_until: must be empty or a local date and time: YYYY-MM-DD [HH:MM[:SS]]");
+    EXPECT_EQ(errors[2].text(), errors[1].text().replace(10, 1, "3"));
+    EXPECT_EQ(dump(bad), dump(defaults()));
+}
