@@ -252,6 +252,9 @@ class Popa3dPeer:
         for sub in ("spool", "popa3d", "pam.d"):
             os.makedirs(os.path.join(workdir, sub), exist_ok=True)
         os.chmod(workdir, 0o755)
+        # Inside the namespace only the scratch dir (on /var/lib) is sure to
+        # be seen: the tree may live under the /tmp the namespace hides.
+        shutil.copy2(os.path.join(self.root, "usr/sbin/popa3d"), os.path.join(workdir, "popa3d-bin"))
         _write(os.path.join(workdir, "passwd"),
                "root:x:0:0:root:/root:/bin/sh\n"
                "popa3d:x:4001:4001:popa3d:/var/lib/popa3d:/usr/sbin/nologin\n"
@@ -271,8 +274,7 @@ class Popa3dPeer:
         the constructor's (user, password: only for the other peers' sake)."""
         if (user, password) not in ((None, None), (self.user, self.password)):
             raise ValueError("Popa3dPeer: give the user and password to the constructor")
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SCRATCH": self.dir,
-               "POPA3D": os.path.join(self.root, "usr/sbin/popa3d")}
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SCRATCH": self.dir, "POPA3D": "/var/lib/popa3d-bin"}
         argv = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
                 "sh", "-c", POPA3D_INSIDE]
         return argv, env, None
@@ -328,11 +330,16 @@ class UwPeer:
         os.makedirs(os.path.join(workdir, "home"), exist_ok=True)
 
     def _compile(self, source, name):
+        # The programs run in a namespace that sees only the scratch dir (on
+        # /var/lib; the tree may be under the /tmp it hides): the library
+        # goes there too, and the run path names it as seen from inside.
         out = os.path.join(self.dir, name)
         lib = os.path.join(self.root, "usr/lib")
+        os.makedirs(os.path.join(self.dir, "uw-lib"), exist_ok=True)
+        shutil.copy2(os.path.join(lib, "libc-client.so.2007e"), os.path.join(self.dir, "uw-lib"))
         r = subprocess.run(["gcc", "-std=gnu99", "-O1", "-I", os.path.join(self.root, "usr/include/c-client"),
                             "-o", out, os.path.join(HERE, source), "-L", lib,
-                            "-l:libc-client.so.2007e", f"-Wl,-rpath,{lib}"], capture_output=True, text=True)
+                            "-l:libc-client.so.2007e", "-Wl,-rpath,/var/lib/uw-lib"], capture_output=True, text=True)
         if r.returncode != 0:  # our program: a failure, never a skip
             raise RuntimeError(f"compiling {source} failed: {r.stderr[-600:]}")
         return out
