@@ -146,6 +146,19 @@ def run_suite(directory, tally, label, modules=None):
         sys.path.remove(directory)
 
 
+def fetch_peers():
+    """The old servers the uidl_compat tests run (popa3d, Dovecot, UW's
+    c-client: Debian packages, unpacked under build/bench), fetched by root
+    before the two passes start (tests/integration/peer_servers.py)."""
+    sys.path.insert(0, os.path.join(HERE, "integration"))
+    try:
+        import peer_servers
+        if not peer_servers.prefetch():
+            print("the old servers' packages could not be fetched: their tests skip")
+    finally:
+        sys.path.remove(os.path.join(HERE, "integration"))
+
+
 class NobodyRun:
     """The unit and integration tests again as an ordinary user, run beside
     the root pass (the tests mostly wait, so two passes share two cores);
@@ -303,6 +316,7 @@ def main():
     tally = Tally()
     nobody = None
     if not args.report and os.geteuid() == 0 and os.environ.get("POP3D_SKIP_NOBODY") != "1":
+        fetch_peers()
         nobody = NobodyRun(args, tally)
 
     if not args.integration_only:

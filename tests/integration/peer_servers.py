@@ -54,11 +54,33 @@ class PeerUnavailable(Exception):
     """The peer cannot run here; the message says exactly what is missing."""
 
 
+def fetch(*args):
+    """run_bench.fetch_peers(*args); False where the tree cannot be written
+    (an ordinary user's test pass, when root's did not fetch them first)."""
+    try:
+        return run_bench.fetch_peers(*args)
+    except OSError:
+        return False
+
+
 def peer_root():
     """The unpacked popa3d + Dovecot tree (build/bench/peers/root)."""
-    if not run_bench.fetch_peers():
+    if not fetch():
         raise PeerUnavailable("apt-get download popa3d dovecot-core dovecot-pop3d failed (see bench/run_bench.py)")
     return os.path.join(run_bench.PEERS, "root")
+
+
+def prefetch():
+    """Fetches every peer's packages now (make check does, as root, before
+    its two passes start: the ordinary user's pass cannot write build/, and
+    two passes must not unpack into one tree at once). False if some could
+    not be had: their tests skip."""
+    try:
+        peer_root()
+        uw_root()
+        return True
+    except PeerUnavailable:
+        return False
 
 
 UIDL_LINE = re.compile(rb"^(\d+) ([\x21-\x7e]+)$")
@@ -309,7 +331,7 @@ def uw_root():
     root = os.path.join(UW_PEERS, "root")
     if os.path.exists(os.path.join(root, "usr/include/c-client/c-client.h")):
         return root
-    if not run_bench.fetch_peers(UW_PACKAGES, UW_PEERS, ("usr/include/c-client/c-client.h",)):
+    if not fetch(UW_PACKAGES, UW_PEERS, ("usr/include/c-client/c-client.h",)):
         raise PeerUnavailable(f"apt-get download {' '.join(UW_PACKAGES)} failed")
     return root
 
