@@ -115,7 +115,20 @@ private:
     std::vector<std::unique_ptr<ThreadStart>> spare_;
 };
 
+// What the daemon starts from, named (Daemon lives on the heap: see run_daemon).
+struct DaemonStart {
+    std::vector<net::ListenSocket> listeners;
+    const ConfigSource& source;
+    std::shared_ptr<const config::Config> config;
+    std::shared_ptr<tls::Context> tls;
+};
+
 struct Daemon {
+    explicit Daemon(DaemonStart start)
+        : listeners(std::move(start.listeners)),
+          source(start.source),
+          config(std::move(start.config)),
+          tls(std::move(start.tls)) {}
     std::vector<net::ListenSocket> listeners;
     const ConfigSource& source;
     std::shared_ptr<const config::Config> config;
@@ -469,8 +482,10 @@ int run_daemon(std::vector<net::ListenSocket> listeners, const ConfigSource& sou
     priv::lookup_group(initial.mail_group);
 
     // On the heap: when sessions outlive the grace period it must outlive them.
-    auto owned = std::make_unique<Daemon>(std::move(listeners), source,
-                                          std::make_shared<const config::Config>(std::move(initial)), std::move(tls));
+    auto owned = std::make_unique<Daemon>(DaemonStart{.listeners = std::move(listeners),
+                                                      .source = source,
+                                                      .config = std::make_shared<const config::Config>(std::move(initial)),
+                                                      .tls = std::move(tls)});
     Daemon& d = *owned;
     d.throttle = HostThrottle::open(*d.config);
     d.sessions = open_session_registry(*d.config);
