@@ -75,6 +75,10 @@ CORE_SRCS := \
 	src/mailbox/test_hooks.cpp \
 	src/mailbox/mbox_maildrop.cpp \
 	src/mailbox/session_lock.cpp \
+	src/mailbox/private_file.cpp \
+	src/mailbox/index_cache.cpp \
+	src/mailbox/helper_thread.cpp \
+	src/mailbox/file_digest.cpp \
 	src/session/line_reader.cpp \
 	src/session/output_buffer.cpp \
 	src/session/command.cpp \

@@ -253,7 +253,7 @@ class Server:
             conf = f"{self.dir}/pop3d.conf"
             with open(conf, "w") as f:
                 f.write(f"log_file = {self.dir}/pop3d.log\npid_file = {self.dir}/pop3d.pid\n"
-                        f"session_lock_dir = {self.dir}/locks\nmax_connections_per_address = 5000\n"
+                        f"session_lock_dir = {self.dir}/locks\nindex_cache_dir = {self.dir}/cache\nmax_connections_per_address = 5000\n"
                         "login_fail_delay = 0\n")
             return [POP3D, "-f", "-c", conf, "-l", f"127.0.0.1:{p}"]
         peer = os.path.join(PEERS, "root", "usr", "sbin")
@@ -330,6 +330,7 @@ def bench_workload(server, system, name, results):
 
     def fresh_copy():
         shutil.rmtree(f"{server.dir}/index/{MAILBOX_USER}", ignore_errors=True)  # Dovecot's, built anew
+        shutil.rmtree(f"{server.dir}/cache", ignore_errors=True)  # pop3d's saved indexes, likewise
         return system.install_mailbox(MAILBOX_USER, source)
 
     for _ in range(repeats):

@@ -10,7 +10,7 @@
 #include "common/nss.hpp"
 #include "common/text.hpp"
 #include "common/unique_fd.hpp"
-#include "mailbox/session_lock.hpp"
+#include "mailbox/private_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -116,27 +116,43 @@ void runtime_files(const std::string& dir, CheckReport& r) {
         r.error(f + ": pop3d who and kick would not see the sessions");
 }
 
-void session_files(const std::string& dir, CheckReport& r) {
+// The per-maildrop files (NAME.suffix) the daemon would not use: not its
+// private files. `what` names one, `without` says what its maildrop loses.
+void maildrop_files(const std::string& dir, std::string_view suffix, const std::string& what,
+                    const std::string& without, CheckReport& r) {
     const std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) return;
     std::size_t bad = 0;
     std::string first;
     while (const dirent* e = ::readdir(d.get())) {
         const std::string_view name = e->d_name;
-        if (!name.ends_with(".session")) continue;
-        if (std::string f = mailbox::SessionLock::file_fault(dir + "/" + std::string(name)); !f.empty()) {
+        if (!name.ends_with(suffix)) continue;
+        if (std::string f = mailbox::private_file_fault_at(dir + "/" + std::string(name)); !f.empty()) {
             if (bad++ == 0) first = std::move(f);
         }
     }
     if (bad > 0)
-        r.warning(text::count(bad, "session lock file") + " in " + dir +
-                  " cannot be used (" + first + "): " + (bad == 1 ? "its maildrop gets" : "their maildrops get") +
-                  " no one-session exclusion; remove them");
+        r.warning(text::count(bad, what) + " in " + dir + " cannot be used (" + first + "): " +
+                  (bad == 1 ? "its maildrop gets" : "their maildrops get") + " " + without + "; remove them");
+}
+
+// A cache: without it nothing is at risk, every session just indexes anew.
+void index_cache_dir(const config::Config& c, CheckReport& r) {
+    const std::string& dir = c.index_cache_dir;
+    if (dir.empty()) {
+        r.ok("index_cache_dir is empty: every session indexes its mailbox and computes its UIDs anew");
+        return;
+    }
+    if (usable_dir("index_cache_dir " + dir, dir,
+                   "every session would index its mailbox and compute its UIDs anew (slower; no mail at risk)",
+                   dir != c.runtime_dir && dir != c.session_lock_dir, r))
+        maildrop_files(dir, ".index", "saved index file", "no saved index", r);
 }
 
 }  // namespace
 
 void state_dirs(const config::Config& c, CheckReport& r) {
+    index_cache_dir(c, r);
     const std::string per_process =
         "failed logins would be counted, and max_concurrent_logins applied, per process only "
         "(with pop3d -i: per connection)";
@@ -156,7 +172,7 @@ void state_dirs(const config::Config& c, CheckReport& r) {
                                  (c.login_delay > 0 ? ", and login_delay would not apply" : "");
     if (usable_dir("session_lock_dir " + c.session_lock_dir, c.session_lock_dir, unlocked,
                    c.session_lock_dir != c.runtime_dir, r))
-        session_files(c.session_lock_dir, r);
+        maildrop_files(c.session_lock_dir, ".session", "session lock file", "no one-session exclusion", r);
 }
 
 // The standalone daemon writes it when it detaches: open(O_CREAT | O_TRUNC

@@ -8,6 +8,8 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+
 namespace pop3d::app {
 
 namespace {
@@ -26,6 +28,19 @@ std::unique_ptr<mailbox::SessionLock> lock_session(const std::string& dir, const
         result = mailbox::Result::good();
     }
     return lock;
+}
+
+// The maildrop's saved index, opened as root like the session lock. Without
+// it the session indexes and hashes the whole mailbox; that is logged (once
+// per process: every session would say the same).
+std::unique_ptr<mailbox::IndexCache> open_index_cache(const std::string& dir, const std::string& path) {
+    if (dir.empty()) return nullptr;
+    mailbox::Result result;
+    auto cache = mailbox::IndexCache::open(dir, path, result);
+    if (!cache && ::mkdir(dir.c_str(), 0700) == 0) cache = mailbox::IndexCache::open(dir, path, result);
+    static std::atomic<bool> told{false};
+    if (!cache && !told.exchange(true)) log::write(log::event::no_index_cache, result.detail);
+    return cache;
 }
 
 mailbox::compat::Peer peer_of(config::UidlCompat compat) {
@@ -59,9 +74,10 @@ session::OpenResult SpoolOpener::open(const auth::Account& account) {
     }
     auto session_lock = lock_session(config_.session_lock_dir, *path, out.result);
     if (!out.result.ok() || login_too_soon(session_lock.get(), out.result)) return out;
+    auto index_cache = open_index_cache(config_.index_cache_dir, *path);
     const std::optional<gid_t> keep = mail_group_to_keep(account, *path);
     if (!become_user(account, keep, out.result)) return out;
-    open_mailbox(account, *path, std::move(session_lock), out);
+    open_mailbox(account, *path, {std::move(session_lock), std::move(index_cache)}, out);
     return out;
 }
 
@@ -96,8 +112,8 @@ bool SpoolOpener::become_user(const auth::Account& account, std::optional<gid_t>
     return true;
 }
 
-void SpoolOpener::open_mailbox(const auth::Account& account, const std::string& path,
-                               std::unique_ptr<mailbox::SessionLock> session_lock, session::OpenResult& out) {
+void SpoolOpener::open_mailbox(const auth::Account& account, const std::string& path, MaildropFiles files,
+                               session::OpenResult& out) {
     mailbox::MboxOptions options;
     options.path = path;
     options.owner = account.uid;
@@ -108,10 +124,10 @@ void SpoolOpener::open_mailbox(const auth::Account& account, const std::string& 
     options.lock.stale_age = std::chrono::seconds(config_.dotlock_stale_age);
     options.lock.check_pid = config_.dotlock_check_pid;
     options.lock.privilege = privilege_.get();
-    auto maildrop = mailbox::MboxMaildrop::open(options, out.result);
+    auto maildrop = mailbox::MboxMaildrop::open(options, out.result, std::move(files.index_cache));
     if (!maildrop) return;
-    if (session_lock) session_lock->record_login(path);
-    maildrop->hold(std::move(session_lock));
+    if (files.session_lock) files.session_lock->record_login(path);
+    maildrop->hold(std::move(files.session_lock));
     out.maildrop = std::move(maildrop);
 }
 

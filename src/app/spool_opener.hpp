@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "mailbox/index_cache.hpp"
 #include "mailbox/session_lock.hpp"
 #include "priv/credentials.hpp"
 #include "session/maildrop_opener.hpp"
@@ -31,8 +32,13 @@ private:
     std::optional<gid_t> mail_group_to_keep(const auth::Account& account, const std::string& path) const;
     // Root ends here; on failure `result` says why and nothing was opened.
     bool become_user(const auth::Account& account, std::optional<gid_t> keep, mailbox::Result& result);
-    void open_mailbox(const auth::Account& account, const std::string& path,
-                      std::unique_ptr<mailbox::SessionLock> session_lock, session::OpenResult& out);
+    // What is opened as root for the maildrop, outside the spool.
+    struct MaildropFiles {
+        std::unique_ptr<mailbox::SessionLock> session_lock;
+        std::unique_ptr<mailbox::IndexCache> index_cache;
+    };
+    void open_mailbox(const auth::Account& account, const std::string& path, MaildropFiles files,
+                      session::OpenResult& out);
 
     const config::Config& config_;
     priv::Scope scope_;

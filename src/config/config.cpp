@@ -220,6 +220,9 @@ const Key kKeys[] = {
     {"session_lock_dir", &Config::session_lock_dir, check_absolute_or_empty,
      "directory of per-maildrop session locks: a second session of a maildrop gets [IN-USE] (empty: off); "
      "hosts that share a spool share it too"},
+    {"index_cache_dir", &Config::index_cache_dir, check_absolute_or_empty,
+     "directory where each session leaves its maildrop's index and UIDs for the next one, which checks them "
+     "against every byte before use (empty: off, every session indexes and hashes anew)"},
     {"runtime_dir", &Config::runtime_dir, check_absolute_or_empty,
      "this host's runtime state, the failed-login table shared by its pop3d processes (empty: per daemon); "
      "never on a shared filesystem"},
@@ -394,6 +397,7 @@ Config defaults() {
     c.pid_file = std::string(POP3D_RUNSTATEDIR) + "/pop3d.pid";
     c.session_lock_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
     c.runtime_dir = std::string(POP3D_RUNSTATEDIR) + "/pop3d";
+    c.index_cache_dir = "/var/cache/pop3d";  // the FHS's place for data that can be made again, whatever the prefix
     return c;
 }
 

@@ -71,6 +71,7 @@ struct Config {
     std::string pid_file;             // written when the daemon detaches
     unsigned shutdown_grace = 30;     // seconds sessions get to finish on SIGTERM
     std::string session_lock_dir;     // one session per maildrop (empty: off); shared by hosts sharing a spool
+    std::string index_cache_dir;      // each maildrop's saved index and UIDs (empty: off)
     std::string runtime_dir;          // this host's state: the failed-login table (empty: per daemon)
 
     // Behind a load balancer (PROXY protocol)

@@ -44,6 +44,7 @@ inline constexpr Event maildrop_too_large{"maildrop too large:", Level::warning}
 inline constexpr Event uidl_compat{"uidl compat:", Level::info};
 inline constexpr Event stale_lock_removed{"removed stale lock", Level::warning};
 inline constexpr Event no_session_lock{"no one-session-per-maildrop exclusion:", Level::warning};
+inline constexpr Event no_index_cache{"no saved indexes, every session indexes its mailbox anew:", Level::warning};
 inline constexpr Event no_mail_group{"mail_group does not exist:", Level::warning};
 
 // ---- what an administrator did (pop3d kick, pop3d unblock) ----

@@ -256,6 +256,28 @@ ContentDigest::Value ContentDigest::finish() const {
     return out;
 }
 
+// Horner's rule: after b more blocks, what was accumulated has been
+// multiplied by H b times. So acc(A || B) = acc(A) . H^b + acc(B), with
+// H^b by squaring (dot is associative and commutative).
+void ContentDigest::append(const ContentDigest& next) {
+    std::uint64_t blocks = (next.total_ - next.pending_len_) / 16;
+    U128 power = powers_[0], factor{};
+    bool have = false;
+    for (; blocks > 0; blocks >>= 1) {
+        if (blocks & 1) {
+            factor = have ? dot(factor, power) : power;
+            have = true;
+        }
+        if (blocks > 1) power = dot(power, power);
+    }
+    if (have) acc_ = dot(acc_, factor);
+    acc_.lo ^= next.acc_.lo;
+    acc_.hi ^= next.acc_.hi;
+    std::memcpy(pending_, next.pending_, next.pending_len_);
+    pending_len_ = next.pending_len_;
+    total_ += next.total_;
+}
+
 ContentDigest::Engine ContentDigest::best_engine() { return best(); }
 
 void ContentDigest::use_engine(Engine engine) {

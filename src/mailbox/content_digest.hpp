@@ -35,6 +35,11 @@ public:
     void update(const char* data, std::size_t len);
     // The digest of everything fed since construction or reset().
     Value finish() const;
+    // Takes `next`'s bytes as if they had been fed here after ours: the
+    // same digest as one object fed both, so that two threads can each take
+    // one part of a file. Both have the same key, and ours ends on a block
+    // boundary (a multiple of 16 bytes fed).
+    void append(const ContentDigest& next);
     void reset();
 
     // POLYVAL's field product dot(a, b) = a * b * x^-128 on little-endian

@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace pop3d::mailbox {
 
@@ -33,68 +35,24 @@ void keep_lock_fresh(MailboxLock& lock, std::chrono::steady_clock::time_point& l
     }
 }
 
-// Copies [src, src+len) of `in` to the end of `out` in the kernel
-// (copy_file_range), or through a buffer where the kernel cannot.
-bool copy_range(int in, std::uint64_t src, std::uint64_t len, int out, std::uint64_t& dst, MailboxLock& lock,
-                std::chrono::steady_clock::time_point& last_touch) {
-    bool kernel_copy = true;
-    while (len > 0) {
-        const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(len, 8 * 1024 * 1024));
-        ssize_t n = -1;
-        if (kernel_copy) {
-            auto in_off = static_cast<off64_t>(src);
-            auto out_off = static_cast<off64_t>(dst);
-            n = ::copy_file_range(in, &in_off, out, &out_off, chunk, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-                kernel_copy = false;
-                continue;
-            }
-            if (n == 0) {  // the source is shorter than the snapshot says
-                errno = EIO;
-                return false;
-            }
-        } else {
-            auto buf = std::make_unique_for_overwrite<char[]>(chunk);
-            if (!pread_full(in, buf.get(), chunk, src)) {
-                if (errno == 0) errno = EIO;
-                return false;
-            }
-            n = pwrite_full(out, buf.get(), chunk, dst) ? static_cast<ssize_t>(chunk) : -1;
-        }
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        src += static_cast<std::uint64_t>(n);
-        dst += static_cast<std::uint64_t>(n);
-        len -= static_cast<std::uint64_t>(n);
-        keep_lock_fresh(lock, last_touch);
-    }
-    return true;
-}
-
-// Appends the kept parts of the mailbox, in order, to the new file. A
-// large part goes through copy_range; small ones (most messages) are
-// gathered through a window of the old file into an output buffer, so
-// that keeping every other of 60,000 messages costs a few hundred system
-// calls, not one or two per message.
-class KeptWriter {
+// The new file's bytes go out through one buffer, a few large writes, not
+// one or two per kept message (keeping every other of 60,000 messages costs
+// some 80 writes).
+class OutputWriter {
 public:
     static constexpr std::size_t kBuffer = 1024 * 1024;
-    // A small mailbox gets buffers its own size, not 2 MiB to touch and free.
-    KeptWriter(int in, int out, std::uint64_t file_size, MailboxLock& lock)
-        : in_(in), out_(out), lock_(lock),
-          cap_(static_cast<std::size_t>(std::clamp<std::uint64_t>((file_size + 4095) / 4096 * 4096, 4096, kBuffer))) {}
+    // A small mailbox gets a buffer its own size, not 1 MiB to touch and free.
+    OutputWriter(int out, std::uint64_t file_size, MailboxLock& lock)
+        : out_(out), lock_(lock),
+          cap_(static_cast<std::size_t>(std::clamp<std::uint64_t>((file_size + 4095) / 4096 * 4096, 4096, kBuffer))),
+          buf_(std::make_unique_for_overwrite<char[]>(cap_)) {}
 
-    bool append(std::uint64_t src, std::uint64_t len) {
-        if (len >= kBuffer) return flush() && copy_range(in_, src, len, out_, dst_, lock_, last_touch_);
+    bool append(const char* p, std::size_t len) {
         while (len > 0) {
-            if (!(window_ && src >= window_offset_ && src < window_offset_ + window_len_) && !fill(src)) return false;
-            const std::size_t avail = static_cast<std::size_t>(window_offset_ + window_len_ - src);
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({len, avail, cap_ - used_}));
-            std::memcpy(out_buf_.get() + used_, window_.get() + (src - window_offset_), n);
+            const std::size_t n = std::min(len, cap_ - used_);
+            std::memcpy(buf_.get() + used_, p, n);
             used_ += n;
-            src += n;
+            p += n;
             len -= n;
             if (used_ == cap_ && !flush()) return false;
         }
@@ -103,7 +61,7 @@ public:
 
     bool flush() {
         if (used_ == 0) return true;
-        if (!pwrite_full(out_, out_buf_.get(), used_, dst_)) return false;
+        if (!pwrite_full(out_, buf_.get(), used_, dst_)) return false;
         dst_ += used_;
         used_ = 0;
         keep_lock_fresh(lock_, last_touch_);
@@ -111,33 +69,12 @@ public:
     }
 
 private:
-    bool fill(std::uint64_t src) {
-        if (!window_) {
-            window_ = std::make_unique_for_overwrite<char[]>(cap_);
-            out_buf_ = std::make_unique_for_overwrite<char[]>(cap_);
-        }
-        window_len_ = 0;
-        for (;;) {  // as much as the file has, up to the window's size
-            const ssize_t n = ::pread(in_, window_.get(), cap_, static_cast<off_t>(src));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                if (n == 0) errno = EIO;  // shorter than the snapshot says
-                return false;
-            }
-            window_offset_ = src;
-            window_len_ = static_cast<std::size_t>(n);
-            return true;
-        }
-    }
-
-    int in_, out_;
+    int out_;
     MailboxLock& lock_;
-    const std::size_t cap_;  // of each buffer
+    const std::size_t cap_;
+    std::unique_ptr<char[]> buf_;
     std::chrono::steady_clock::time_point last_touch_ = std::chrono::steady_clock::now();
     std::uint64_t dst_ = 0;
-    std::unique_ptr<char[]> window_, out_buf_;
-    std::uint64_t window_offset_ = 0;
-    std::size_t window_len_ = 0;
     std::size_t used_ = 0;
 };
 
@@ -190,6 +127,29 @@ Result truncate_at(int fd, std::uint64_t at, const Snapshot& s, const std::vecto
     return Result::good();
 }
 
+// Step 4's check that nobody wrote to the mailbox since step 1 (a writer
+// that takes no lock): the same size (mail appended now would be lost by
+// the rename) and the same change and modification times. A write within
+// the same clock tick as the one before step 1 could leave the times as
+// they were: unless that write is older than kClockSlack, the From_ lines
+// are read again too.
+constexpr std::chrono::milliseconds kClockSlack{50};
+
+bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+Result unchanged_since(int fd, const Snapshot& s, const struct stat& before, const timespec& checked_at) {
+    struct stat now {};
+    if (::fstat(fd, &now) != 0) return {Status::temp_fail, s.path + ": fstat: " + text::errno_text(errno)};
+    if (now.st_size != before.st_size || !same_time(now.st_mtim, before.st_mtim) ||
+        !same_time(now.st_ctim, before.st_ctim))
+        return {Status::changed, s.path + ": mailbox changed since login: written to during the expunge"};
+    const auto ns = [](const timespec& t) {
+        return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+    };
+    if (ns(before.st_ctim) + kClockSlack < ns(checked_at)) return validate_snapshot_file(fd, s);
+    return validate_snapshot(fd, s);
+}
+
 // Step 3's new file, with the mailbox's owner, group and mode (the group
 // may need the raised mail group; a user can only give away to own groups).
 // Without the mail group where it is needed nothing is created.
@@ -238,35 +198,59 @@ Result swap_in(const std::string& tmp, const std::string& path, SpoolPrivilege* 
     return Result::good();
 }
 
-// Step 3's copy: the kept messages, then the mail delivered since the
-// snapshot. Runs of kept messages are copied as one range each. On false
-// err is the errno of the failure (read before the writer goes).
-bool write_kept(int fd, int out, const Snapshot& s, const std::vector<bool>& deleted, std::size_t first,
-                std::uint64_t file_end, MailboxLock& lock, int& err) {
+// The byte ranges an expunge removes, in order: each deleted message from
+// its From_ line to the next message's (or the snapshot's end), runs merged.
+struct Range {
+    std::uint64_t begin, end;
+};
+std::vector<Range> deleted_ranges(const Snapshot& s, const std::vector<bool>& deleted, std::size_t first) {
     const auto& msgs = *s.messages;
-    KeptWriter writer(fd, out, file_end, lock);
-    std::uint64_t run_start = 0, run_end = msgs[first].from_offset;
-    for (std::size_t i = first + 1; i < msgs.size(); ++i) {
-        if (deleted[i]) continue;
-        const std::uint64_t start = msgs[i].from_offset;
+    std::vector<Range> out;
+    for (std::size_t i = first; i < msgs.size(); ++i) {
+        if (!deleted[i]) continue;
+        const std::uint64_t begin = msgs[i].from_offset;
         const std::uint64_t end = i + 1 < msgs.size() ? msgs[i + 1].from_offset : s.end;
-        if (start != run_end && !writer.append(run_start, run_end - run_start)) {
-            err = errno;
-            return false;
-        }
-        if (start != run_end) run_start = start;
-        run_end = end;
-        if (i == (first + msgs.size()) / 2) test_pause("copying");
+        if (!out.empty() && out.back().end == begin) out.back().end = end;
+        else out.push_back({begin, end});
     }
-    if (file_end > s.end) {
-        if (run_end != s.end && !writer.append(run_start, run_end - run_start)) {
-            err = errno;
-            return false;
-        }
-        if (run_end != s.end) run_start = s.end;
-        run_end = file_end;
-    }
-    if (writer.append(run_start, run_end - run_start) && writer.flush()) return true;
+    return out;
+}
+
+// Step 3's copy and step 1's proof in one read of the file: every byte of
+// [0, file_end) is read once, in order; the bytes of the snapshot go to the
+// digest and every byte outside a deleted range (the kept messages, then
+// the mail delivered since) to the new file. The new file replaces the
+// mailbox only if the digest then matches. On false err is the errno of
+// the failure (0: the file is shorter than it was a moment ago).
+bool copy_kept_and_digest(int fd, int out, const Snapshot& s, const std::vector<Range>& removed,
+                          std::uint64_t file_end, ContentDigest& digest, MailboxLock& lock, int& err) {
+    OutputWriter writer(out, file_end, lock);
+    std::size_t next = 0;  // the first removed range not yet passed
+    std::uint64_t pos = 0;
+    bool write_ok = true;
+    const bool read_ok = read_range(
+        fd, 0, file_end,
+        [&](const char* p, std::size_t n) {
+            const std::uint64_t chunk_end = pos + n;
+            if (pos < s.end) digest.update(p, static_cast<std::size_t>(std::min(chunk_end, s.end) - pos));
+            while (pos < chunk_end && write_ok) {
+                while (next < removed.size() && removed[next].end <= pos) ++next;
+                if (next < removed.size() && removed[next].begin <= pos) {  // inside a removed range
+                    const std::uint64_t to = std::min(removed[next].end, chunk_end);
+                    p += to - pos;
+                    pos = to;
+                    continue;
+                }
+                const std::uint64_t to = next < removed.size() ? std::min(removed[next].begin, chunk_end) : chunk_end;
+                write_ok = writer.append(p, static_cast<std::size_t>(to - pos));
+                p += to - pos;
+                pos = to;
+            }
+            pos = chunk_end;
+            return write_ok;
+        },
+        OutputWriter::kBuffer);
+    if (read_ok && write_ok && writer.flush()) return true;
     err = errno;
     return false;
 }
@@ -284,20 +268,28 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     while (first < msgs.size() && !deleted[first]) ++first;
     if (first == msgs.size()) return Result::good();
 
-    // 1. Still the file we indexed, every byte of it?
-    auto last_touch = std::chrono::steady_clock::now();
-    if (Result r = validate_snapshot_content(fd, s, [&] { keep_lock_fresh(lock, last_touch); }); !r.ok())
-        return {r.status, r.detail + "; no messages deleted"};
+    // 1. Still the file we indexed? Its every byte is proved in the pass
+    // that copies it (step 3), or here before a truncation.
+    auto not_deleted = [](const Result& r) { return Result{r.status, r.detail + "; no messages deleted"}; };
+    if (Result r = validate_snapshot_file(fd, s); !r.ok()) return not_deleted(r);
     struct stat st {};
     if (::fstat(fd, &st) != 0) return io_error("fstat " + s.path, errno);
+    timespec checked_at {};
+    ::clock_gettime(CLOCK_REALTIME, &checked_at);
     const auto file_end = static_cast<std::uint64_t>(st.st_size);
-    test_pause("validated");
 
     // 2. Only the last messages go and nothing arrived: cut the file short.
     bool suffix = true;
     for (std::size_t i = first; i < msgs.size(); ++i) suffix = suffix && deleted[i];
     const bool recheck = split_may_change(msgs, deleted);
-    if (suffix && file_end == s.end) return truncate_at(fd, msgs[first].from_offset, s, deleted, recheck);
+    if (suffix && file_end == s.end) {
+        auto last_touch = std::chrono::steady_clock::now();
+        if (Result r = validate_snapshot_content(fd, s, [&] { keep_lock_fresh(lock, last_touch); }); !r.ok())
+            return not_deleted(r);
+        test_pause("validated");
+        return truncate_at(fd, msgs[first].from_offset, s, deleted, recheck);
+    }
+    test_pause("validated");
 
     // 3. Write the new mailbox next to the old one.
     const std::string tmp = expunge_temp_path(s.path);
@@ -314,24 +306,41 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     };
     test_pause("created");
 
-    if (int err = 0; !write_kept(fd, out.get(), s, deleted, first, file_end, lock, err))
-        return discard("writing " + tmp, err);
+    if (!s.key) {  // no digest was taken: the From_ lines at least
+        if (Result r = validate_snapshot(fd, s); !r.ok()) {
+            remove_tmp();
+            return not_deleted(r);
+        }
+    }
+    ContentDigest digest(s.key ? *s.key : ContentDigest::Key{1});
+    if (int err = 0; !copy_kept_and_digest(fd, out.get(), s, deleted_ranges(s, deleted, first), file_end, digest,
+                                           lock, err)) {
+        if (err != 0) return discard("writing " + tmp, err);
+        remove_tmp();
+        return {Status::changed, s.path + ": mailbox changed since login: the file is shorter; no messages deleted"};
+    }
+    if (s.key) {
+        if (Result r = compare_snapshot_digest(s, digest); !r.ok()) {
+            remove_tmp();
+            return not_deleted(r);
+        }
+    }
     test_pause("copied");
     if (recheck) {
         struct stat written {};
         if (::fstat(out.get(), &written) != 0) return discard("fstat " + tmp, errno);
         if (Result r = check_kept_split(out.get(), static_cast<std::uint64_t>(written.st_size), s, deleted); !r.ok()) {
             remove_tmp();
-            return {r.status, r.detail + "; no messages deleted"};
+            return not_deleted(r);
         }
     }
     if (::fsync(out.get()) != 0) return discard("fsync " + tmp, errno);
     test_pause("synced");
 
     // 4. Swap it in, then make the rename itself durable.
-    if (Result r = validate_snapshot(fd, s); !r.ok()) {
+    if (Result r = unchanged_since(fd, s, st, checked_at); !r.ok()) {
         remove_tmp();
-        return {r.status, r.detail + "; no messages deleted"};
+        return not_deleted(r);
     }
     return swap_in(tmp, s.path, privilege);
 }

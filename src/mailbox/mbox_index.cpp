@@ -389,4 +389,11 @@ bool MboxIndexer::finish() {
     return true;
 }
 
+bool MboxIndexer::resumable(const MessageIndex& indexed) {
+    if (indexed.empty()) return false;
+    for (std::size_t i = 0; i + 1 < indexed.size(); ++i)
+        if (indexed[i].flags & MessageEntry::kLengthReachesPast) return false;
+    return true;
+}
+
 }  // namespace pop3d::mailbox

@@ -41,10 +41,12 @@ public:
     // max_messages: index no more; the rest of the input is left alone, as
     // if it had been appended later (finish() then reports full()).
     // source: the whole input, for the Content-Length rule; without one,
-    // Content-Length headers are ignored.
+    // Content-Length headers are ignored. start: the offset of the first
+    // byte fed, which must begin a From_ line (a saved index goes on from
+    // its last message: resumable()).
     explicit MboxIndexer(bool unquote, std::size_t max_messages = static_cast<std::size_t>(-1),
-                         const MboxSource* source = nullptr)
-        : unquote_(unquote), max_messages_(max_messages), source_(source) {}
+                         const MboxSource* source = nullptr, std::uint64_t start = 0)
+        : unquote_(unquote), max_messages_(max_messages), source_(source), pos_(start), line_start_(start) {}
     // Feed the file's bytes in order, in chunks of any size.
     void feed(const char* data, std::size_t len);
     // End of input; false (and error()) when the data is not an mbox file,
@@ -59,6 +61,14 @@ public:
     // max_messages were indexed and another From_ line followed: stop feeding.
     bool full() const { return full_; }
     MessageIndex& messages() { return messages_; }
+
+    // Whether indexing [from_offset of the last message, end of file) anew
+    // gives the index of the whole file, once it has grown, that `indexed`
+    // (a whole index of its first bytes) would become: every message but
+    // the last ended where it did, unless a Content-Length that was ignored
+    // reached past its message and could now reach a From_ line appended
+    // (such a message is indexed anew, with the whole file).
+    static bool resumable(const MessageIndex& indexed);
 
 private:
     enum class State { line_start, from, header_c, rest };

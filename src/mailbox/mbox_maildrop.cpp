@@ -1,6 +1,7 @@
 #include "mailbox/mbox_maildrop.hpp"
 
 #include "common/text.hpp"
+#include "mailbox/file_digest.hpp"
 #include "mailbox/file_io.hpp"
 #include "mailbox/mbox_expunge.hpp"
 #include "mailbox/message_encoder.hpp"
@@ -39,8 +40,10 @@ Result check_file(int fd, const std::string& path, uid_t owner, struct stat& st)
 
 }  // namespace
 
-std::unique_ptr<MboxMaildrop> MboxMaildrop::open(const MboxOptions& options, Result& result) {
+std::unique_ptr<MboxMaildrop> MboxMaildrop::open(const MboxOptions& options, Result& result,
+                                                 std::unique_ptr<IndexCache> cache) {
     auto md = std::make_unique<MboxMaildrop>(Key{}, options);
+    md->cache_ = std::move(cache);
     for (int attempt = 0; attempt < kReopenAttempts; ++attempt) {
         md->read_only_ = false;
         int raw = ::open(options.path.c_str(), O_RDWR | kOpenFlags);
@@ -87,11 +90,21 @@ std::unique_ptr<MboxMaildrop> MboxMaildrop::open(const MboxOptions& options, Res
 Result MboxMaildrop::index() {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) return {Status::temp_fail, "fstat: " + text::errno_text(errno)};
-    snapshot_end_ = static_cast<std::uint64_t>(st.st_size);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (cache_)
+        if (std::optional<Result> r = index_from_saved(size)) return *r;
+    return index_whole(size);
+}
+
+// Indexes [0, size) and takes the digest in the same pass, over the same bytes.
+Result MboxMaildrop::index_whole(std::uint64_t size) {
+    snapshot_end_ = size;
+    messages_.clear();
+    overrides_.clear();
+    uids_known_ = 0;
     // The Content-Length rule looks ahead in the file (the locks keep it still).
     const MboxSource source = file_source(fd_.get(), snapshot_end_);
     MboxIndexer indexer(options_.unquote, options_.max_messages, &source);
-    // The digest is taken in the same pass, over the same bytes.
     const std::optional<ContentDigest::Key> key = ContentDigest::random_key();
     if (!key) return {Status::temp_fail, "getrandom: " + text::errno_text(errno)};
     digest_key_ = *key;
@@ -118,13 +131,121 @@ Result MboxMaildrop::index() {
             return {Status::temp_fail, options_.path + ": read error while indexing"};
     }
     digest_ = digest.finish();
-    if (indexer.full())
-        log::write(log::event::maildrop_too_large,
-                   options_.path + " holds more than " + text::count(options_.max_messages, "message") +
-                       " (max_messages): serving the first ones; the rest come after they are deleted");
+    if (indexer.full()) log_too_large();
     messages_ = std::move(indexer.messages());
     messages_.shrink_to_fit();
+    cache_stale_ = true;
+    indexed_from_ = IndexedFrom::file;
     return Result::good();
+}
+
+void MboxMaildrop::log_too_large() const {
+    log::write(log::event::maildrop_too_large,
+               options_.path + " holds more than " + text::count(options_.max_messages, "message") +
+                   " (max_messages): serving the first ones; the rest come after they are deleted");
+}
+
+IndexStamp MboxMaildrop::stamp() const {
+    IndexStamp s;
+    s.owner = options_.owner;
+    s.dev = dev_;
+    s.ino = ino_;
+    s.rules = index_rules(options_.unquote, options_.max_messages, compat::name(options_.compat.peer));
+    s.end = snapshot_end_;
+    s.key = digest_key_;
+    s.digest = digest_;
+    s.uids = uids_loaded_;
+    return s;
+}
+
+// The index the previous session saved, if the file still starts with the
+// very bytes it was taken from (the digest at its key says so, or nothing
+// of it is used); mail appended since is indexed on. nullopt: index it all.
+std::optional<Result> MboxMaildrop::index_from_saved(std::uint64_t size) {
+    IndexStamp saved = stamp();
+    if (!cache_->load(saved, messages_, overrides_, options_.max_messages) || saved.end > size ||
+        (saved.end < size && !MboxIndexer::resumable(messages_)))
+        return std::nullopt;
+    ContentDigest digest(saved.key);
+    if (!digest_file(fd_.get(), saved.end, digest))
+        return Result{Status::temp_fail, options_.path + ": read error while indexing"};
+    if (digest.finish() != saved.digest) return std::nullopt;  // rewritten since: index it all
+    digest_key_ = saved.key;
+    // The ids were computed without an old server's (uidl_compat computes them each session).
+    const bool uids = saved.uids && options_.compat.peer == compat::Peer::none;
+    uids_known_ = uids ? messages_.size() : 0;
+    if (saved.end == size) {
+        snapshot_end_ = saved.end;
+        digest_ = saved.digest;
+        uids_loaded_ = uids;
+        cache_stale_ = false;
+        indexed_from_ = IndexedFrom::saved;
+    } else if (Result r = index_appended(saved, digest, size); !r.ok()) {
+        return r;
+    }
+    if (!uids) {
+        overrides_.clear();
+        for (MessageEntry& m : messages_) {
+            m.digest = {};
+            m.dup = 0;
+            m.flags &= ~(MessageEntry::kHasOverride | MessageEntry::kPeerId);
+        }
+    }
+    return Result::good();
+}
+
+// Mail was appended after the saved index: its last message is indexed
+// again (its end may move: a Content-Length may now be consistent, a last
+// line gets its LF) and so is everything after it. digest holds [0, saved.end).
+Result MboxMaildrop::index_appended(IndexStamp& saved, ContentDigest& digest, std::uint64_t size) {
+    const std::size_t keep = messages_.size() - 1;
+    const std::uint64_t start = messages_[keep].from_offset;
+    messages_.truncate(keep);
+    uids_known_ = std::min(uids_known_, keep);
+    for (auto it = overrides_.begin(); it != overrides_.end();)
+        it = it->first >= keep ? overrides_.erase(it) : std::next(it);
+    const MboxSource source = file_source(fd_.get(), size);
+    MboxIndexer indexer(options_.unquote, options_.max_messages - keep, &source, start);
+    const ContentDigest before = digest;
+    std::uint64_t pos = start;
+    const bool read_ok = read_range(fd_.get(), start, size - start, [&](const char* p, std::size_t n) {
+        indexer.feed(p, n);
+        if (pos + n > saved.end) {
+            const std::uint64_t skip = pos < saved.end ? saved.end - pos : 0;
+            digest.update(p + skip, static_cast<std::size_t>(n - skip));
+        }
+        pos += n;
+        return !indexer.full();
+    });
+    if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
+    if (!indexer.finish()) {
+        if (indexer.changed()) return {Status::temp_fail, options_.path + ": " + indexer.error()};
+        return perm(options_.path + ": " + indexer.error());
+    }
+    snapshot_end_ = indexer.end();
+    if (snapshot_end_ < saved.end) return index_whole(size);  // cannot be: the saved bytes are all there
+    if (pos != snapshot_end_) {  // the index ends early: digest just its part
+        digest = before;
+        if (!read_range(fd_.get(), saved.end, snapshot_end_ - saved.end, [&](const char* p, std::size_t n) {
+                digest.update(p, n);
+                return true;
+            }))
+            return {Status::temp_fail, options_.path + ": read error while indexing"};
+    }
+    digest_ = digest.finish();
+    if (indexer.full()) log_too_large();
+    for (const MessageEntry& m : indexer.messages()) messages_.push_back(m);
+    cache_stale_ = true;
+    indexed_from_ = IndexedFrom::saved_and_appended;
+    return Result::good();
+}
+
+// Leaves this session's index for the next one, unless the mailbox is no
+// longer the file it was taken from (an expunge, another program's rewrite).
+void MboxMaildrop::save_index() {
+    if (!cache_ || !cache_stale_ || expunged_ || changed_ || !fd_) return;
+    cache_->save(stamp(), std::span<const MessageEntry>(messages_.begin(), messages_.end()), overrides_);
+    cache_stale_ = false;
 }
 
 Result MboxMaildrop::load_uids() {
@@ -136,8 +257,13 @@ Result MboxMaildrop::load_uids() {
     // short since login fails the read.
     std::optional<compat::PeerIds> peer;  // uidl_compat
     if (options_.compat.peer != compat::Peer::none) peer.emplace(options_.compat);
-    const bool ok = peer ? compute_uid_digests_and_peer_ids(fd_.get(), messages_, snapshot_end_, overrides_, *peer)
-                         : compute_all_uid_digests(fd_.get(), messages_, snapshot_end_, overrides_);
+    const std::span<MessageEntry> all(messages_.begin(), messages_.end());
+    bool ok = false;
+    if (peer) ok = compute_uid_digests_and_peer_ids(fd_.get(), all, snapshot_end_, overrides_, *peer);
+    else if (uids_known_ == 0) ok = compute_all_uid_digests(fd_.get(), all, snapshot_end_, overrides_);
+    else  // the saved index had the ids of the first messages
+        ok = compute_uid_digests(fd_.get(), all.subspan(uids_known_), static_cast<std::uint32_t>(uids_known_),
+                                 snapshot_end_, overrides_);
     if (!ok) {
         overrides_.clear();
         changed_ = true;
@@ -146,6 +272,7 @@ Result MboxMaildrop::load_uids() {
     make_uids_unique(messages_, overrides_);
     if (peer) log_peer_ids(*peer);
     uids_loaded_ = true;
+    cache_stale_ = true;
     return Result::good();
 }
 
@@ -256,6 +383,7 @@ Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
     result = mailbox::expunge(fd_.get(), snapshot(), deleted, *lock, options_.lock.privilege);
     lock.reset();
     if (result.status == Status::changed) changed_ = true;
+    expunged_ = expunged_ || result.ok();
     if (result.ok()) {
         using std::chrono::duration_cast;
         using std::chrono::milliseconds;

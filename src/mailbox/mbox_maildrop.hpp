@@ -5,6 +5,7 @@
 
 #include "common/unique_fd.hpp"
 #include "mailbox/content_digest.hpp"
+#include "mailbox/index_cache.hpp"
 #include "mailbox/mailbox_lock.hpp"
 #include "mailbox/maildrop.hpp"
 #include "mailbox/mbox_index.hpp"
@@ -39,7 +40,11 @@ public:
     MboxMaildrop(Key, MboxOptions options) : options_(std::move(options)) {}
     // A missing file is an empty maildrop. On failure returns nullptr and
     // sets result (in_use, perm_fail or temp_fail, with a detail for the log).
-    static std::unique_ptr<MboxMaildrop> open(const MboxOptions& options, Result& result);
+    // cache: where the previous session left its index (may be null); this
+    // one uses it if it still matches the file, and saves its own there.
+    static std::unique_ptr<MboxMaildrop> open(const MboxOptions& options, Result& result,
+                                              std::unique_ptr<IndexCache> cache = nullptr);
+    ~MboxMaildrop() override { save_index(); }
 
     std::size_t count() const override { return messages_.size(); }
     std::uint64_t size(std::size_t i) const override { return messages_[i].size; }
@@ -54,14 +59,25 @@ public:
         window_.reset();
         window_capacity_ = window_len_ = 0;
         burst_ = false;
+        save_index();  // while the client is quiet, not in the way of an answer
     }
 
     bool read_only() const { return read_only_; }
+    // Where the index came from: the file alone, the saved index as it was,
+    // or the saved index and the mail appended since.
+    enum class IndexedFrom { file, saved, saved_and_appended };
+    IndexedFrom indexed_from() const { return indexed_from_; }
     // Keeps the session lock for as long as the maildrop is open.
     void hold(std::unique_ptr<SessionLock> lock) { session_lock_ = std::move(lock); }
 
 private:
     Result index();
+    Result index_whole(std::uint64_t size);
+    std::optional<Result> index_from_saved(std::uint64_t size);
+    Result index_appended(IndexStamp& saved, ContentDigest& digest, std::uint64_t size);
+    IndexStamp stamp() const;
+    void log_too_large() const;
+    void save_index();
     void log_peer_ids(const compat::PeerIds& peer) const;
     Snapshot snapshot() const {
         return {options_.path, dev_, ino_, snapshot_end_, &messages_, &digest_key_, digest_};
@@ -80,6 +96,12 @@ private:
     MessageIndex messages_;
     UidOverrides overrides_;
     bool uids_loaded_ = false;
+    std::size_t uids_known_ = 0;  // messages [0, uids_known_) have their ids from the saved index
+
+    std::unique_ptr<IndexCache> cache_;
+    bool cache_stale_ = false;
+    IndexedFrom indexed_from_ = IndexedFrom::file;  // the index or the ids differ from what the cache holds
+    bool expunged_ = false;
 
     // What check(i) read from message i's From_ line on: the message (up
     // to kReadChunk), or kReadChunk when commands come in a burst, so that

@@ -39,8 +39,9 @@ void* map_aligned(std::size_t bytes) {
 
 }  // namespace
 
-void MessageIndex::grow() {
-    const std::size_t next = capacity_ ? capacity_ * 2 : 16;
+void MessageIndex::grow(std::size_t at_least) {
+    std::size_t next = capacity_ ? capacity_ * 2 : 16;
+    if (next < at_least) next = at_least;
     const std::size_t bytes = next * sizeof(MessageEntry);
     if (bytes <= kMapThreshold) {
         void* p = std::realloc(data_, bytes);

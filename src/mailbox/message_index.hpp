@@ -56,6 +56,13 @@ public:
         data_[size_++] = e;
     }
     void clear() { size_ = 0; }  // keeps the storage
+    // Keeps the first n entries (n <= size()).
+    void truncate(std::size_t n) { size_ = n < size_ ? n : size_; }
+    // n entries whose bytes the caller writes next (a saved index read back).
+    void resize_for_overwrite(std::size_t n) {
+        if (capacity_ < n) grow(n);
+        size_ = n;
+    }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     MessageEntry& operator[](std::size_t i) { return data_[i]; }
@@ -72,7 +79,7 @@ public:
     void shrink_to_fit();
 
 private:
-    void grow();
+    void grow(std::size_t at_least = 0);
     void release_storage();
     void swap(MessageIndex& o) noexcept;
 

@@ -36,15 +36,22 @@ inline constexpr std::size_t kFromProbe = 1 + mbox::kFromLine.size();
 // True when bytes read from from_probe_start(offset) show a From_ line at offset.
 bool from_line_in(const char* bytes, std::size_t len, std::uint64_t offset);
 
-// The path still names the indexed file, it is not shorter, and every From_
-// line is where the index has it.
+// The path still names the indexed file, and it is not shorter.
+Result validate_snapshot_file(int fd, const Snapshot& snapshot);
+
+// validate_snapshot_file, and every From_ line is where the index has it.
 Result validate_snapshot(int fd, const Snapshot& snapshot);
 
-// validate_snapshot, then the content: the bytes [0, end) read again give
-// the digest taken at login, so every message indexed (From_ line, headers,
-// body, the bytes between) is still where and what it was, and the file
-// can only have grown at its end. Reads the whole snapshot.
+// validate_snapshot_file, then the content: the bytes [0, end) read again
+// give the digest taken at login, so every message indexed (From_ line,
+// headers, body, the bytes between) is still where and what it was, and the
+// file can only have grown at its end. Reads the whole snapshot.
 // `progress` is called after each read (a long check keeps its locks fresh).
+// Without a key (no digest was taken) the From_ lines are checked instead.
 Result validate_snapshot_content(int fd, const Snapshot& snapshot, const std::function<void()>& progress = {});
+
+// Whether `digest`, fed [0, end) of the file by the caller (at snapshot.key),
+// is the one taken at login.
+Result compare_snapshot_digest(const Snapshot& snapshot, const ContentDigest& digest);
 
 }  // namespace pop3d::mailbox

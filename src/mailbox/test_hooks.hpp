@@ -7,4 +7,8 @@ namespace pop3d::mailbox {
 
 void test_pause(const char* step) noexcept;
 
+// Unit tests: a function called with each step's name where test_pause is
+// (to change the mailbox at one exact step). nullptr: none.
+void set_test_step_hook(void (*hook)(const char* step)) noexcept;
+
 }  // namespace pop3d::mailbox

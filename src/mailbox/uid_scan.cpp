@@ -1,8 +1,7 @@
 #include "mailbox/uid_scan.hpp"
 
 #include "mailbox/file_io.hpp"
-
-#include <signal.h>
+#include "mailbox/helper_thread.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -119,8 +118,6 @@ bool compute_uid_digests_and_peer_ids(int fd, std::span<MessageEntry> messages, 
 
 namespace {
 
-std::atomic<int> helpers_running{0};
-
 // The helper's share: messages [split, n) as compute_uid_digests() gives
 // them. A failure of its own (no memory) is told apart from a changed
 // mailbox, so that the caller can redo the work instead.
@@ -139,40 +136,6 @@ void run_helper(int fd, std::span<MessageEntry> messages, std::uint32_t first, s
     }
 }
 
-// Starts the helper with every signal blocked (it inherits the mask in
-// force when it is created); nullopt when the system has no thread to give.
-std::optional<std::jthread> start_helper(int fd, std::span<MessageEntry> messages, std::uint32_t first,
-                                         std::uint64_t end, HelperShare& share) {
-    sigset_t all, before;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &before);
-    std::optional<std::jthread> t;
-    try {
-        t.emplace(run_helper, fd, messages, first, end, std::ref(share));
-    } catch (...) {  // no thread (EAGAIN under RLIMIT_NPROC) or no memory for it: the caller does it all
-    }
-    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
-    return t;
-}
-
-// The one helper slot of the process, taken if free, given back at the end of the scope.
-class HelperSlot {
-public:
-    HelperSlot() {
-        int none = 0;
-        taken_ = helpers_running.compare_exchange_strong(none, 1);
-    }
-    ~HelperSlot() {
-        if (taken_) helpers_running.store(0);
-    }
-    HelperSlot(const HelperSlot&) = delete;
-    HelperSlot& operator=(const HelperSlot&) = delete;
-    bool taken() const { return taken_; }
-
-private:
-    bool taken_ = false;
-};
-
 }  // namespace
 
 bool compute_all_uid_digests(int fd, std::span<MessageEntry> messages, std::uint64_t end, UidOverrides& overrides,
@@ -189,7 +152,8 @@ bool compute_all_uid_digests(int fd, std::span<MessageEntry> messages, std::uint
     HelperShare share;
     bool ok = true;
     {
-        std::optional<std::jthread> helper = start_helper(fd, messages.subspan(split), split, end, share);
+        std::optional<std::jthread> helper =
+            start_helper([=, &share] { run_helper(fd, messages.subspan(split), split, end, share); });
         if (!helper) return compute_uid_digests(fd, messages, 0, end, overrides);
         ok = compute_uid_digests(fd, messages.first(split), 0, messages[split].from_offset, overrides);
     }  // joined

@@ -139,6 +139,7 @@ class Env:
             "lock_timeout": "1",
             "session_lock_dir": self.run_dir,
             "runtime_dir": self.run_dir,
+            "index_cache_dir": os.path.join(self.dir, "cache"),
         }
         if pam_mode == "confdir":
             self.settings["pam_confdir"] = self.pam_dir

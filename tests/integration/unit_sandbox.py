@@ -29,7 +29,8 @@ NOT_SANDBOX = {"Type", "ExecReload", "Restart", "TasksMax", "LimitNOFILE", "Runt
 # through the private /dev (no rtc, no kmsg) or /proc subset.
 DENIED_SYSCALLS = {"ProtectClock": ["@clock"], "ProtectKernelModules": ["@module"],
                    "ProtectKernelLogs": ["syslog"], "ProtectHostname": ["sethostname", "setdomainname"]}
-APPLIED = {"ExecStart", "StandardError", "RuntimeDirectory", "RuntimeDirectoryMode", "CapabilityBoundingSet",
+APPLIED = {"ExecStart", "StandardError", "RuntimeDirectory", "RuntimeDirectoryMode", "CacheDirectory",
+           "CacheDirectoryMode", "CapabilityBoundingSet",
            "NoNewPrivileges", "UMask", "ProtectSystem", "ReadWritePaths", "ProtectHome", "PrivateTmp",
            "PrivateDevices", "PrivateIPC", "PrivateMounts", "ProtectKernelTunables", "ProtectControlGroups",
            "ProtectProc", "ProcSubset", "RestrictAddressFamilies", "RestrictNamespaces", "RestrictRealtime",
@@ -191,12 +192,19 @@ def file_system_steps(settings, host, keep):
     steps.append({"op": "tmpfs", "dst": "/run", "mode": 0o755})
     steps += [{"op": "mkdir", "path": p, "mode": 0o755} for p in runtime]
     steps += bind_host(p for p in host if under(p, "/run"))
+    # The CacheDirectory: systemd makes it under /var/cache and keeps it
+    # writable; here in a tmpfs of the namespace's own, the host's untouched.
+    cache = ["/var/cache/" + name for name in " ".join(settings.get("CacheDirectory", [])).split()]
+    if cache:
+        steps.append({"op": "tmpfs", "dst": "/var/cache", "mode": 0o755})
+        steps += [{"op": "mkdir", "path": p, "mode": int(last(settings, "CacheDirectoryMode", "0755"), 8)}
+                  for p in cache]
     steps.append({"op": "remount_ro", "under": "/", "skip": ["/proc", "/dev", "/sys"]})
     if yes(settings, "ProtectKernelTunables"):
         steps.append({"op": "remount_ro", "under": "/sys"})
     elif yes(settings, "ProtectControlGroups"):
         steps.append({"op": "remount_ro", "under": "/sys/fs/cgroup"})
-    for path in " ".join(settings.get("ReadWritePaths", [])).split() + runtime:
+    for path in " ".join(settings.get("ReadWritePaths", [])).split() + runtime + cache:
         optional = path.startswith("-")  # systemd: a missing path is no error
         path = path.lstrip("-")
         steps.append({"op": "bind", "src": path, "dst": path, "ro": False, "if_exists": optional})

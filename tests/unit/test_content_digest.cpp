@@ -113,3 +113,27 @@ TEST(ContentDigest, RandomKeysAreNonZeroAndDiffer) {
     EXPECT_NE(a, ContentDigest::Key{});
     EXPECT_NE(a, b);
 }
+
+// Two parts digested apart and joined (two threads each take one half of a
+// file) give the digest of the whole, for any block-aligned split.
+TEST(ContentDigest, AppendJoinsTwoPartsAsOneStream) {
+    std::mt19937_64 rng(11);
+    for (int round = 0; round < 400; ++round) {
+        ContentDigest::Key key{};
+        for (auto& b : key) b = static_cast<std::uint8_t>(rng());
+        key[0] |= 1;
+        std::string data(rng() % 3000, '\0');
+        for (auto& c : data) c = static_cast<char>(rng());
+        const std::size_t split = (data.empty() ? 0 : rng() % (data.size() + 1)) / 16 * 16;
+        ContentDigest whole(key), first(key), second(key);
+        whole.update(data.data(), data.size());
+        first.update(data.data(), split);
+        second.update(data.data() + split, data.size() - split);
+        first.append(second);
+        EXPECT_EQ(first.finish(), whole.finish()) << data.size() << " split at " << split;
+        EXPECT_EQ(first.finish(), reference_digest(key, data));
+        first.update("more", 4);  // and it goes on like the whole one
+        whole.update("more", 4);
+        EXPECT_EQ(first.finish(), whole.finish());
+    }
+}

@@ -2,6 +2,7 @@
 // new mail, owner and mode stay, a crash's temp file is replaced, and a
 // mailbox another program changed is left alone.
 #include "mailbox/mbox_expunge.hpp"
+#include "mailbox/test_hooks.hpp"
 #include "mbox_maildrop_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 using namespace pop3d;
 using namespace pop3d::testing;
@@ -186,6 +188,37 @@ TEST_F(MboxMaildropTest, GrowthAtTheEndIsAllowedAndKept) {
     { std::ofstream(path, std::ios::binary | std::ios::app) << kM3; }
     EXPECT_TRUE(md->expunge({true, false}).ok());
     EXPECT_EQ(read_file(), kM2 + kM3);
+}
+
+// A writer that takes no lock, between the copy and the rename: the mail
+// it appended must not be lost, nor a rewrite of the same length taken.
+namespace {
+std::string g_hook_path, g_hook_bytes;
+bool g_hook_append = true;
+void write_at_synced(const char* step) {
+    if (std::string_view(step) != "synced") return;
+    if (g_hook_append) std::ofstream(g_hook_path, std::ios::binary | std::ios::app) << g_hook_bytes;
+    else std::fstream(g_hook_path, std::ios::binary | std::ios::in | std::ios::out) << g_hook_bytes;
+}
+}  // namespace
+
+TEST_F(MboxMaildropTest, AWriteDuringTheExpungeCostsNothing) {
+    for (const bool append : {true, false}) {
+        write_file(kM1 + kM2 + kM3);
+        auto md = open_ok();
+        g_hook_path = path;
+        g_hook_append = append;
+        g_hook_bytes = append ? kM4 : "From x@y";  // in place: the first From_ line's address
+        mailbox::set_test_step_hook(write_at_synced);
+        const mailbox::Result r = md->expunge({false, true, false});
+        mailbox::set_test_step_hook(nullptr);
+        EXPECT_EQ(r.status, mailbox::Status::changed) << r.detail;
+        std::string want = kM1 + kM2 + kM3;
+        if (append) want += kM4;
+        else want.replace(0, g_hook_bytes.size(), g_hook_bytes);
+        EXPECT_EQ(read_file(), want);
+        EXPECT_FALSE(fs::exists(mailbox::expunge_temp_path(path)));
+    }
 }
 
 TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {
