@@ -79,6 +79,7 @@ CORE_SRCS := \
 	src/mailbox/index_cache.cpp \
 	src/mailbox/helper_thread.cpp \
 	src/mailbox/file_digest.cpp \
+	src/mailbox/uid_prefetch.cpp \
 	src/session/line_reader.cpp \
 	src/session/output_buffer.cpp \
 	src/session/command.cpp \

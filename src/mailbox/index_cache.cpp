@@ -30,8 +30,7 @@ struct FileHeader {
     std::uint64_t owner, dev, ino, rules, end, count, overrides_bytes;
     std::uint8_t key[16];
     std::uint8_t digest[16];
-    std::uint32_t uids;
-    std::uint32_t reserved;
+    std::uint64_t uids;
     std::uint8_t check[16];
 };
 static_assert(sizeof(FileHeader) == 128 && std::is_trivially_copyable_v<FileHeader>);
@@ -50,10 +49,11 @@ ContentDigest::Value check_of(FileHeader header, const void* entries, std::size_
     return d.finish();
 }
 
-std::string encode_overrides(const UidOverrides& overrides) {
+std::string encode_overrides(const UidOverrides& overrides, std::uint64_t below) {
     std::vector<std::pair<std::uint32_t, const std::string*>> sorted;
     sorted.reserve(overrides.size());
-    for (const auto& [index, uid] : overrides) sorted.emplace_back(index, &uid);
+    for (const auto& [index, uid] : overrides)
+        if (index < below) sorted.emplace_back(index, &uid);
     std::sort(sorted.begin(), sorted.end());
     std::string out;
     for (const auto& [index, uid] : sorted) {
@@ -85,18 +85,23 @@ bool decode_overrides(const std::string& bytes, std::size_t count, UidOverrides&
     return true;
 }
 
-// Offsets in order and inside the snapshot; overrides exactly where flagged.
-bool entries_sane(const MessageIndex& messages, const UidOverrides& overrides, std::uint64_t end, bool uids) {
+// Offsets in order and inside the snapshot; overrides exactly where
+// flagged, and only among the first `uids` messages.
+bool entries_sane(const MessageIndex& messages, const UidOverrides& overrides, std::uint64_t end,
+                  std::uint64_t uids) {
     std::uint64_t prev_end = 0;
     std::size_t flagged = 0;
-    for (const MessageEntry& m : messages) {
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const MessageEntry& m = messages[i];
         if (m.from_offset < prev_end || m.content_offset <= m.from_offset || m.content_end < m.content_offset ||
             m.content_end > end)
             return false;
         prev_end = m.content_end;
-        flagged += (m.flags & MessageEntry::kHasOverride) != 0;
+        if (m.flags & MessageEntry::kHasOverride) {
+            if (i >= uids) return false;
+            ++flagged;
+        }
     }
-    if (!uids) return overrides.empty() && flagged == 0;
     if (flagged != overrides.size()) return false;
     for (const auto& [index, uid] : overrides)
         if (!(messages[index].flags & MessageEntry::kHasOverride)) return false;
@@ -142,14 +147,16 @@ bool IndexCache::load(IndexStamp& stamp, MessageIndex& messages, UidOverrides& o
         !pread_full(fd_.get(), &h, sizeof h, 0))
         return false;
     const ContentDigest::Key zero{};
+    // Sizes are checked against the file's before any product is taken.
+    const auto body = static_cast<std::uint64_t>(st.st_size) - sizeof h;
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.format != kIndexFormat ||
         h.entry_size != sizeof(MessageEntry) || h.owner != stamp.owner || h.dev != stamp.dev ||
         h.ino != stamp.ino || h.rules != stamp.rules || std::memcmp(h.key, zero.data(), zero.size()) == 0 ||
-        h.count > max_messages || h.count > (UINT64_MAX - sizeof h) / sizeof(MessageEntry) ||
-        h.overrides_bytes > h.count * (kOverrideHead + kMaxUidLength))
+        h.count > max_messages || h.count > body / sizeof(MessageEntry) || h.uids > h.count ||
+        h.overrides_bytes != body - h.count * sizeof(MessageEntry) ||
+        h.overrides_bytes > h.uids * (kOverrideHead + kMaxUidLength))
         return false;
     const std::uint64_t entry_bytes = h.count * sizeof(MessageEntry);
-    if (static_cast<std::uint64_t>(st.st_size) != sizeof h + entry_bytes + h.overrides_bytes) return false;
     messages.resize_for_overwrite(static_cast<std::size_t>(h.count));
     std::string encoded(static_cast<std::size_t>(h.overrides_bytes), '\0');
     if (!pread_full(fd_.get(), messages.data(), static_cast<std::size_t>(entry_bytes), sizeof h) ||
@@ -159,20 +166,20 @@ bool IndexCache::load(IndexStamp& stamp, MessageIndex& messages, UidOverrides& o
     if (std::memcmp(check.data(), h.check, check.size()) != 0) return false;
     overrides.clear();
     if (!decode_overrides(encoded, messages.size(), overrides) ||
-        !entries_sane(messages, overrides, h.end, h.uids != 0)) {
+        !entries_sane(messages, overrides, h.end, h.uids)) {
         overrides.clear();
         return false;
     }
     stamp.end = h.end;
     std::memcpy(stamp.key.data(), h.key, stamp.key.size());
     std::memcpy(stamp.digest.data(), h.digest, stamp.digest.size());
-    stamp.uids = h.uids != 0;
+    stamp.uids = h.uids;
     return true;
 }
 
 bool IndexCache::save(const IndexStamp& stamp, std::span<const MessageEntry> messages,
                       const UidOverrides& overrides) {
-    const std::string encoded = stamp.uids ? encode_overrides(overrides) : std::string();
+    const std::string encoded = encode_overrides(overrides, stamp.uids);
     FileHeader h{};
     std::memcpy(h.magic, kMagic, sizeof kMagic);
     h.format = kIndexFormat;
@@ -186,7 +193,7 @@ bool IndexCache::save(const IndexStamp& stamp, std::span<const MessageEntry> mes
     h.overrides_bytes = encoded.size();
     std::memcpy(h.key, stamp.key.data(), sizeof h.key);
     std::memcpy(h.digest, stamp.digest.data(), sizeof h.digest);
-    h.uids = stamp.uids ? 1 : 0;
+    h.uids = stamp.uids;
     const std::size_t entry_bytes = messages.size_bytes();
     const ContentDigest::Value check = check_of(h, messages.data(), entry_bytes, encoded);
     std::memcpy(h.check, check.data(), sizeof h.check);

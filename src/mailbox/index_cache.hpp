@@ -30,7 +30,9 @@ struct IndexStamp {
     std::uint64_t end = 0;      // the snapshot is [0, end)
     ContentDigest::Key key{};   // never zero
     ContentDigest::Value digest{};  // of [0, end), at key
-    bool uids = false;          // the entries' digest, dup and flags, and the overrides, are filled
+    // The first `uids` messages have their ids (digest, flags, overrides);
+    // all of them: their suffixes (dup) too.
+    std::uint64_t uids = 0;
 };
 
 // A fingerprint of what decides the index and the ids besides the bytes:

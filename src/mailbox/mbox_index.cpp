@@ -339,6 +339,7 @@ void MboxIndexer::end_message(std::uint64_t end) {
     if (end_fixed_) {  // ended by its Content-Length
         end_fixed_ = false;
         messages_.push_back(cur_);
+        if (on_message_) on_message_(cur_);
         return;
     }
     std::uint64_t content_end = end;
@@ -356,6 +357,7 @@ void MboxIndexer::end_message(std::uint64_t end) {
     cur_.size = (content_end - cur_.content_offset) + bare + tail - (unquote_ ? unquoted_ : 0);
     if (ignored_length_end_ > end) cur_.flags |= MessageEntry::kLengthReachesPast;
     messages_.push_back(cur_);
+    if (on_message_) on_message_(cur_);
 }
 
 bool MboxIndexer::finish() {

@@ -61,6 +61,8 @@ public:
     // max_messages were indexed and another From_ line followed: stop feeding.
     bool full() const { return full_; }
     MessageIndex& messages() { return messages_; }
+    // Called with each message as it is indexed, in order (its end known).
+    void on_message(std::function<void(const MessageEntry&)> f) { on_message_ = std::move(f); }
 
     // Whether indexing [from_offset of the last message, end of file) anew
     // gives the index of the whole file, once it has grown, that `indexed`
@@ -131,6 +133,7 @@ private:
     std::uint32_t separator_lines_ = 0;
 
     MessageIndex messages_;
+    std::function<void(const MessageEntry&)> on_message_;
     std::uint64_t end_ = 0;
     std::string error_;
 };

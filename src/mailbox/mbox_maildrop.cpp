@@ -105,6 +105,7 @@ Result MboxMaildrop::index_whole(std::uint64_t size) {
     // The Content-Length rule looks ahead in the file (the locks keep it still).
     const MboxSource source = file_source(fd_.get(), snapshot_end_);
     MboxIndexer indexer(options_.unquote, options_.max_messages, &source);
+    start_prefetch(indexer, 0, size);
     const std::optional<ContentDigest::Key> key = ContentDigest::random_key();
     if (!key) return {Status::temp_fail, "getrandom: " + text::errno_text(errno)};
     digest_key_ = *key;
@@ -116,9 +117,9 @@ Result MboxMaildrop::index_whole(std::uint64_t size) {
         fed += n;
         return !indexer.full();
     });
-    if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
-    if (!indexer.finish()) {
-        if (indexer.changed()) return {Status::temp_fail, options_.path + ": " + indexer.error()};
+    if (!read_ok || !finish_index(indexer)) {
+        if (!read_ok || indexer.changed())
+            return {Status::temp_fail, options_.path + ": " + (read_ok ? indexer.error() : "read error while indexing")};
         return perm(options_.path + ": " + indexer.error());
     }
     snapshot_end_ = indexer.end();
@@ -154,7 +155,7 @@ IndexStamp MboxMaildrop::stamp() const {
     s.end = snapshot_end_;
     s.key = digest_key_;
     s.digest = digest_;
-    s.uids = uids_loaded_;
+    s.uids = uids_loaded_ ? messages_.size() : uids_known_;
     return s;
 }
 
@@ -171,27 +172,52 @@ std::optional<Result> MboxMaildrop::index_from_saved(std::uint64_t size) {
         return Result{Status::temp_fail, options_.path + ": read error while indexing"};
     if (digest.finish() != saved.digest) return std::nullopt;  // rewritten since: index it all
     digest_key_ = saved.key;
-    // The ids were computed without an old server's (uidl_compat computes them each session).
-    const bool uids = saved.uids && options_.compat.peer == compat::Peer::none;
-    uids_known_ = uids ? messages_.size() : 0;
+    // uidl_compat computes the ids each session (the old server's depend on
+    // the messages before; the session logs how many it kept).
+    uids_known_ = options_.compat.peer == compat::Peer::none ? static_cast<std::size_t>(saved.uids) : 0;
     if (saved.end == size) {
         snapshot_end_ = saved.end;
         digest_ = saved.digest;
-        uids_loaded_ = uids;
+        uids_loaded_ = uids_known_ == messages_.size();
         cache_stale_ = false;
         indexed_from_ = IndexedFrom::saved;
     } else if (Result r = index_appended(saved, digest, size); !r.ok()) {
         return r;
     }
-    if (!uids) {
-        overrides_.clear();
-        for (MessageEntry& m : messages_) {
-            m.digest = {};
-            m.dup = 0;
-            m.flags &= ~(MessageEntry::kHasOverride | MessageEntry::kPeerId);
-        }
-    }
+    forget_ids_from(uids_known_);
     return Result::good();
+}
+
+// A large mailbox's ids are hashed on the second core while it is indexed
+// (the first UIDL then finds most of them done), if the process's helper
+// is free. Not with uidl_compat: the old servers' ids need every message
+// before, in order.
+void MboxMaildrop::start_prefetch(MboxIndexer& indexer, std::uint32_t first, std::uint64_t bytes) {
+    prefetch_.reset();
+    if (bytes <= options_.uid_prefetch_bytes || options_.compat.peer != compat::Peer::none) return;
+    prefetch_ = UidPrefetch::start(fd_.get(), first);
+    if (prefetch_) indexer.on_message([p = prefetch_.get()](const MessageEntry& m) { p->add(m); });
+}
+
+// The index is whole: the prefetch has all its messages; or it failed.
+bool MboxMaildrop::finish_index(MboxIndexer& indexer) {
+    const bool ok = indexer.finish();
+    indexer.on_message(nullptr);
+    if (prefetch_ && ok) prefetch_->finish_adding();
+    else prefetch_.reset();
+    return ok;
+}
+
+// Messages [first, n) get their ids computed again (load_uids).
+void MboxMaildrop::forget_ids_from(std::size_t first) {
+    for (auto it = overrides_.begin(); it != overrides_.end();)
+        it = it->first >= first ? overrides_.erase(it) : std::next(it);
+    for (std::size_t i = first; i < messages_.size(); ++i) {
+        MessageEntry& m = messages_[i];
+        m.digest = {};
+        m.dup = 0;
+        m.flags &= ~(MessageEntry::kHasOverride | MessageEntry::kPeerId);
+    }
 }
 
 // Mail was appended after the saved index: its last message is indexed
@@ -202,10 +228,9 @@ Result MboxMaildrop::index_appended(IndexStamp& saved, ContentDigest& digest, st
     const std::uint64_t start = messages_[keep].from_offset;
     messages_.truncate(keep);
     uids_known_ = std::min(uids_known_, keep);
-    for (auto it = overrides_.begin(); it != overrides_.end();)
-        it = it->first >= keep ? overrides_.erase(it) : std::next(it);
     const MboxSource source = file_source(fd_.get(), size);
     MboxIndexer indexer(options_.unquote, options_.max_messages - keep, &source, start);
+    if (uids_known_ == keep) start_prefetch(indexer, static_cast<std::uint32_t>(keep), size - start);
     const ContentDigest before = digest;
     std::uint64_t pos = start;
     const bool read_ok = read_range(fd_.get(), start, size - start, [&](const char* p, std::size_t n) {
@@ -217,9 +242,9 @@ Result MboxMaildrop::index_appended(IndexStamp& saved, ContentDigest& digest, st
         pos += n;
         return !indexer.full();
     });
-    if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
-    if (!indexer.finish()) {
-        if (indexer.changed()) return {Status::temp_fail, options_.path + ": " + indexer.error()};
+    if (!read_ok || !finish_index(indexer)) {
+        if (!read_ok || indexer.changed())
+            return {Status::temp_fail, options_.path + ": " + (read_ok ? indexer.error() : "read error while indexing")};
         return perm(options_.path + ": " + indexer.error());
     }
     snapshot_end_ = indexer.end();
@@ -242,9 +267,12 @@ Result MboxMaildrop::index_appended(IndexStamp& saved, ContentDigest& digest, st
 
 // Leaves this session's index for the next one, unless the mailbox is no
 // longer the file it was taken from (an expunge, another program's rewrite).
-void MboxMaildrop::save_index() {
+void MboxMaildrop::save_index() noexcept {
     if (!cache_ || !cache_stale_ || expunged_ || changed_ || !fd_) return;
-    cache_->save(stamp(), std::span<const MessageEntry>(messages_.begin(), messages_.end()), overrides_);
+    try {
+        cache_->save(stamp(), std::span<const MessageEntry>(messages_.begin(), messages_.end()), overrides_);
+    } catch (...) {  // no memory for the overrides' encoding: the next session indexes anew
+    }
     cache_stale_ = false;
 }
 
@@ -260,10 +288,12 @@ Result MboxMaildrop::load_uids() {
     const std::span<MessageEntry> all(messages_.begin(), messages_.end());
     bool ok = false;
     if (peer) ok = compute_uid_digests_and_peer_ids(fd_.get(), all, snapshot_end_, overrides_, *peer);
+    else if (prefetch_) ok = prefetch_->complete(all.subspan(uids_known_), overrides_);
     else if (uids_known_ == 0) ok = compute_all_uid_digests(fd_.get(), all, snapshot_end_, overrides_);
     else  // the saved index had the ids of the first messages
         ok = compute_uid_digests(fd_.get(), all.subspan(uids_known_), static_cast<std::uint32_t>(uids_known_),
                                  snapshot_end_, overrides_);
+    prefetch_.reset();
     if (!ok) {
         overrides_.clear();
         changed_ = true;
@@ -302,7 +332,7 @@ Result MboxMaildrop::check(std::size_t i) {
     const MessageEntry& m = messages_[i];
     const std::uint64_t start = from_probe_start(m.from_offset);
     auto changed = [&](const char* why) {
-        release_buffers();
+        drop_window();
         changed_ = true;
         return Result{Status::changed, options_.path + ": mailbox changed since login: " + why + " (message " +
                                              std::to_string(i + 1) + ")"};
@@ -356,7 +386,7 @@ Result MboxMaildrop::send(std::size_t i, std::optional<std::uint64_t> body_lines
     const bool read_ok =
         !sink_ok || encoder.done() || pos == m.content_end || read_range(fd_.get(), pos, m.content_end - pos, feed);
     if (!read_ok) {
-        release_buffers();
+        drop_window();
         changed_ = true;
         return {Status::changed, options_.path + ": read error or mailbox truncated while sending"};
     }

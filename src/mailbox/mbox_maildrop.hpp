@@ -13,6 +13,7 @@
 #include "mailbox/snapshot.hpp"
 #include "mailbox/uid.hpp"
 #include "mailbox/uid_compat.hpp"
+#include "mailbox/uid_prefetch.hpp"
 
 #include <sys/types.h>
 
@@ -29,6 +30,9 @@ struct MboxOptions {
     std::size_t max_messages = static_cast<std::size_t>(-1);  // index no more (the rest waits for later)
     LockSettings lock;                     // lock.privilege also serves the expunge's rename
     compat::Options compat;                // uidl_compat: the old server whose ids listed messages keep
+    // Above this many bytes to index, the UIDs are hashed on a second core
+    // while the index is taken (UidPrefetch); tests lower it.
+    std::uint64_t uid_prefetch_bytes = 8 * 1024 * 1024;
 };
 
 class MboxMaildrop final : public Maildrop {
@@ -56,9 +60,7 @@ public:
     Result expunge(const std::vector<bool>& deleted) override;
     Result writable() const override;
     void release_buffers() override {
-        window_.reset();
-        window_capacity_ = window_len_ = 0;
-        burst_ = false;
+        drop_window();
         save_index();  // while the client is quiet, not in the way of an answer
     }
 
@@ -77,7 +79,15 @@ private:
     Result index_appended(IndexStamp& saved, ContentDigest& digest, std::uint64_t size);
     IndexStamp stamp() const;
     void log_too_large() const;
-    void save_index();
+    void forget_ids_from(std::size_t first);
+    void start_prefetch(MboxIndexer& indexer, std::uint32_t first, std::uint64_t bytes);
+    bool finish_index(MboxIndexer& indexer);
+    void save_index() noexcept;
+    void drop_window() {
+        window_.reset();
+        window_capacity_ = window_len_ = 0;
+        burst_ = false;
+    }
     void log_peer_ids(const compat::PeerIds& peer) const;
     Snapshot snapshot() const {
         return {options_.path, dev_, ino_, snapshot_end_, &messages_, &digest_key_, digest_};
@@ -100,7 +110,10 @@ private:
 
     std::unique_ptr<IndexCache> cache_;
     bool cache_stale_ = false;
-    IndexedFrom indexed_from_ = IndexedFrom::file;  // the index or the ids differ from what the cache holds
+    IndexedFrom indexed_from_ = IndexedFrom::file;
+    // Hashing the ids of messages [uids_known_, n) since login; destroyed
+    // (joined) before fd_ is closed.
+    std::unique_ptr<UidPrefetch> prefetch_;  // the index or the ids differ from what the cache holds
     bool expunged_ = false;
 
     // What check(i) read from message i's From_ line on: the message (up

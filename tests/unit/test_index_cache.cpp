@@ -53,9 +53,9 @@ protected:
         std::vector<std::string> bodies;
         bool operator==(const View&) const = default;
     };
-    View view(mailbox::MboxMaildrop& md) {
+    View view(mailbox::MboxMaildrop& md, bool ids = true) {
         View v;
-        v.ids = uids(md);
+        if (ids) v.ids = uids(md);
         for (std::size_t i = 0; i < md.count(); ++i) {
             v.sizes.push_back(md.size(i));
             v.bodies.push_back(retr(md, i));
@@ -290,6 +290,137 @@ TEST_F(IndexCacheTest, RandomAppendsGiveWhatAWholeIndexGives) {
         }
     }
     EXPECT_GT(resumed, 100);  // the path under test was taken
+}
+
+// A session that indexed appended mail and was never asked UIDL saves the
+// ids it had: the next session takes the index and those ids.
+TEST_F(IndexCacheTest, IdsKnownForTheFirstMessagesAreSavedAndUsed) {
+    write_file(kM1 + "From x@x Thu Nov 26 10:00:09 2026\nX-UIDL: abc\n\nb\n\n" + kM2);
+    { view(*open_cached()); }
+    append(kM3);
+    {
+        auto md = open_cached();
+        ASSERT_EQ(md->indexed_from(), IndexedFrom::saved_and_appended);
+        view(*md, false);  // no UIDL
+    }
+    auto md = open_cached();
+    EXPECT_EQ(md->indexed_from(), IndexedFrom::saved);
+    EXPECT_EQ(view(*md), fresh_view(options()));
+}
+
+// A check that finds the mailbox changed saves nothing (the index no longer
+// describes the file) before it answers.
+TEST_F(IndexCacheTest, AChangedMailboxSavesNothing) {
+    write_file(kM1 + kM2);
+    auto md = open_cached();
+    ASSERT_EQ(fs::file_size(cache_file()), 0u);
+    fs::resize_file(path, 10);  // another program cut the file short
+    EXPECT_FALSE(md->check(1).ok());
+    md->release_buffers();
+    md.reset();
+    EXPECT_EQ(fs::file_size(cache_file()), 0u);
+}
+
+// Above 8 MiB the check's digest is taken on two threads and joined, the
+// appended mail digested on after the join: the QUIT's proof agrees, and
+// exactly the marked messages go.
+TEST_F(IndexCacheTest, LargeMailboxAppendedThenExpunged) {
+    std::string big;
+    const std::string line = std::string(99, 'x') + "\n";
+    for (int i = 0; i < 1000; ++i) {
+        big += "From a@x Thu Nov 26 10:00:00 2026\nSubject: " + std::to_string(i) + "\n\n";
+        for (int k = 0; k < 95; ++k) big += line;
+        big += "\n";
+    }
+    big += "From z@x Thu Nov 26 10:00:00 2026\nSubject: last\n\nno newline at the end";
+    ASSERT_GT(big.size(), 9u * 1024 * 1024);
+    write_file(big);
+    { view(*open_cached()); }
+    append("\n\nFrom q@x Thu Nov 26 10:00:00 2026\nSubject: new\n\nnew\n\n");
+    const View want = fresh_view(options());
+    auto md = open_cached();
+    ASSERT_EQ(md->indexed_from(), IndexedFrom::saved_and_appended);
+    ASSERT_EQ(view(*md), want);
+    std::vector<bool> del(md->count(), false);
+    del[3] = del[md->count() - 1] = true;
+    const mailbox::Result r = md->expunge(del);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    md.reset();
+    EXPECT_EQ(fresh_view(options()).sizes.size(), want.sizes.size() - 2);
+    { view(*open_cached()); }  // an unchanged large mailbox from the saved index: its proof too
+    md = open_cached();
+    ASSERT_EQ(md->indexed_from(), IndexedFrom::saved);
+    std::vector<bool> first(md->count(), false);
+    first[0] = true;
+    EXPECT_TRUE(md->expunge(first).ok());
+}
+
+// Chains of sessions, each starting from what the one before saved, with
+// appends of every kind between them, UIDL asked or not, max_messages at
+// times: every session sees what a whole index sees.
+std::string chained_message(std::mt19937& rng, int n) {
+    auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+    std::string m = "From s" + std::to_string(pick(2)) + "@x Thu Nov 26 10:00:0" + std::to_string(pick(2)) + " 2026\n";
+    if (pick(3) == 0) m += "X-UIDL: same" + std::to_string(pick(2)) + "\n";
+    if (pick(8) == 0) m += "X-UIDL: " + std::string(70, 'a') + "\n";
+    std::string body;
+    for (int l = pick(4); l >= 0; --l) {
+        switch (pick(7)) {
+        case 0: body += "From inside a body\n"; break;
+        case 1: body += ">From quoted\n"; break;
+        case 2: body += ".dot line\r\n"; break;
+        case 3: body += "\n"; break;
+        case 4: body += "\r\n"; break;
+        default: body += "line " + std::to_string(n % 2) + "\n";
+        }
+    }
+    const int length = pick(5);
+    if (length == 0) m += "Content-Length: " + std::to_string(body.size()) + "\n";
+    if (length == 1) m += "Content-Length: " + std::to_string(body.size() + 5 + pick(300)) + "\n";
+    if (length == 2) m += "Content-Length: " + std::to_string(pick(static_cast<int>(body.size()) + 1)) + "\n";
+    m += "Subject: " + std::to_string(n % 3) + "\n\n" + body;
+    const int tail = pick(6);
+    if (tail == 0) m += "\r\n";
+    else if (tail != 1) m += "\n";
+    return m;
+}
+
+TEST_F(IndexCacheTest, ChainedSessionsSeeWhatAWholeIndexSees) {
+    std::mt19937 rng(4242);
+    int from_saved = 0, appended = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::string content;
+        for (int k = static_cast<int>(rng() % 4); k >= 0; --k) content += chained_message(rng, k);
+        write_file(content);
+        fs::remove(cache_file());
+        auto o = options();
+        if (rng() % 3 == 0) o.max_messages = 1 + rng() % 4;
+        for (int s = 0; s < 6; ++s) {
+            switch (rng() % 6) {
+            case 0: break;
+            case 1: append(chained_message(rng, 50 + s)); break;
+            case 2: append("From cut"); break;
+            case 3: append(" now@x Thu\nSubject: x\n\nb\n"); break;
+            case 4: append("\n"); break;
+            default: append(chained_message(rng, 60) + chained_message(rng, 61)); break;
+            }
+            mailbox::Result r;
+            auto fresh = mailbox::MboxMaildrop::open(o, r);
+            const bool fresh_ok = fresh != nullptr;
+            const bool with_ids = rng() % 2 == 0;
+            View want = fresh ? view(*fresh) : View{};
+            fresh.reset();
+            auto md = mailbox::MboxMaildrop::open(o, r, cache());
+            ASSERT_EQ(md != nullptr, fresh_ok) << round << "/" << s << ": " << r.detail;
+            if (!md) break;
+            from_saved += md->indexed_from() == IndexedFrom::saved;
+            appended += md->indexed_from() == IndexedFrom::saved_and_appended;
+            if (!with_ids) want.ids.clear();
+            ASSERT_EQ(view(*md, with_ids), want) << "round " << round << " session " << s;
+        }
+    }
+    EXPECT_GT(from_saved, 100);
+    EXPECT_GT(appended, 400);
 }
 
 }  // namespace
