@@ -72,12 +72,7 @@ std::unique_ptr<MboxMaildrop> open_maildrop(const std::string& path, bool prefet
     o.owner = ::geteuid();
     if (!prefetch) o.uid_prefetch_bytes = UINT64_MAX;
     // UIDL_COMPAT=popa3d|dovecot|uw: the ids as uidl_compat gives them.
-    if (const char* c = std::getenv("UIDL_COMPAT")) {
-        const std::string peer = c;
-        o.compat.peer = peer == "popa3d" ? compat::Peer::popa3d : peer == "dovecot" ? compat::Peer::dovecot
-                        : peer == "uw"   ? compat::Peer::uw
-                                         : compat::Peer::none;
-    }
+    if (const char* c = std::getenv("UIDL_COMPAT")) o.compat.peer = pop3d::parse_uidl_peer(c).value_or(pop3d::UidlPeer::none);
     Result r;
     auto md = MboxMaildrop::open(o, r);
     if (!md || md->count() == 0) {

@@ -43,16 +43,6 @@ std::unique_ptr<mailbox::IndexCache> open_index_cache(const std::string& dir, co
     return cache;
 }
 
-mailbox::compat::Peer peer_of(config::UidlCompat compat) {
-    switch (compat) {
-    case config::UidlCompat::popa3d: return mailbox::compat::Peer::popa3d;
-    case config::UidlCompat::dovecot: return mailbox::compat::Peer::dovecot;
-    case config::UidlCompat::uw: return mailbox::compat::Peer::uw;
-    case config::UidlCompat::none: break;
-    }
-    return mailbox::compat::Peer::none;
-}
-
 }  // namespace
 
 bool mail_group_grants_write(const std::string& dir, gid_t gid) {
@@ -119,7 +109,7 @@ void SpoolOpener::open_mailbox(const auth::Account& account, const std::string& 
     options.owner = account.uid;
     options.unquote = config_.mbox_unquote;
     options.max_messages = config_.max_messages;
-    options.compat = {.peer = peer_of(config_.uidl_compat), .until = config_.uidl_compat_until.value};
+    options.compat = {.peer = config_.uidl_compat, .until = config_.uidl_compat_until.value};
     options.lock.timeout = std::chrono::seconds(config_.lock_timeout);
     options.lock.stale_age = std::chrono::seconds(config_.dotlock_stale_age);
     options.lock.check_pid = config_.dotlock_check_pid;

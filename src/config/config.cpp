@@ -101,13 +101,10 @@ std::string set_process_model(Config& c, std::string_view v) {
 std::string process_model_text(const Config& c) { return std::string(name(c.process_model)); }
 
 std::string set_uidl_compat(Config& c, std::string_view v) {
-    for (const UidlCompat u : {UidlCompat::none, UidlCompat::popa3d, UidlCompat::dovecot, UidlCompat::uw}) {
-        if (v == name(u)) {
-            c.uidl_compat = u;
-            return {};
-        }
-    }
-    return "must be none, popa3d, dovecot or uw";
+    const std::optional<UidlPeer> peer = parse_uidl_peer(v);
+    if (!peer) return "must be none, popa3d, dovecot or uw";
+    c.uidl_compat = *peer;
+    return {};
 }
 
 std::string uidl_compat_text(const Config& c) { return std::string(name(c.uidl_compat)); }
@@ -371,15 +368,6 @@ std::string value_text(const Config& cfg, const Key& key) {
 
 }  // namespace
 
-std::string_view name(UidlCompat compat) {
-    switch (compat) {
-    case UidlCompat::popa3d: return "popa3d";
-    case UidlCompat::dovecot: return "dovecot";
-    case UidlCompat::uw: return "uw";
-    case UidlCompat::none: break;
-    }
-    return "none";
-}
 
 std::string_view name(ProcessModel model) {
     return model == ProcessModel::threads ? "threads" : "fork";

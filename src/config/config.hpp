@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "common/uidl_peer.hpp"
 #include "net/address_match.hpp"
 #include "net/listen_address.hpp"
 
@@ -17,8 +18,7 @@ enum class ProcessModel { threads, fork };
 std::string_view name(ProcessModel model);  // as the key spells it
 
 // Whose UIDLs the messages an old server listed keep (issue 22).
-enum class UidlCompat { none, popa3d, dovecot, uw };
-std::string_view name(UidlCompat compat);
+using UidlCompat = UidlPeer;  // common/uidl_peer.hpp
 
 // A value parsed once, when the config is loaded, and kept as the admin
 // wrote it too: pop3d -T and messages show that text, SIGHUP compares it.

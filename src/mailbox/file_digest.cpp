@@ -5,8 +5,6 @@
 
 namespace pop3d::mailbox {
 
-namespace {
-
 bool digest_range(int fd, std::uint64_t offset, std::uint64_t len, ContentDigest& digest) {
     return read_range(fd, offset, len, [&](const char* p, std::size_t n) {
         digest.update(p, n);
@@ -14,11 +12,11 @@ bool digest_range(int fd, std::uint64_t offset, std::uint64_t len, ContentDigest
     });
 }
 
-}  // namespace
-
 // Each thread takes one half; the halves are joined with
 // ContentDigest::append (the first ends on a read-chunk boundary, so on a
 // block boundary too).
+static_assert(kReadChunk % 16 == 0, "the first half must end on a digest block boundary");
+
 bool digest_file(int fd, std::uint64_t end, ContentDigest& digest, std::uint64_t helper_bytes) {
     if (end <= helper_bytes) return digest_range(fd, 0, end, digest);
     const HelperSlot slot;

@@ -12,6 +12,10 @@ namespace pop3d::mailbox {
 // thread (helper_thread.hpp), when it is free.
 inline constexpr std::uint64_t kDigestHelperBytes = 8 * 1024 * 1024;
 
+// Feeds [offset, offset + len) of fd to digest, in order. False on a read
+// error or a file shorter than that.
+bool digest_range(int fd, std::uint64_t offset, std::uint64_t len, ContentDigest& digest);
+
 // Feeds [0, end) of fd to digest, which has been fed nothing yet. False on
 // a read error or a file shorter than end.
 bool digest_file(int fd, std::uint64_t end, ContentDigest& digest,

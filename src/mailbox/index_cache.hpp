@@ -48,7 +48,7 @@ class IndexCache {
 public:
     // Bump on any change of the file's layout, of MessageEntry, or of a rule
     // of the indexer or of the ids (mbox_grammar.hpp, mbox_index.cpp, uid.cpp).
-    static constexpr std::uint32_t kIndexFormat = 1;
+    static constexpr std::uint32_t kIndexFormat = 2;
 
     IndexCache(Key, UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
 

@@ -129,10 +129,11 @@ Result truncate_at(int fd, std::uint64_t at, const Snapshot& s, const std::vecto
 
 // Step 4's check that nobody wrote to the mailbox since step 1 (a writer
 // that takes no lock): the same size (mail appended now would be lost by
-// the rename) and the same change and modification times. A write within
-// the same clock tick as the one before step 1 could leave the times as
-// they were: unless that write is older than kClockSlack, the From_ lines
-// are read again too.
+// the rename or the truncation) and the same change and modification
+// times. A write within the same clock tick as the one before step 1 could
+// leave the times as they were: unless that write is older than
+// kClockSlack, and the file system keeps times finer than a second, the
+// From_ lines are read again too.
 constexpr std::chrono::milliseconds kClockSlack{50};
 
 bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
@@ -146,7 +147,10 @@ Result unchanged_since(int fd, const Snapshot& s, const struct stat& before, con
     const auto ns = [](const timespec& t) {
         return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
     };
-    if (ns(before.st_ctim) + kClockSlack < ns(checked_at)) return validate_snapshot_file(fd, s);
+    // File systems that keep whole seconds (ext4 with 128-byte inodes, ext3,
+    // some NFS servers) show no nanoseconds: their times cannot tell.
+    const bool fine_times = before.st_mtim.tv_nsec != 0 || before.st_ctim.tv_nsec != 0;
+    if (fine_times && ns(before.st_ctim) + kClockSlack < ns(checked_at)) return validate_snapshot_file(fd, s);
     return validate_snapshot(fd, s);
 }
 
@@ -255,6 +259,47 @@ bool copy_kept_and_digest(int fd, int out, const Snapshot& s, const std::vector<
     return false;
 }
 
+Result nothing_deleted_unless(Result r) {
+    if (!r.ok()) r.detail += "; no messages deleted";
+    return r;
+}
+
+// What step 3 needs besides the snapshot: the first deleted message, the
+// file's size at step 1, whether to index the result, the new file's name.
+struct CopyPlan {
+    std::size_t first;
+    std::uint64_t file_end;
+    bool recheck;
+    const std::string& tmp;
+};
+
+// Step 3 after the new file is made: the kept bytes copied and the old
+// ones proved in one read, the new layout checked where it may split
+// otherwise, then fsync. On failure the caller removes the new file.
+Result write_proved_copy(int fd, int out, const Snapshot& s, const std::vector<bool>& deleted, const CopyPlan& plan,
+                         MailboxLock& lock) {
+    if (!s.key)  // no digest was taken: the From_ lines at least
+        if (Result r = validate_snapshot(fd, s); !r.ok()) return nothing_deleted_unless(r);
+    ContentDigest digest(s.key ? *s.key : ContentDigest::Key{1});
+    if (int err = 0; !copy_kept_and_digest(fd, out, s, deleted_ranges(s, deleted, plan.first), plan.file_end, digest,
+                                           lock, err)) {
+        if (err != 0) return io_error("writing " + plan.tmp, err);
+        return {Status::changed, s.path + ": mailbox changed since login: the file is shorter; no messages deleted"};
+    }
+    if (s.key)
+        if (Result r = compare_snapshot_digest(s, digest); !r.ok()) return nothing_deleted_unless(r);
+    test_pause("copied");
+    if (plan.recheck) {
+        struct stat written {};
+        if (::fstat(out, &written) != 0) return io_error("fstat " + plan.tmp, errno);
+        if (Result r = check_kept_split(out, static_cast<std::uint64_t>(written.st_size), s, deleted); !r.ok())
+            return nothing_deleted_unless(r);
+    }
+    if (::fsync(out) != 0) return io_error("fsync " + plan.tmp, errno);
+    test_pause("synced");
+    return Result::good();
+}
+
 }  // namespace
 
 std::string expunge_temp_path(const std::string& mailbox_path) { return mailbox_path + ":pop3d-new"; }
@@ -270,8 +315,7 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
 
     // 1. Still the file we indexed? Its every byte is proved in the pass
     // that copies it (step 3), or here before a truncation.
-    auto not_deleted = [](const Result& r) { return Result{r.status, r.detail + "; no messages deleted"}; };
-    if (Result r = validate_snapshot_file(fd, s); !r.ok()) return not_deleted(r);
+    if (Result r = validate_snapshot_file(fd, s); !r.ok()) return nothing_deleted_unless(r);
     struct stat st {};
     if (::fstat(fd, &st) != 0) return io_error("fstat " + s.path, errno);
     timespec checked_at {};
@@ -285,63 +329,30 @@ Result expunge(int fd, const Snapshot& s, const std::vector<bool>& deleted, Mail
     if (suffix && file_end == s.end) {
         auto last_touch = std::chrono::steady_clock::now();
         if (Result r = validate_snapshot_content(fd, s, [&] { keep_lock_fresh(lock, last_touch); }); !r.ok())
-            return not_deleted(r);
+            return nothing_deleted_unless(r);
+        test_pause("proved");
+        // Mail appended during the proof would be cut off with the rest.
+        if (Result r = unchanged_since(fd, s, st, checked_at); !r.ok()) return nothing_deleted_unless(r);
         test_pause("validated");
         return truncate_at(fd, msgs[first].from_offset, s, deleted, recheck);
     }
     test_pause("validated");
 
-    // 3. Write the new mailbox next to the old one.
+    // 3. Write the new mailbox next to the old one, proving the old one's
+    // bytes in the same read; 4. check nobody wrote since step 1.
     const std::string tmp = expunge_temp_path(s.path);
     UniqueFd out;
     if (Result r = create_temp(s.path, st, privilege, out); !r.ok()) return r;
-    auto remove_tmp = [&] {
+    test_pause("created");
+    Result r = write_proved_copy(fd, out.get(), s, deleted, {first, file_end, recheck, tmp}, lock);
+    if (r.ok()) r = nothing_deleted_unless(unchanged_since(fd, s, st, checked_at));
+    if (!r.ok()) {
         out.reset();
         const PrivilegeScope raised(privilege);  // best effort: cleanup goes on without it
         ::unlink(tmp.c_str());
-    };
-    auto discard = [&](const std::string& what, int err) {
-        remove_tmp();
-        return io_error(what, err);
-    };
-    test_pause("created");
-
-    if (!s.key) {  // no digest was taken: the From_ lines at least
-        if (Result r = validate_snapshot(fd, s); !r.ok()) {
-            remove_tmp();
-            return not_deleted(r);
-        }
+        return r;
     }
-    ContentDigest digest(s.key ? *s.key : ContentDigest::Key{1});
-    if (int err = 0; !copy_kept_and_digest(fd, out.get(), s, deleted_ranges(s, deleted, first), file_end, digest,
-                                           lock, err)) {
-        if (err != 0) return discard("writing " + tmp, err);
-        remove_tmp();
-        return {Status::changed, s.path + ": mailbox changed since login: the file is shorter; no messages deleted"};
-    }
-    if (s.key) {
-        if (Result r = compare_snapshot_digest(s, digest); !r.ok()) {
-            remove_tmp();
-            return not_deleted(r);
-        }
-    }
-    test_pause("copied");
-    if (recheck) {
-        struct stat written {};
-        if (::fstat(out.get(), &written) != 0) return discard("fstat " + tmp, errno);
-        if (Result r = check_kept_split(out.get(), static_cast<std::uint64_t>(written.st_size), s, deleted); !r.ok()) {
-            remove_tmp();
-            return not_deleted(r);
-        }
-    }
-    if (::fsync(out.get()) != 0) return discard("fsync " + tmp, errno);
-    test_pause("synced");
-
-    // 4. Swap it in, then make the rename itself durable.
-    if (Result r = unchanged_since(fd, s, st, checked_at); !r.ok()) {
-        remove_tmp();
-        return not_deleted(r);
-    }
+    // Then swap it in, and make the rename itself durable.
     return swap_in(tmp, s.path, privilege);
 }
 

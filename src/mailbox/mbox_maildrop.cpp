@@ -117,19 +117,11 @@ Result MboxMaildrop::index_whole(std::uint64_t size) {
         fed += n;
         return !indexer.full();
     });
-    if (!read_ok || !finish_index(indexer)) {
-        if (!read_ok || indexer.changed())
-            return {Status::temp_fail, options_.path + ": " + (read_ok ? indexer.error() : "read error while indexing")};
-        return perm(options_.path + ": " + indexer.error());
-    }
+    if (!read_ok || !finish_index(indexer)) return index_failed(read_ok, indexer);
     snapshot_end_ = indexer.end();
     if (fed != snapshot_end_) {  // the index ends early (max_messages, a cut From_ line): digest just its part
         digest.reset();
-        if (!read_range(fd_.get(), 0, snapshot_end_, [&](const char* p, std::size_t n) {
-                digest.update(p, n);
-                return true;
-            }))
-            return {Status::temp_fail, options_.path + ": read error while indexing"};
+        if (!digest_range(fd_.get(), 0, snapshot_end_, digest)) return index_failed(false, indexer);
     }
     digest_ = digest.finish();
     if (indexer.full()) log_too_large();
@@ -151,7 +143,7 @@ IndexStamp MboxMaildrop::stamp() const {
     s.owner = options_.owner;
     s.dev = dev_;
     s.ino = ino_;
-    s.rules = index_rules(options_.unquote, options_.max_messages, compat::name(options_.compat.peer));
+    s.rules = index_rules(options_.unquote, options_.max_messages, name(options_.compat.peer));
     s.end = snapshot_end_;
     s.key = digest_key_;
     s.digest = digest_;
@@ -199,6 +191,14 @@ void MboxMaildrop::start_prefetch(MboxIndexer& indexer, std::uint32_t first, std
     if (prefetch_) indexer.on_message([p = prefetch_.get()](const MessageEntry& m) { p->add(m); });
 }
 
+// Why an index pass failed: a read error, or a file that changed while it
+// was read, is temporary; a file that is no mbox needs its admin.
+Result MboxMaildrop::index_failed(bool read_ok, const MboxIndexer& indexer) const {
+    if (!read_ok) return {Status::temp_fail, options_.path + ": read error while indexing"};
+    if (indexer.changed()) return {Status::temp_fail, options_.path + ": " + indexer.error()};
+    return perm(options_.path + ": " + indexer.error());
+}
+
 // The index is whole: the prefetch has all its messages; or it failed.
 bool MboxMaildrop::finish_index(MboxIndexer& indexer) {
     const bool ok = indexer.finish();
@@ -242,20 +242,13 @@ Result MboxMaildrop::index_appended(IndexStamp& saved, ContentDigest& digest, st
         pos += n;
         return !indexer.full();
     });
-    if (!read_ok || !finish_index(indexer)) {
-        if (!read_ok || indexer.changed())
-            return {Status::temp_fail, options_.path + ": " + (read_ok ? indexer.error() : "read error while indexing")};
-        return perm(options_.path + ": " + indexer.error());
-    }
+    if (!read_ok || !finish_index(indexer)) return index_failed(read_ok, indexer);
     snapshot_end_ = indexer.end();
     if (snapshot_end_ < saved.end) return index_whole(size);  // cannot be: the saved bytes are all there
     if (pos != snapshot_end_) {  // the index ends early: digest just its part
         digest = before;
-        if (!read_range(fd_.get(), saved.end, snapshot_end_ - saved.end, [&](const char* p, std::size_t n) {
-                digest.update(p, n);
-                return true;
-            }))
-            return {Status::temp_fail, options_.path + ": read error while indexing"};
+        if (!digest_range(fd_.get(), saved.end, snapshot_end_ - saved.end, digest))
+            return index_failed(false, indexer);
     }
     digest_ = digest.finish();
     if (indexer.full()) log_too_large();
@@ -295,7 +288,7 @@ Result MboxMaildrop::load_uids() {
                                  snapshot_end_, overrides_);
     prefetch_.reset();
     if (!ok) {
-        overrides_.clear();
+        forget_ids_from(uids_known_);  // those of the saved index stay
         changed_ = true;
         return {Status::changed, options_.path + ": mailbox changed since login (while computing UIDs)"};
     }
@@ -316,7 +309,7 @@ void MboxMaildrop::log_peer_ids(const compat::PeerIds& peer) const {
         repeated += m.dup > 0;
     }
     std::string line = options_.path + ": " + std::to_string(kept) + " of " + text::count(messages_.size(), "message") +
-                       (kept == 1 ? " keeps" : " keep") + " the id " + std::string(compat::name(options_.compat.peer)) +
+                       (kept == 1 ? " keeps" : " keep") + " the id " + std::string(name(options_.compat.peer)) +
                        " gave";
     if (repeated > 0)
         line += "; " + text::count(repeated, "repeated id") + " got a suffix (.2, .3...): those messages are new to clients";
@@ -405,6 +398,7 @@ Result MboxMaildrop::expunge(const std::vector<bool>& deleted) {
     for (std::size_t i = 0; i < messages_.size() && i < deleted.size(); ++i) any = any || deleted[i];
     if (!any) return Result::good();
     if (Result w = writable(); !w.ok()) return {w.status, w.detail + "; no messages deleted"};
+    prefetch_.reset();  // ids nobody asked for: the expunge has the disk to itself
     Result result;
     const auto started = std::chrono::steady_clock::now();
     auto lock = MailboxLock::acquire(fd_.get(), options_.path, true, options_.lock, result);

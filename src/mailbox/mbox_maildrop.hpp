@@ -82,6 +82,7 @@ private:
     void forget_ids_from(std::size_t first);
     void start_prefetch(MboxIndexer& indexer, std::uint32_t first, std::uint64_t bytes);
     bool finish_index(MboxIndexer& indexer);
+    Result index_failed(bool read_ok, const MboxIndexer& indexer) const;
     void save_index() noexcept;
     void drop_window() {
         window_.reset();

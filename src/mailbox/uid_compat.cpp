@@ -235,16 +235,6 @@ std::optional<std::string> StampedIds::next_uw(std::optional<std::uint32_t> uid)
     return std::nullopt;
 }
 
-std::string_view name(Peer peer) {
-    switch (peer) {
-    case Peer::popa3d: return "popa3d";
-    case Peer::dovecot: return "dovecot";
-    case Peer::uw: return "uw";
-    case Peer::none: break;
-    }
-    return "none";
-}
-
 void PeerIds::begin() {
     state_ = State::from_line;
     keeping_ = false;

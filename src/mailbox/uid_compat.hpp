@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "common/uidl_peer.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -75,8 +76,7 @@ private:
     std::uint64_t prev_uid_ = 0;  // the last uid given (a stamped X-UID must exceed it)
 };
 
-enum class Peer { none, popa3d, dovecot, uw };
-std::string_view name(Peer peer);  // as uidl_compat spells it
+using Peer = UidlPeer;  // common/uidl_peer.hpp
 
 struct Options {
     Peer peer = Peer::none;

@@ -195,8 +195,9 @@ TEST_F(MboxMaildropTest, GrowthAtTheEndIsAllowedAndKept) {
 namespace {
 std::string g_hook_path, g_hook_bytes;
 bool g_hook_append = true;
+std::string g_hook_step = "synced";
 void write_at_synced(const char* step) {
-    if (std::string_view(step) != "synced") return;
+    if (step != g_hook_step) return;
     if (g_hook_append) std::ofstream(g_hook_path, std::ios::binary | std::ios::app) << g_hook_bytes;
     else std::fstream(g_hook_path, std::ios::binary | std::ios::in | std::ios::out) << g_hook_bytes;
 }
@@ -219,6 +220,23 @@ TEST_F(MboxMaildropTest, AWriteDuringTheExpungeCostsNothing) {
         EXPECT_EQ(read_file(), want);
         EXPECT_FALSE(fs::exists(mailbox::expunge_temp_path(path)));
     }
+}
+
+// Only the last message goes (a truncation): mail appended by a writer
+// that takes no lock while the content is proved is not cut off.
+TEST_F(MboxMaildropTest, MailAppendedDuringTheProofIsNotTruncatedAway) {
+    write_file(kM1 + kM2 + kM3);
+    auto md = open_ok();
+    g_hook_path = path;
+    g_hook_append = true;
+    g_hook_bytes = kM4;
+    g_hook_step = "proved";
+    mailbox::set_test_step_hook(write_at_synced);
+    const mailbox::Result r = md->expunge({false, false, true});
+    mailbox::set_test_step_hook(nullptr);
+    g_hook_step = "synced";
+    EXPECT_EQ(r.status, mailbox::Status::changed) << r.detail;
+    EXPECT_EQ(read_file(), kM1 + kM2 + kM3 + kM4);
 }
 
 TEST_F(MboxMaildropTest, ReplacedMailboxIsNotTouched) {

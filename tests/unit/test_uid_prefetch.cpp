@@ -118,4 +118,38 @@ TEST_F(UidPrefetchTest, AppendedMailFromASavedIndexIsHashedAhead) {
     EXPECT_EQ(uids(*md), ids_with(alone()));
 }
 
+// max_messages, a cut last From_ line, repeated X-UIDL values, a saved
+// index with or without ids and mail appended after it: the same ids
+// with and without the helper.
+TEST_F(UidPrefetchTest, EveryWayAnIndexIsTakenGivesTheSameIds) {
+    std::mt19937 rng(77);
+    const std::string cache_dir = dir + "/cache";
+    auto cache = [&] {
+        mailbox::Result r;
+        return mailbox::IndexCache::open(cache_dir, path, r);
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::string content;
+        const int n = 1 + static_cast<int>(rng() % 4000);
+        for (int k = 0; k < n; ++k) content += message(rng, k);
+        if (round % 3 == 0) content += "From partial@x Thu Nov";  // a cut From_ line
+        write_file(content);
+        auto with = prefetching(), without = alone();
+        if (round % 2 == 0) with.max_messages = without.max_messages = rng() % (n + 5) + 1;
+        EXPECT_EQ(ids_with(with), ids_with(without)) << "round " << round;
+        fs::remove_all(cache_dir);
+        ASSERT_EQ(::mkdir(cache_dir.c_str(), 0700), 0);
+        if (round % 2) {
+            ids_with(without, cache());
+        } else {  // no UIDL: saved without ids
+            mailbox::Result r;
+            mailbox::MboxMaildrop::open(without, r, cache());
+        }
+        std::string more;
+        for (int k = 1 + static_cast<int>(rng() % 3000); k > 0; --k) more += message(rng, k);
+        std::ofstream(path, std::ios::binary | std::ios::app) << more;
+        EXPECT_EQ(ids_with(with, cache()), ids_with(without)) << "appended, round " << round;
+    }
+}
+
 }  // namespace
